@@ -1,0 +1,85 @@
+"""pytt_events: a schema-first Python SDK for TikTok's Events API.
+
+The original package's module paths stay public: pytt_events.auth, .event, .context,
+.properties, .supported_events, .tiktok_events_api. Models compiled from the schema are in
+pytt_events.models; the local emulator of the API is pytt_events.testing.
+"""
+
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("pytt-events-api")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0"
+
+from pytt_events._exceptions import (
+    ERROR_CODES,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BulkSendError,
+    InvalidRequestError,
+    PayloadValidationError,
+    PermissionDeniedError,
+    PyttEventsError,
+    RateLimitError,
+    ServerError,
+)
+from pytt_events._hashing import (
+    hash_value,
+    is_sha256_hex,
+    normalize_email,
+    normalize_external_id,
+    normalize_phone,
+    register_normalizer,
+    sha256_hex,
+)
+from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
+from pytt_events._schema import UnknownApiVersionError, known_versions
+from pytt_events.auth import TikTokAuth
+from pytt_events.context import Ad, Context, Page, User
+from pytt_events.event import Event
+from pytt_events.properties import Content, ContentType, CurrencyCode, Properties
+from pytt_events.supported_events import SupportedEvents
+from pytt_events.tiktok_events_api import TikTokEventsApi
+
+__all__ = [
+    "ERROR_CODES",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "Ad",
+    "AuthenticationError",
+    "BulkResponse",
+    "BulkSendError",
+    "Content",
+    "ContentType",
+    "Context",
+    "CurrencyCode",
+    "Event",
+    "FailedEvent",
+    "InvalidRequestError",
+    "Page",
+    "PayloadValidationError",
+    "PermissionDeniedError",
+    "Properties",
+    "PyttEventsError",
+    "RateLimitError",
+    "ServerError",
+    "SupportedEvents",
+    "TikTokAuth",
+    "TikTokEventsApi",
+    "TikTokResponse",
+    "UnknownApiVersionError",
+    "User",
+    "__version__",
+    "hash_value",
+    "is_sha256_hex",
+    "known_versions",
+    "normalize_email",
+    "normalize_external_id",
+    "normalize_phone",
+    "register_normalizer",
+    "sha256_hex",
+]

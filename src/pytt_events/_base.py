@@ -1,0 +1,170 @@
+"""SchemaModel: the hand-written base class of every generated model.
+
+The generator (see codegen/) emits one class per schema object, all deriving from SchemaModel.
+SchemaModel turns the schema's extension marks, which the generator carries into
+`json_schema_extra`, into behaviour, so a new schema brings its own rules with no code change:
+
+    x-pii               personal data: validated and normalized by its normalizer (_hashing),
+                        hidden from repr; hashed on the way out by the hashing hook
+    x-known-values      a string field whose standard values form an enum: they become members
+    x-expected-pattern  a soft pattern: other values are accepted with a logged warning
+    x-min-properties    the object needs at least this many fields (JSON Schema minProperties)
+    x-forbidden-properties  fields that must not appear (JSON Schema not/required)
+
+It also hides input values from validation errors, reads naive datetimes as local time (as
+Python does), and applies the compatibility fixes of _compat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+
+from pytt_events import _compat, _hashing
+
+logger = logging.getLogger("pytt_events")
+
+_HIDDEN = "<hidden>"
+
+
+class _Marks:
+    """What SchemaModel needs to know of one class, read once from its fields' marks."""
+
+    __slots__ = ("expected", "forbidden", "known", "min_properties", "pii")
+
+    def __init__(self, model: type[SchemaModel]) -> None:
+        self.pii: dict[str, str] = {}
+        self.known: dict[str, str] = {}
+        self.expected: dict[str, re.Pattern[str]] = {}
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra
+            if not isinstance(extra, dict):
+                continue
+            if isinstance(mark := extra.get("x-pii"), str):
+                self.pii[name] = mark
+            if isinstance(known := extra.get("x-known-values"), str):
+                self.known[name] = known
+            if isinstance(pattern := extra.get("x-expected-pattern"), str):
+                self.expected[name] = re.compile(pattern)
+        config_extra = model.model_config.get("json_schema_extra")
+        config_extra = config_extra if isinstance(config_extra, dict) else {}
+        min_properties = config_extra.get("x-min-properties")
+        self.min_properties = min_properties if isinstance(min_properties, int) else 0
+        forbidden = config_extra.get("x-forbidden-properties")
+        self.forbidden: tuple[str, ...] = (
+            tuple(str(name) for name in forbidden) if isinstance(forbidden, list) else ()
+        )
+
+
+_warned_patterns: set[tuple[str, str]] = set()
+
+
+class SchemaModel(BaseModel):
+    """Base of every generated model: schema marks become validation, privacy and compat."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    __marks__: ClassVar[_Marks]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__marks__ = _Marks(cls)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _before(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        legacy = _compat.LEGACY_INPUT.get(cls.__name__)
+        if legacy is not None:
+            data = legacy(data)
+        marks = cls.__marks__
+        for name in marks.forbidden:
+            if name in data:
+                raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
+        for key, value in data.items():
+            if isinstance(value, dt.datetime) and value.tzinfo is None:
+                # A naive datetime means local time, as everywhere in Python.
+                data = {**data, key: value.astimezone()}
+        return data
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _field(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or info.field_name is None:
+            return value
+        marks = cls.__marks__
+        name = info.field_name
+        mark = marks.pii.get(name)
+        if mark is not None:
+            return _normalize_pii(mark, value)
+        known = marks.known.get(name)
+        if known is not None:
+            return _known_member(cls, known, value)
+        pattern = marks.expected.get(name)
+        if pattern is not None and isinstance(value, str) and value and not pattern.match(value):
+            _warn_unexpected(cls.__name__, name, pattern.pattern)
+        return value
+
+    @model_validator(mode="after")
+    def _after(self) -> SchemaModel:
+        needed = type(self).__marks__.min_properties
+        if needed:
+            given = sum(
+                1 for name in self.model_fields_set if getattr(self, name, None) is not None
+            )
+            given += len(self.__pydantic_extra__ or {})
+            if given < needed:
+                names = ", ".join(type(self).model_fields)
+                raise ValueError(f"needs at least {needed} of: {names}")
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        pii = type(self).__marks__.pii
+        for name, value in super().__repr_args__():
+            yield name, (_HIDDEN if name in pii and value is not None else value)
+
+
+def _normalize_pii(mark: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return _hashing.normalize(mark, value)
+    if isinstance(value, list):
+        return [_hashing.normalize(mark, item) if isinstance(item, str) else item for item in value]
+    return value
+
+
+def _known_member(model: type[SchemaModel], enum_name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    # The enum sits in the generated module that defined the field (a subclass may live
+    # elsewhere, e.g. pytt_events.event.Event).
+    for klass in model.__mro__:
+        enum = getattr(sys.modules.get(klass.__module__), enum_name, None)
+        if isinstance(enum, type) and issubclass(enum, Enum):
+            try:
+                return enum(value)
+            except ValueError:
+                return value
+    return value
+
+
+def _warn_unexpected(model: str, field: str, pattern: str) -> None:
+    key = (model, field)
+    if key in _warned_patterns:
+        return
+    _warned_patterns.add(key)
+    logger.warning(
+        "%s.%s does not match the documented shape %s; it is sent as given "
+        "(this warning is logged once per process)",
+        model,
+        field,
+        pattern,
+    )

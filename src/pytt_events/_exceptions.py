@@ -1,0 +1,139 @@
+"""The exceptions of pytt_events: one tree, and one table from TikTok's codes to its classes.
+
+    PyttEventsError
+    ├── PayloadValidationError      rejected locally: nothing was sent
+    ├── APIConnectionError          no usable response (DNS, refused, reset, TLS, bad JSON)
+    │   └── APITimeoutError
+    ├── APIError                    TikTok answered code != 0 (or HTTP >= 400)
+    │   ├── AuthenticationError         access token missing, invalid or revoked (40105)
+    │   ├── PermissionDeniedError       no permission for this pixel or advertiser (40001)
+    │   ├── InvalidRequestError         invalid parameters (40002)
+    │   ├── RateLimitError              too many requests (40100)
+    │   └── ServerError                 TikTok internal error (5xxxx, HTTP 5xx)
+    └── BulkSendError               some events of a bulk send failed; .result says which
+
+`str(error)` shows the code, message and request_id, never the token or the payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pytt_events._response import BulkResponse
+
+
+class PyttEventsError(Exception):
+    """Base class of every error raised by pytt_events."""
+
+
+class PayloadValidationError(PyttEventsError, ValueError):
+    """The payload was rejected locally; nothing was sent. `errors` lists (path, reason)."""
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class APIConnectionError(PyttEventsError):
+    """No usable answer from the API: the connection failed, or the answer was not TikTok's."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class APIError(PyttEventsError):
+    """TikTok answered with a non-zero code (or an HTTP error status)."""
+
+    #: Whether sending the same request again may succeed.
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.http_status = http_status
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        parts = [f"TikTok code {self.code}" if self.code is not None else "TikTok error"]
+        if self.http_status is not None and self.http_status != 200:
+            parts.append(f"HTTP {self.http_status}")
+        text = f"{', '.join(parts)}: {self.message}"
+        if self.request_id:
+            text += f" (request_id {self.request_id})"
+        return text
+
+
+class AuthenticationError(APIError):
+    """The access token is missing, invalid or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """The token has no permission for this pixel or advertiser."""
+
+
+class InvalidRequestError(APIError):
+    """TikTok refused the request's parameters; sending it again will not help."""
+
+
+class RateLimitError(APIError):
+    """Too many requests: wait and send again."""
+
+    retryable = True
+
+
+class ServerError(APIError):
+    """TikTok had an internal error: sending again later may succeed."""
+
+    retryable = True
+
+
+class BulkSendError(PyttEventsError):
+    """Some requests of a bulk send failed. `result` tells, for every event, sent or failed."""
+
+    def __init__(self, message: str, result: BulkResponse) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+#: TikTok code -> exception class. Codes not listed fall back to APIError, or to ServerError for
+#: 5xxxx codes. Meanings are from TikTok's Business API documentation and public integrations.
+ERROR_CODES: Mapping[int, type[APIError]] = {
+    40001: PermissionDeniedError,
+    40002: InvalidRequestError,
+    40100: RateLimitError,
+    40105: AuthenticationError,
+    40700: ServerError,
+}
+
+#: TikTok code for "partial success": some events were rejected. It does not raise.
+PARTIAL_SUCCESS = 20001
+
+
+def error_class(code: int | None, http_status: int | None = None) -> type[APIError]:
+    """The exception class for a TikTok code (or, without a code, an HTTP status)."""
+    if code is not None:
+        if code in ERROR_CODES:
+            return ERROR_CODES[code]
+        if 50000 <= code < 60000:
+            return ServerError
+        return APIError
+    if http_status == 401:
+        return AuthenticationError
+    if http_status == 403:
+        return PermissionDeniedError
+    if http_status == 429:
+        return RateLimitError
+    if http_status is not None and http_status >= 500:
+        return ServerError
+    return APIError

@@ -1,0 +1,245 @@
+"""Personal data: one normalizer per schema mark (`x-pii`), SHA-256 hashing, and the hook that
+applies them to an outgoing payload.
+
+Normalization rules (TikTok's Events API "hashing" guidance, as collected in the schema's
+descriptions):
+
+    mark          rule before hashing                                 example
+    email         trim, lowercase, must look like an address          " A@B.com " -> "a@b.com"
+    phone         E.164 with the leading "+" (parsed by phonenumbers)  "+55 (41)9.9886-2934"
+                                                                        -> "+5541998862934"
+    external_id   trim surrounding whitespace (case is kept)           " 123456 " -> "123456"
+
+A value that already is a 64-character hex SHA-256 digest is taken as hashed upstream and passes
+through (lowercased), so hashing twice never double-hashes. An empty string means "absent" and
+is never hashed: sha256("") matches nobody.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias
+
+import phonenumbers
+
+Normalizer: TypeAlias = Callable[[str], str]
+# A hashing plan: for each key, either the x-pii mark of that field or the plan of the object
+# below it. Lists are walked transparently (a plan applies to every item).
+PiiPlan: TypeAlias = Mapping[str, "str | PiiPlan"]
+
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+# Deliberately permissive: one "@", no whitespace, a dot in the domain. TikTok matches on the
+# hash, so the aim is to catch values that are not e-mail addresses at all (a name, a phone).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_CACHE_SIZE = 65_536
+
+
+def is_sha256_hex(value: str) -> bool:
+    """True when value is a 64-character hexadecimal string (a SHA-256 digest)."""
+    return len(value) == 64 and _SHA256_HEX.fullmatch(value) is not None
+
+
+def sha256_hex(value: str) -> str:
+    """Lowercase hex SHA-256 of the UTF-8 bytes of value."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def normalize_email(value: str) -> str:
+    """Trim and lowercase an e-mail address (TikTok: "remove spaces, lowercase").
+
+    Raises:
+        ValueError: the value does not look like an e-mail address. The message never
+            contains the value.
+    """
+    normalized = value.strip().lower()
+    if not _EMAIL.fullmatch(normalized):
+        raise ValueError("not a valid e-mail address (expected name@domain.tld)")
+    return normalized
+
+
+def normalize_phone(value: str, default_region: str | None = None) -> str:
+    """Format a phone number as E.164 with its leading "+" (TikTok: "+" and country code).
+
+    Without default_region the number must carry its country code ("+55 41 99886-2934");
+    with it (an ISO 3166-1 alpha-2 region such as "BR"), national numbers are accepted too.
+
+    Raises:
+        ValueError: the value is not a possible phone number. The message never contains it.
+    """
+    try:
+        number = phonenumbers.parse(value, default_region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(
+            "not a phone number in international format "
+            "(expected '+', the country code and the number, e.g. +14155550132)"
+        ) from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("not a possible phone number for its country code")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_external_id(value: str) -> str:
+    """Trim whitespace around an external ID; its case is kept.
+
+    Raises:
+        ValueError: nothing is left after trimming.
+    """
+    normalized = value.strip()
+    if not normalized:
+        raise ValueError("empty after trimming whitespace")
+    return normalized
+
+
+DEFAULT_NORMALIZERS: Mapping[str, Normalizer] = {
+    "email": normalize_email,
+    "phone": normalize_phone,
+    "external_id": normalize_external_id,
+}
+_normalizers: dict[str, Normalizer] = dict(DEFAULT_NORMALIZERS)
+_lock = threading.Lock()
+
+
+def register_normalizer(mark: str, normalizer: Normalizer | None) -> None:
+    """Use normalizer for every field whose schema mark is `x-pii: mark` (None: the default).
+
+    It applies process-wide, to model validation and to outgoing payloads alike. It takes the
+    raw string and returns the normalized one, raising ValueError (without the value in the
+    message) for input it refuses. Example: national Brazilian numbers::
+
+        register_normalizer("phone", lambda v: normalize_phone(v, default_region="BR"))
+    """
+    with _lock:
+        if normalizer is None:
+            default = DEFAULT_NORMALIZERS.get(mark)
+            if default is None:
+                _normalizers.pop(mark, None)
+            else:
+                _normalizers[mark] = default
+        else:
+            _normalizers[mark] = normalizer
+        _normalize_cached.cache_clear()
+        _hash_cached.cache_clear()
+
+
+def normalizer_for(mark: str) -> Normalizer:
+    """The normalizer registered for a schema mark.
+
+    Raises:
+        KeyError: no normalizer is registered for the mark.
+    """
+    try:
+        return _normalizers[mark]
+    except KeyError:
+        raise KeyError(
+            f"no normalizer for personal-data mark x-pii={mark!r}; "
+            "register one with pytt_events.register_normalizer()"
+        ) from None
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_cached(mark: str, value: str) -> str:
+    if is_sha256_hex(value):
+        return value.lower()
+    return normalizer_for(mark)(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _hash_cached(mark: str, value: str) -> str:
+    if is_sha256_hex(value):
+        return value.lower()
+    return sha256_hex(normalizer_for(mark)(value))
+
+
+def normalize(mark: str, value: str) -> str:
+    """Normalize a personal-data value for its mark; a SHA-256 digest passes through.
+
+    Memoized (bounded): the same customer's identity repeats across events.
+
+    Raises:
+        ValueError: the normalizer refuses the value.
+    """
+    return _normalize_cached(mark, value)
+
+
+def hash_value(mark: str, value: str) -> str:
+    """Normalize then SHA-256-hash a personal-data value; a SHA-256 digest passes through.
+
+    Raises:
+        ValueError: the normalizer refuses the value.
+    """
+    return _hash_cached(mark, value)
+
+
+class PersonalDataError(ValueError):
+    """A personal-data field could not be prepared; `path` names it, the value is never shown."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _require_hashed(mark: str, value: str) -> str:
+    if not is_sha256_hex(value):
+        raise ValueError("must already be a SHA-256 hex digest (hashing is turned off)")
+    return value.lower()
+
+
+def apply_plan(payload: Any, plan: PiiPlan, *, hash_values: bool = True, path: str = "") -> Any:
+    """Return payload with every field named by plan hashed (or, with hash_values=False,
+    checked to be hashed already). Containers on those paths are copied; the input is never
+    mutated. Empty strings in marked fields are dropped as absent.
+
+    Raises:
+        PersonalDataError: a marked value is not a string, or its normalizer refuses it.
+    """
+    if isinstance(payload, list):
+        return [
+            apply_plan(item, plan, hash_values=hash_values, path=f"{path}.{index}")
+            for index, item in enumerate(payload)
+        ]
+    if not isinstance(payload, dict):
+        return payload
+    out: dict[str, Any] | None = None
+    for key, rule in plan.items():
+        if key not in payload:
+            continue
+        value = payload[key]
+        where = f"{path}.{key}" if path else key
+        if isinstance(rule, str):
+            new_value = _prepare(rule, value, where, hash_values)
+        else:
+            new_value = apply_plan(value, rule, hash_values=hash_values, path=where)
+        if new_value is not value:
+            if out is None:
+                out = dict(payload)
+            if new_value is _ABSENT:
+                del out[key]
+            else:
+                out[key] = new_value
+    return payload if out is None else out
+
+
+_ABSENT: Any = object()
+
+
+def _prepare(mark: str, value: Any, where: str, hash_values: bool) -> Any:
+    if value is None:
+        return value
+    if isinstance(value, list):
+        items = [_prepare(mark, item, f"{where}.{i}", hash_values) for i, item in enumerate(value)]
+        return [item for item in items if item is not _ABSENT]
+    if not isinstance(value, str):
+        raise PersonalDataError(
+            where, f"personal data must be a string, not {type(value).__name__}"
+        )
+    if value == "" or value.isspace():
+        return _ABSENT
+    try:
+        return hash_value(mark, value) if hash_values else _require_hashed(mark, value)
+    except ValueError as error:
+        raise PersonalDataError(where, str(error)) from None

@@ -1,0 +1,102 @@
+"""What a send returns: TikTok's answer to one request, and the summary of a bulk send."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytt_events._exceptions import PARTIAL_SUCCESS, PyttEventsError
+
+
+@dataclass(frozen=True)
+class TikTokResponse:
+    """TikTok's answer to one request: the envelope {code, message, request_id, data}.
+
+    `response.json()` returns the envelope as TikTok sent it, as the original package's
+    `requests.Response` did, so `response.json()['code']` keeps working.
+    """
+
+    code: int
+    message: str
+    request_id: str | None
+    data: Mapping[str, Any]
+    http_status: int
+    #: How many events the request carried.
+    events: int
+    _envelope: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status (as on a requests.Response)."""
+        return self.http_status
+
+    @property
+    def partial_success(self) -> bool:
+        """True when TikTok accepted the request but rejected some of its events (20001)."""
+        return self.code == PARTIAL_SUCCESS
+
+    def json(self) -> dict[str, Any]:
+        """The envelope as TikTok sent it (a copy)."""
+        return copy.deepcopy(dict(self._envelope))
+
+
+@dataclass(frozen=True)
+class FailedEvent:
+    """An event of a bulk send that was not accepted, by its position in the input."""
+
+    index: int
+    error: PyttEventsError
+
+
+@dataclass(frozen=True)
+class BulkResponse:
+    """The outcome of post_events_in_bulk: one TikTokResponse per request sent, and for every
+    input event (by position) whether it was accepted or failed.
+
+    `code` is 0 when every request succeeded, 20001 when any was a partial success; `json()`
+    gives {code, message, request_id, data: {responses: [...each request's envelope...]}}.
+    An empty input sends nothing: no responses, code 0, a message saying so.
+    """
+
+    responses: tuple[TikTokResponse, ...]
+    accepted: tuple[int, ...]
+    failed: tuple[FailedEvent, ...] = ()
+
+    @property
+    def code(self) -> int:
+        if any(response.partial_success for response in self.responses):
+            return PARTIAL_SUCCESS
+        return 0
+
+    @property
+    def message(self) -> str:
+        if not self.responses and not self.failed:
+            return "no events given: nothing was sent"
+        text = f"{len(self.accepted)} event(s) accepted in {len(self.responses)} request(s)"
+        if self.failed:
+            text += f", {len(self.failed)} failed"
+        if self.code == PARTIAL_SUCCESS:
+            text += "; TikTok reported a partial success (see responses)"
+        return text
+
+    @property
+    def request_id(self) -> str | None:
+        return self.responses[0].request_id if self.responses else None
+
+    @property
+    def request_ids(self) -> tuple[str | None, ...]:
+        return tuple(response.request_id for response in self.responses)
+
+    @property
+    def status_code(self) -> int:
+        return self.responses[-1].http_status if self.responses else 200
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "request_id": self.request_id,
+            "data": {"responses": [response.json() for response in self.responses]},
+        }
