@@ -10,9 +10,9 @@ descriptions):
                                                                         -> "+5541998862934"
     external_id   trim surrounding whitespace (case is kept)           " 123456 " -> "123456"
 
-A value that already is a 64-character hex SHA-256 digest is taken as hashed upstream and passes
-through (lowercased), so hashing twice never double-hashes. An empty string means "absent" and
-is never hashed: sha256("") matches nobody.
+A value that already is a 64-character hex SHA-256 digest is taken as hashed upstream and
+passes through (trimmed, lowercased), so hashing twice never double-hashes. An empty string
+means "absent" and is never hashed: sha256("") matches nobody.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
     except phonenumbers.NumberParseException:
         raise ValueError(
             "not a phone number in international format "
-            "(expected '+', the country code and the number, e.g. +14155550132)"
+            "(expected '+', the country code and the number, e.g. +44 20 7946 0958)"
         ) from None
     if not phonenumbers.is_possible_number(number):
         raise ValueError("not a possible phone number for its country code")
@@ -142,15 +142,15 @@ def normalizer_for(mark: str) -> Normalizer:
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _normalize_cached(mark: str, value: str) -> str:
-    if is_sha256_hex(value):
-        return value.lower()
+    if is_sha256_hex(stripped := value.strip()):
+        return stripped.lower()
     return normalizer_for(mark)(value)
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _hash_cached(mark: str, value: str) -> str:
-    if is_sha256_hex(value):
-        return value.lower()
+    if is_sha256_hex(stripped := value.strip()):
+        return stripped.lower()
     return sha256_hex(normalizer_for(mark)(value))
 
 

@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_ACCESS_TOKEN", "ReceivedRequest", "Sandbox", "SandboxServer"
 DEFAULT_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105 - the sandbox's, not a secret
 _PREFIX = "/open_api/"
 _MAX_PROBLEMS_IN_MESSAGE = 5
+# How often the serving thread checks for stop(): short, so tests start and stop it quickly.
+_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,10 @@ class SandboxServer(Sandbox):
         self._server = ThreadingHTTPServer(self._address, _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="pytt-events-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_SECONDS},
+            name="pytt-events-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -127,6 +127,13 @@ class TikTokEventsApi:
         """Close the pooled connection."""
         self._sender.close()
 
+    def __del__(self) -> None:
+        # The original package had no close(): its Quick Start never closes the client. Release
+        # the pooled sockets when the client is garbage-collected instead of leaking them.
+        sender = getattr(self, "_sender", None)
+        if sender is not None:
+            sender.close()
+
     def __enter__(self) -> TikTokEventsApi:
         return self
 

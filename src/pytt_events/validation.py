@@ -37,11 +37,11 @@ def detect_family(payload: Any) -> str | None:
     """The request family a payload's shape says it is, or None."""
     if not isinstance(payload, Mapping):
         return None
-    if "event_source" in payload and "data" in payload:
+    if "event_source" in payload or "data" in payload:
         return "event_track"
     if "batch" in payload:
         return "pixel_batch"
-    if "pixel_code" in payload and "event" in payload:
+    if "pixel_code" in payload or "event" in payload or "context" in payload:
         return "pixel_track"
     return None
 
@@ -150,8 +150,8 @@ def validate_payload(
         return [
             Problem(
                 "",
-                "cannot tell which request this is (expected pixel_code + event, a batch, "
-                f"or event_source + data); known families: {', '.join(known)}",
+                "cannot tell which request this is (expected pixel_code and event, a batch, "
+                f"or event_source and data); known families: {', '.join(known)}",
             )
         ]
     if family not in known:

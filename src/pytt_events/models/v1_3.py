@@ -1,5 +1,7 @@
 """Models of TikTok's Events API v1.3, compiled from schema/v1.3/ (see `python -m codegen`)."""
 
+from pytt_events._base import SchemaModel
+from pytt_events._generated import v1_3 as _generated
 from pytt_events._generated.v1_3 import (
     Ad,
     BatchEvent,
@@ -31,3 +33,9 @@ __all__ = [
     "SupportedEvents",
     "User",
 ]
+
+# The generated module uses postponed annotations: complete every model now, so subclasses
+# (pytt_events.event.Event) inherit resolved fields.
+for _model in vars(_generated).values():
+    if isinstance(_model, type) and issubclass(_model, SchemaModel):
+        _model.model_rebuild()

@@ -1,0 +1,132 @@
+"""Real request bodies (tests/fixtures/corpus, see its README): the schema's verdict on each,
+and the same verdict from the models, but for the repairs the models make on purpose."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from pytt_events.models import v1_3
+from pytt_events.validation import detect_family, validate_payload
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+MODELS: dict[str, type[BaseModel]] = {
+    "pixel_track": v1_3.PixelTrackRequest,
+    "pixel_batch": v1_3.PixelBatchRequest,
+}
+
+# Bodies the schema accepts. Every other 1.0 body of the corpus is refused, for the reason below.
+VALID = {
+    "pixel_track/rudder-transformer__processor-test12-no-properties.json",
+    "pixel_track/rudder-transformer__processor-test26-product-group.json",
+    "pixel_track/rudder-transformer__processor-test45-empty-contents.json",
+    "pixel_track/tiktok-gtm-template-eapi__v1-TestGA.json",
+    "pixel_track/tiktok-gtm-template-eapi__v1-TestManualSingleContentUrlTtclid.json",
+    # Valid in shape; --require-hashed catches it (see the test below).
+    "invalid/pixel_track__unhashed-email-phone.json",
+}
+REASONS = {
+    "content_type": "must be one of 'product', 'product_group'",  # categories such as 'socks'
+    "timestamp": "is not a valid date-time",  # Segment's 1-digit day: 2021-09-2T...
+    "not content_type": "must not contain 'content_type'",
+}
+# Mistakes the models repair on purpose, for callers of the original API: content_type given on
+# Properties moves onto the contents (with a DeprecationWarning); a Unix-seconds timestamp
+# becomes an ISO 8601 date-time. The schema (what TikTok receives) refuses both.
+REPAIRED = {
+    "invalid/pixel_track__content-type-at-properties-level.json",
+    "invalid/pixel_track__timestamp-unix-int.json",
+    "pixel_track/rudder-transformer__processor-test28-content-type-in-properties.json",
+}
+
+
+def bodies() -> list[str]:
+    found = []
+    for path in sorted(CORPUS.rglob("*.json")):
+        name = path.relative_to(CORPUS).as_posix()
+        if name.startswith(("pixel_", "invalid/pixel_")):
+            found.append(name)
+    return found
+
+
+def endpoint_family(name: str) -> str:
+    """The family of the endpoint the body was sent to (its folder)."""
+    return "pixel_batch" if "pixel_batch" in name else "pixel_track"
+
+
+# Sent to /pixel/batch/ though shaped as a /pixel/track/ body: the shape says track.
+TRACK_SHAPED_BATCHES = {
+    "pixel_batch/rudder-transformer__dataDelivery-business00-track-body-to-batch.json",
+    "pixel_batch/rudder-transformer__dataDelivery-business01-content-id-int.json",
+}
+
+
+def load(name: str) -> Any:
+    return json.loads((CORPUS / name).read_text("utf-8"))
+
+
+def model_accepts(family: str, body: Any) -> BaseModel | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return MODELS[family].model_validate(body)
+        except ValidationError:
+            return None
+
+
+def test_the_corpus_is_there() -> None:
+    assert len(bodies()) == 27
+
+
+@pytest.mark.parametrize("name", bodies())
+def test_schema_verdict(name: str) -> None:
+    body = load(name)
+    family = endpoint_family(name)
+    shape = "pixel_track" if name in TRACK_SHAPED_BATCHES else family
+    assert detect_family(body) == shape
+    problems = validate_payload(body, family)
+    if name in VALID:
+        assert problems == []
+    else:
+        assert problems, name
+        assert all(problem.message for problem in problems)
+
+
+@pytest.mark.parametrize("name", bodies())
+def test_models_agree_with_the_schema_but_for_repairs(name: str) -> None:
+    body = load(name)
+    family = endpoint_family(name)
+    schema_accepts = validate_payload(body, family) == []
+    model = model_accepts(family, body)
+    if name in REPAIRED:
+        assert not schema_accepts
+        assert model is not None
+        repaired = model.model_dump(mode="json", exclude_none=True)
+        assert validate_payload(repaired, family) == []
+    else:
+        assert (model is not None) == schema_accepts, name
+
+
+def test_reasons_name_the_field() -> None:
+    messages = {str(problem) for name in bodies() for problem in validate_payload(load(name))}
+    assert "/properties/contents/0/content_type: " + REASONS["content_type"] in messages
+    assert "/timestamp: " + REASONS["timestamp"] in messages
+    assert any(REASONS["not content_type"] in message for message in messages)
+    assert "/batch: must have at least 1 item(s)" in messages
+    assert "/: 'event' is a required property" in messages
+    assert "/timestamp: must be of type string" in messages
+
+
+def test_unhashed_personal_data_is_reported_only_when_required() -> None:
+    body = load("invalid/pixel_track__unhashed-email-phone.json")
+    assert validate_payload(body) == []
+    problems = validate_payload(body, require_hashed=True)
+    assert [str(problem) for problem in problems] == [
+        "/context/user/email: personal data (email) is not a SHA-256 hex digest",
+        "/context/user/phone_number: personal data (phone) is not a SHA-256 hex digest",
+    ]

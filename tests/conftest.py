@@ -1,0 +1,67 @@
+"""Shared fixtures: a clean environment, a real sandbox on 127.0.0.1, and the Quick Start's
+objects. Raw personal data used in tests is listed in RAW_PERSONAL_DATA so privacy tests can
+assert it never shows up where it must not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytt_events.auth import TikTokAuth
+from pytt_events.cli import quick_start_event
+from pytt_events.event import Event
+from pytt_events.testing import SandboxServer
+from pytt_events.tiktok_events_api import TikTokEventsApi
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "test-token-7f3a9c1e5b"
+PIXEL = "C4PIXELCODE123"
+# The external_id "123456" is also a prefix of the event and content ids: look for it quoted.
+RAW_PERSONAL_DATA = ("test@test.com", "+5541998862934", "5541998862934", '"123456"')
+QUICK_START_DIGESTS = {
+    "email": "f660ab912ec121d1b1e928a0bb4bc61b15f5ad44d5efdc4e1c92a25e99b8e44a",
+    "phone_number": "e379a7879266c54b8876bcb2bba6401cc5a3035dcd97b3a7846ed28ea0ca3360",
+    "external_id": "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No TIKTOK_* variable and no .env file leaks in from the developer's machine."""
+    for name in (
+        "TIKTOK_ACCESS_TOKEN",
+        "TIKTOK_ACESS_TOKEN",
+        "TIKTOK_PIXEL_ID",
+        "TIKTOK_API_VERSION",
+        "TIKTOK_TEST_EVENT_CODE",
+        "TIKTOK_API_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(access_token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def auth(sandbox: SandboxServer) -> TikTokAuth:
+    return TikTokAuth(
+        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=sandbox.base_url
+    )
+
+
+@pytest.fixture
+def api() -> Iterator[TikTokEventsApi]:
+    with TikTokEventsApi() as client:
+        yield client
+
+
+@pytest.fixture
+def event() -> Event:
+    built: Event = quick_start_event(PIXEL, None)
+    return built

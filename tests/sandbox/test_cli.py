@@ -1,0 +1,76 @@
+"""The pytt-events command, run as users run it: a real process, real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytt_events.auth import TikTokAuth
+from pytt_events.event import Event
+from pytt_events.tiktok_events_api import TikTokEventsApi
+from tests.conftest import QUICK_START_DIGESTS, RAW_PERSONAL_DATA
+
+COMMAND = str(Path(sys.executable).with_name("pytt-events"))
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMAND, *args], capture_output=True, text=True, timeout=120, env=ENV, check=False
+    )
+
+
+def test_demo_shows_what_tiktok_received_hashed() -> None:
+    done = run("demo")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "post_event          -> code 0 'OK'" in out
+    assert "post_events_in_bulk -> code 0 '3 event(s) accepted in 1 request(s)'" in out
+    assert "TikTok received at /open_api/v1.3/pixel/track/ (1 event(s))" in out
+    assert "TikTok received at /open_api/v1.3/pixel/batch/ (3 event(s))" in out
+    for digest in QUICK_START_DIGESTS.values():
+        assert digest in out
+    assert not any(raw in out + done.stderr for raw in RAW_PERSONAL_DATA)
+
+
+@pytest.mark.parametrize("args", [(), ("sandbox",), ("demo",)])
+def test_help_everywhere_with_examples(args: tuple[str, ...]) -> None:
+    done = run(*args, "--help")
+    assert done.returncode == 0
+    assert "Example" in done.stdout or args == ("demo",)
+    assert "Usage: pytt-events" in done.stdout
+
+
+def test_sandbox_command_serves_until_interrupted(event: Event) -> None:
+    process = subprocess.Popen(
+        [COMMAND, "sandbox", "--port", "0", "--token", "cli-token"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("sandbox listening: TIKTOK_API_BASE_URL=http://127.0.0.1:")
+        base_url = first.strip().split("=", 1)[1]
+        assert (
+            process.stdout.readline().strip() == "accepted token:    TIKTOK_ACCESS_TOKEN=cli-token"
+        )
+        auth = TikTokAuth(
+            TIKTOK_ACCESS_TOKEN="cli-token", TIKTOK_PIXEL_ID="P", TIKTOK_API_BASE_URL=base_url
+        )
+        with TikTokEventsApi() as api:
+            assert api.post_event(event, auth).code == 0
+        line = process.stdout.readline()
+        assert line.startswith("/open_api/v1.3/pixel/track/ -> code 0 (1 event(s))")
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopping" in out
