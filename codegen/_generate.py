@@ -43,6 +43,8 @@ GENERATOR_OPTIONS = [
     "x-pii",
     "x-known-values",
     "x-expected-pattern",
+    "x-convert",
+    "x-default",
     # Model-level rules the generator does not turn into code travel into model_config.
     "--model-extra-keys",
     "x-min-properties",

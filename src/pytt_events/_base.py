@@ -8,11 +8,15 @@ SchemaModel turns the schema's extension marks, which the generator carries into
                         hidden from repr; hashed on the way out by the hashing hook
     x-known-values      a string field whose standard values form an enum: they become members
     x-expected-pattern  a soft pattern: other values are accepted with a logged warning
+    x-convert           "unix-seconds": a datetime, an ISO 8601 string with an offset, or a
+                        time in milliseconds becomes whole Unix seconds
+    x-default           "uuid4": a missing value is generated once, when the model is built
     x-min-properties    the object needs at least this many fields (JSON Schema minProperties)
     x-forbidden-properties  fields that must not appear (JSON Schema not/required)
 
 It also hides input values from validation errors, reads naive datetimes as local time (as
-Python does), and applies the compatibility fixes of _compat.
+Python does), treats an empty string given for personal data as absent, and applies the
+compatibility fixes of _compat.
 """
 
 from __future__ import annotations
@@ -21,11 +25,21 @@ import datetime as dt
 import logging
 import re
 import sys
+import uuid
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pytt_events import _compat, _hashing
 
@@ -37,12 +51,28 @@ _HIDDEN = "<hidden>"
 class _Marks:
     """What SchemaModel needs to know of one class, read once from its fields' marks."""
 
-    __slots__ = ("expected", "forbidden", "known", "min_properties", "pii")
+    __slots__ = (
+        "convert",
+        "datetimes",
+        "defaults",
+        "expected",
+        "forbidden",
+        "known",
+        "min_properties",
+        "pii",
+    )
 
     def __init__(self, model: type[SchemaModel]) -> None:
         self.pii: dict[str, str] = {}
         self.known: dict[str, str] = {}
         self.expected: dict[str, re.Pattern[str]] = {}
+        self.convert: dict[str, str] = {}
+        self.defaults: dict[str, str] = {}
+        self.datetimes: tuple[str, ...] = tuple(
+            name
+            for name, field in model.model_fields.items()
+            if "datetime" in str(field.annotation).lower()
+        )
         for name, field in model.model_fields.items():
             extra = field.json_schema_extra
             if not isinstance(extra, dict):
@@ -53,6 +83,10 @@ class _Marks:
                 self.known[name] = known
             if isinstance(pattern := extra.get("x-expected-pattern"), str):
                 self.expected[name] = re.compile(pattern)
+            if isinstance(convert := extra.get("x-convert"), str):
+                self.convert[name] = convert
+            if isinstance(default := extra.get("x-default"), str):
+                self.defaults[name] = default
         config_extra = model.model_config.get("json_schema_extra")
         config_extra = config_extra if isinstance(config_extra, dict) else {}
         min_properties = config_extra.get("x-min-properties")
@@ -90,10 +124,26 @@ class SchemaModel(BaseModel):
         for name in marks.forbidden:
             if name in data:
                 raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
-        for key, value in data.items():
+        changes: dict[str, Any] = {}
+        for name in marks.datetimes:
+            value = data.get(name)
             if isinstance(value, dt.datetime) and value.tzinfo is None:
                 # A naive datetime means local time, as everywhere in Python.
-                data = {**data, key: value.astimezone()}
+                changes[name] = value.astimezone()
+        for name in marks.pii:
+            if name in data:
+                changes[name] = _absent_if_empty(data[name])
+        for name, kind in marks.convert.items():
+            if name in data:
+                changes[name] = _CONVERTERS[kind](data[name])
+        for name, kind in marks.defaults.items():
+            if data.get(name) is None:
+                changes[name] = _DEFAULTS[kind]()
+        if changes:
+            data = {**data, **changes}
+            for name, value in changes.items():
+                if value is None:
+                    del data[name]
         return data
 
     @field_validator("*", mode="after")
@@ -131,6 +181,50 @@ class SchemaModel(BaseModel):
         pii = type(self).__marks__.pii
         for name, value in super().__repr_args__():
             yield name, (_HIDDEN if name in pii and value is not None else value)
+
+
+def _absent_if_empty(value: Any) -> Any:
+    """An empty (or blank) string given for personal data means "absent": never hash it. So
+    does the SHA-256 of the empty string, which matches nobody."""
+    if isinstance(value, str):
+        return None if _hashing.is_absent(value) else value
+    if isinstance(value, list):
+        kept = [item for item in value if not (isinstance(item, str) and _hashing.is_absent(item))]
+        return kept or None
+    return value
+
+
+_AWARE = TypeAdapter(AwareDatetime)
+_MAX_SECONDS = 9_999_999_999  # ten digits: beyond it, a time is in ms (or smaller units)
+
+
+def _unix_seconds(value: Any) -> Any:
+    """Whole Unix seconds from a datetime, an ISO 8601 string with an offset, a number of
+    seconds or milliseconds; anything else is left for validation to refuse."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            value = int(text)
+        else:
+            try:
+                value = _AWARE.validate_python(text)
+            except ValidationError:
+                return value
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is not None else value.astimezone()
+        return int(moment.timestamp())
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        value = int(value)
+    if isinstance(value, int):
+        while value > _MAX_SECONDS:
+            value //= 1000
+    return value
+
+
+_CONVERTERS: dict[str, Any] = {"unix-seconds": _unix_seconds}
+_DEFAULTS: dict[str, Any] = {"uuid4": lambda: str(uuid.uuid4())}
 
 
 def _normalize_pii(mark: str, value: Any) -> Any:

@@ -9,10 +9,16 @@ descriptions):
     phone         E.164 with the leading "+" (parsed by phonenumbers)  "+55 (41)9.9886-2934"
                                                                         -> "+5541998862934"
     external_id   trim surrounding whitespace (case is kept)           " 123456 " -> "123456"
+    name          trim, lowercase                                      " Ana " -> "ana"
+    city          lowercase, no spaces or punctuation                  "São Paulo" -> "sãopaulo"
+    state         trim, lowercase                                      " PR " -> "pr"
+    country       ISO 3166-1 alpha-2, lowercase                        "BR" -> "br"
+    zip_code      trim, lowercase, no spaces                           "SW1A 1AA" -> "sw1a1aa"
+    advertising_id  trim, lowercase (IDFA, GAID)                       "6D92...-AB" -> "6d92...-ab"
 
 A value that already is a 64-character hex SHA-256 digest is taken as hashed upstream and
-passes through (trimmed, lowercased), so hashing twice never double-hashes. An empty string
-means "absent" and is never hashed: sha256("") matches nobody.
+passes through (trimmed, lowercased), so hashing twice never double-hashes. An empty string means
+"absent" and is never hashed: sha256("") matches nobody (and that digest is dropped too).
 """
 
 from __future__ import annotations
@@ -32,10 +38,19 @@ Normalizer: TypeAlias = Callable[[str], str]
 PiiPlan: TypeAlias = Mapping[str, "str | PiiPlan"]
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+#: sha256(""): sent by at least one public integration for a missing value. It matches nobody,
+#: so it is treated as absent, like the empty string itself.
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 # Deliberately permissive: one "@", no whitespace, a dot in the domain. TikTok matches on the
 # hash, so the aim is to catch values that are not e-mail addresses at all (a name, a phone).
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _CACHE_SIZE = 65_536
+
+
+def is_absent(value: str) -> bool:
+    """True for a value that means "no value": empty, blank, or the SHA-256 of the empty string."""
+    stripped = value.strip()
+    return not stripped or stripped.lower() == EMPTY_SHA256
 
 
 def is_sha256_hex(value: str) -> bool:
@@ -94,10 +109,82 @@ def normalize_external_id(value: str) -> str:
     return normalized
 
 
+def _nonempty(normalized: str) -> str:
+    if not normalized:
+        raise ValueError("empty after normalization")
+    return normalized
+
+
+def normalize_name(value: str) -> str:
+    """Trim and lowercase a first or last name.
+
+    Raises:
+        ValueError: nothing is left.
+    """
+    return _nonempty(value.strip().lower())
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def normalize_city(value: str) -> str:
+    """Lowercase a city and remove spaces and punctuation ("São Paulo" -> "sãopaulo").
+
+    Raises:
+        ValueError: nothing is left.
+    """
+    return _nonempty(_NOT_WORD.sub("", value.lower()))
+
+
+def normalize_state(value: str) -> str:
+    """Trim and lowercase a state or region.
+
+    Raises:
+        ValueError: nothing is left.
+    """
+    return _nonempty(value.strip().lower())
+
+
+def normalize_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 country code, lowercased ("BR" -> "br").
+
+    Raises:
+        ValueError: not a two-letter country code known to phonenumbers' region data.
+    """
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("not an ISO 3166-1 alpha-2 country code (e.g. 'BR', 'US')")
+    return code.lower()
+
+
+def normalize_zip_code(value: str) -> str:
+    """Trim and lowercase a postal code and remove its spaces ("SW1A 1AA" -> "sw1a1aa").
+
+    Raises:
+        ValueError: nothing is left.
+    """
+    return _nonempty("".join(value.split()).lower())
+
+
+def normalize_advertising_id(value: str) -> str:
+    """Trim and lowercase a mobile advertising ID (IDFA, GAID).
+
+    Raises:
+        ValueError: nothing is left.
+    """
+    return _nonempty(value.strip().lower())
+
+
 DEFAULT_NORMALIZERS: Mapping[str, Normalizer] = {
     "email": normalize_email,
     "phone": normalize_phone,
     "external_id": normalize_external_id,
+    "name": normalize_name,
+    "city": normalize_city,
+    "state": normalize_state,
+    "country": normalize_country,
+    "zip_code": normalize_zip_code,
+    "advertising_id": normalize_advertising_id,
 }
 _normalizers: dict[str, Normalizer] = dict(DEFAULT_NORMALIZERS)
 _lock = threading.Lock()
@@ -237,7 +324,7 @@ def _prepare(mark: str, value: Any, where: str, hash_values: bool) -> Any:
         raise PersonalDataError(
             where, f"personal data must be a string, not {type(value).__name__}"
         )
-    if value == "" or value.isspace():
+    if is_absent(value):
         return _ABSENT
     try:
         return hash_value(mark, value) if hash_values else _require_hashed(mark, value)

@@ -91,29 +91,23 @@ def track_body(
     return body
 
 
-def batch_chunks(
-    events: Sequence[BaseModel],
-    *,
-    api_version: str = _schema.DEFAULT_API_VERSION,
-    hash_values: bool = True,
+def _chunks(
+    family: _schema.Family,
+    groups: Mapping[tuple[tuple[str, Any], ...], list[tuple[int, dict[str, Any]]]],
+    api_version: str,
+    hash_values: bool,
 ) -> list[Chunk]:
-    """The /pixel/batch/ bodies for events: grouped by pixel_code (and partner_name), each
-    at most the schema's maximum, items without pixel_code, input order kept in each group."""
-    family = _schema.family("pixel_batch", api_version)
-    events_key = family.events_key or "batch"
-    limit = family.max_events or len(events) or 1
-    groups: dict[tuple[Any, Any], list[tuple[int, dict[str, Any]]]] = {}
-    for index, event in enumerate(events):
-        item = dump(event)
-        key = (item.pop("pixel_code", None), item.pop("partner_name", None))
-        groups.setdefault(key, []).append((index, item))
+    """Request bodies for groups of events: each group's top-level fields (absent when None)
+    and at most the family's maximum events per body, input order kept."""
+    events_key = family.events_key
+    if events_key is None:
+        raise ValueError(f"request family {family.name!r} carries a single event")
     chunks = []
-    for (pixel_code, partner_name), items in groups.items():
+    for top, items in groups.items():
+        limit = family.max_events or len(items) or 1
         for start in range(0, len(items), limit):
             part = items[start : start + limit]
-            body: dict[str, Any] = {"pixel_code": pixel_code}
-            if partner_name is not None:
-                body["partner_name"] = partner_name
+            body: dict[str, Any] = {key: value for key, value in top if value is not None}
             body[events_key] = [item for _, item in part]
             chunks.append(
                 Chunk(
@@ -122,6 +116,48 @@ def batch_chunks(
                 )
             )
     return chunks
+
+
+def batch_chunks(
+    events: Sequence[BaseModel],
+    *,
+    api_version: str = _schema.DEFAULT_API_VERSION,
+    hash_values: bool = True,
+) -> list[Chunk]:
+    """The /pixel/batch/ bodies for events: grouped by pixel_code (and partner_name), each
+    at most the schema's maximum, items without pixel_code, input order kept in each group."""
+    groups: dict[tuple[tuple[str, Any], ...], list[tuple[int, dict[str, Any]]]] = {}
+    for index, event in enumerate(events):
+        item = dump(event)
+        top = (
+            ("pixel_code", item.pop("pixel_code", None)),
+            ("partner_name", item.pop("partner_name", None)),
+        )
+        groups.setdefault(top, []).append((index, item))
+    return _chunks(_schema.family("pixel_batch", api_version), groups, api_version, hash_values)
+
+
+def track_chunks(
+    events: Sequence[tuple[int, BaseModel]],
+    *,
+    event_source: str,
+    event_source_id: str,
+    test_event_code: str | None = None,
+    partner_name: str | None = None,
+    api_version: str = _schema.DEFAULT_API_VERSION,
+    hash_values: bool = True,
+) -> list[Chunk]:
+    """The /event/track/ bodies for (input position, event) pairs of one event source, each
+    at most the schema's maximum (maxItems of data)."""
+    top = (
+        ("event_source", event_source),
+        ("event_source_id", event_source_id),
+        ("test_event_code", test_event_code or None),
+        ("partner_name", partner_name or None),
+    )
+    items = [(index, dump(event)) for index, event in events]
+    family = _schema.family("event_track", api_version)
+    return _chunks(family, {top: items}, api_version, hash_values)
 
 
 def as_list(events: Iterable[Any]) -> list[Any]:

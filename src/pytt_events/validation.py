@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
 from pytt_events import _schema
-from pytt_events._hashing import is_sha256_hex
+from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 
 __all__ = ["Problem", "detect_family", "validate_payload"]
 
@@ -119,8 +119,12 @@ def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Prob
             values = value if isinstance(value, list) else [value]
             for index, item in enumerate(values):
                 spot = f"{where}/{index}" if isinstance(value, list) else where
-                if isinstance(item, str) and item and not is_sha256_hex(item):
+                if not isinstance(item, str) or not item:
+                    continue
+                if not is_sha256_hex(item):
                     yield Problem(spot, f"personal data ({rule}) is not a SHA-256 hex digest")
+                elif item.lower() == EMPTY_SHA256:
+                    yield Problem(spot, "is the SHA-256 of an empty string: it matches nobody")
         else:
             yield from _unhashed(value, rule, where)
 

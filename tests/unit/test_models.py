@@ -105,10 +105,14 @@ def test_invalid_ips_are_refused(ip: str) -> None:
     assert error.errors()[0]["loc"][0] == "ip"
 
 
-@pytest.mark.parametrize("url", ["www.example.com", "ftp://example.com", "https://a b.com"])
-def test_page_urls_must_be_http(url: str) -> None:
+@pytest.mark.parametrize("url", ["https://a b.com", "", " https://example.com"])
+def test_page_urls_have_no_whitespace(url: str) -> None:
     error = error_of(lambda: Page(url=url))
     assert error.errors()[0]["loc"] == ("url",)
+
+
+def test_page_accepts_bare_hosts_as_integrations_send_them() -> None:
+    assert Page(referrer="posthog.com").referrer == "posthog.com"
 
 
 def test_page_keeps_urls_as_given() -> None:
