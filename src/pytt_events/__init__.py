@@ -1,8 +1,9 @@
 """pytt_events: a schema-first Python SDK for TikTok's Events API.
 
 The original package's module paths stay public: pytt_events.auth, .event, .context,
-.properties, .supported_events, .tiktok_events_api. Models compiled from the schema are in
-pytt_events.models; the local emulator of the API is pytt_events.testing.
+.properties, .supported_events, .tiktok_events_api. Events 2.0 models are in pytt_events.track;
+every model compiled from the schema is in pytt_events.models; the local emulator of the API is
+pytt_events.testing.
 """
 
 from importlib import metadata
@@ -43,6 +44,7 @@ from pytt_events.event import Event
 from pytt_events.properties import Content, ContentType, CurrencyCode, Properties
 from pytt_events.supported_events import SupportedEvents
 from pytt_events.tiktok_events_api import TikTokEventsApi
+from pytt_events.track import EventSource, TrackEvent, TrackProperties, TrackUser
 
 __all__ = [
     "ERROR_CODES",
@@ -58,6 +60,7 @@ __all__ = [
     "Context",
     "CurrencyCode",
     "Event",
+    "EventSource",
     "FailedEvent",
     "InvalidRequestError",
     "Page",
@@ -71,6 +74,9 @@ __all__ = [
     "TikTokAuth",
     "TikTokEventsApi",
     "TikTokResponse",
+    "TrackEvent",
+    "TrackProperties",
+    "TrackUser",
     "UnknownApiVersionError",
     "User",
     "__version__",

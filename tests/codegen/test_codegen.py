@@ -145,10 +145,11 @@ def test_models_module_reexports_every_generated_class() -> None:
 PUBLIC = {
     "ERROR_CODES", "APIConnectionError", "APIError", "APITimeoutError", "Ad",
     "AuthenticationError", "BulkResponse", "BulkSendError", "Content", "ContentType", "Context",
-    "CurrencyCode", "Event", "FailedEvent", "InvalidRequestError", "Page",
+    "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",
     "PayloadValidationError", "PermissionDeniedError", "Properties", "PyttEventsError",
     "RateLimitError", "ServerError", "SupportedEvents", "TikTokAuth", "TikTokEventsApi",
-    "TikTokResponse", "UnknownApiVersionError", "User", "__version__", "hash_value",
+    "TikTokResponse", "TrackEvent", "TrackProperties", "TrackUser", "UnknownApiVersionError",
+    "User", "__version__", "hash_value",
     "is_sha256_hex", "known_versions", "normalize_email", "normalize_external_id",
     "normalize_phone", "register_normalizer", "sha256_hex",
 }  # fmt: skip

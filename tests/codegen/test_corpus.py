@@ -18,10 +18,21 @@ CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 MODELS: dict[str, type[BaseModel]] = {
     "pixel_track": v1_3.PixelTrackRequest,
     "pixel_batch": v1_3.PixelBatchRequest,
+    "event_track": v1_3.EventTrackRequest,
 }
 
-# Bodies the schema accepts. Every other 1.0 body of the corpus is refused, for the reason below.
+# Bodies the schema accepts. Every other body of the corpus is refused (reasons are checked below).
 VALID = {
+    "event_track/rudder-transformer__processor-test46-v2-no-properties.json",
+    "event_track/segment-action-destinations__app-multi-product.json",
+    "event_track/segment-action-destinations__crm-lead.json",
+    "event_track/segment-action-destinations__offline-contact.json",
+    "event_track/segment-action-destinations__offline-snapshot-required-fields.json",
+    "event_track/segment-action-destinations__web-initiatecheckout.json",
+    "event_track/segment-action-destinations__web-test-event-code-exact.json",
+    "event_track/segment-action-destinations__web-travel-fields.json",
+    "event_track/segment-action-destinations__web-vehicle-fields.json",
+    "invalid/event_track__unhashed-email-phone.json",
     "pixel_track/rudder-transformer__processor-test12-no-properties.json",
     "pixel_track/rudder-transformer__processor-test26-product-group.json",
     "pixel_track/rudder-transformer__processor-test45-empty-contents.json",
@@ -37,8 +48,12 @@ REASONS = {
 }
 # Mistakes the models repair on purpose, for callers of the original API: content_type given on
 # Properties moves onto the contents (with a DeprecationWarning); a Unix-seconds timestamp
-# becomes an ISO 8601 date-time. The schema (what TikTok receives) refuses both.
+# becomes an ISO 8601 date-time; a 2.0 event_time given as an ISO string, a float or in
+# milliseconds becomes whole Unix seconds. The schema (what TikTok receives) refuses them all.
 REPAIRED = {
+    "event_track/posthog__tiktok-ads-template-snapshot.json",
+    "invalid/event_track__event-time-iso-string.json",
+    "invalid/event_track__event-time-milliseconds.json",
     "invalid/pixel_track__content-type-at-properties-level.json",
     "invalid/pixel_track__timestamp-unix-int.json",
     "pixel_track/rudder-transformer__processor-test28-content-type-in-properties.json",
@@ -49,20 +64,26 @@ def bodies() -> list[str]:
     found = []
     for path in sorted(CORPUS.rglob("*.json")):
         name = path.relative_to(CORPUS).as_posix()
-        if name.startswith(("pixel_", "invalid/pixel_")):
+        if name != "README.md":
             found.append(name)
     return found
 
 
 def endpoint_family(name: str) -> str:
-    """The family of the endpoint the body was sent to (its folder)."""
-    return "pixel_batch" if "pixel_batch" in name else "pixel_track"
+    """The family of the endpoint the body was sent to (its folder, or its name's prefix)."""
+    for family in ("pixel_batch", "pixel_track", "event_track"):
+        if name.startswith((f"{family}/", f"invalid/{family}__")):
+            return family
+    raise AssertionError(name)
 
 
-# Sent to /pixel/batch/ though shaped as a /pixel/track/ body: the shape says track.
-TRACK_SHAPED_BATCHES = {
-    "pixel_batch/rudder-transformer__dataDelivery-business00-track-body-to-batch.json",
-    "pixel_batch/rudder-transformer__dataDelivery-business01-content-id-int.json",
+# Sent to one endpoint though shaped for another: detection goes by the shape.
+SHAPE_OF = {
+    "pixel_batch/rudder-transformer__dataDelivery-business00-track-body-to-batch.json": (
+        "pixel_track"
+    ),
+    "pixel_batch/rudder-transformer__dataDelivery-business01-content-id-int.json": "pixel_track",
+    "invalid/event_track__events1.0-body-on-2.0-endpoint.json": "pixel_track",
 }
 
 
@@ -72,7 +93,7 @@ def load(name: str) -> Any:
 
 def model_accepts(family: str, body: Any) -> BaseModel | None:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # content_type moved off Properties
         try:
             return MODELS[family].model_validate(body)
         except ValidationError:
@@ -80,14 +101,14 @@ def model_accepts(family: str, body: Any) -> BaseModel | None:
 
 
 def test_the_corpus_is_there() -> None:
-    assert len(bodies()) == 27
+    assert len(bodies()) == 55
 
 
 @pytest.mark.parametrize("name", bodies())
 def test_schema_verdict(name: str) -> None:
     body = load(name)
     family = endpoint_family(name)
-    shape = "pixel_track" if name in TRACK_SHAPED_BATCHES else family
+    shape = SHAPE_OF.get(name, family)
     assert detect_family(body) == shape
     problems = validate_payload(body, family)
     if name in VALID:
@@ -120,6 +141,11 @@ def test_reasons_name_the_field() -> None:
     assert "/batch: must have at least 1 item(s)" in messages
     assert "/: 'event' is a required property" in messages
     assert "/timestamp: must be of type string" in messages
+    assert "/data/0/event_time: must be at most 9999999999" in messages
+    assert "/data/0/event_time: must be at least 1000000000" in messages
+    assert "/data: must have at most 1000 item(s)" in messages
+    assert "/event_source: must be one of 'web', 'app', 'offline', 'crm'" in messages
+    assert any("'test_event_code' was unexpected" in message for message in messages)
 
 
 def test_unhashed_personal_data_is_reported_only_when_required() -> None:
@@ -129,4 +155,15 @@ def test_unhashed_personal_data_is_reported_only_when_required() -> None:
     assert [str(problem) for problem in problems] == [
         "/context/user/email: personal data (email) is not a SHA-256 hex digest",
         "/context/user/phone_number: personal data (phone) is not a SHA-256 hex digest",
+    ]
+
+
+def test_unhashed_2_0_personal_data_and_the_empty_digest_are_reported() -> None:
+    body = load("invalid/event_track__unhashed-email-phone.json")
+    problems = [str(problem) for problem in validate_payload(body, require_hashed=True)]
+    assert problems
+    assert all("/data/0/user/" in problem for problem in problems)
+    posthog = load("event_track/posthog__tiktok-ads-template-snapshot.json")
+    assert "/data/0/user/phone: is the SHA-256 of an empty string: it matches nobody" in [
+        str(problem) for problem in validate_payload(posthog, require_hashed=True)
     ]
