@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 class PyttEventsError(Exception):
     """Base class of every error raised by pytt_events."""
 
+    #: How many times the request was sent before this error was final (set by the clients).
+    attempts: int = 0
+
 
 class PayloadValidationError(PyttEventsError, ValueError):
     """The payload was rejected locally; nothing was sent. `errors` lists (path, reason)."""
@@ -37,7 +40,10 @@ class PayloadValidationError(PyttEventsError, ValueError):
 
 
 class APIConnectionError(PyttEventsError):
-    """No usable answer from the API: the connection failed, or the answer was not TikTok's."""
+    """No usable answer from the API: the connection failed, or the answer was not TikTok's.
+    Retryable: TikTok deduplicates a resent event on its event_id."""
+
+    retryable = True
 
 
 class APITimeoutError(APIConnectionError):
@@ -57,11 +63,14 @@ class APIError(PyttEventsError):
         code: int | None,
         request_id: str | None = None,
         http_status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.code = code
         self.message = message
         self.request_id = request_id
         self.http_status = http_status
+        #: Seconds TikTok asked to wait (a Retry-After header), if any.
+        self.retry_after = retry_after
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

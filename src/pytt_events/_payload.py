@@ -22,6 +22,20 @@ class Chunk:
 
     indices: tuple[int, ...]
     body: dict[str, Any]
+    #: The body's key holding its events (None: the body is one event).
+    events_key: str | None = None
+
+    def single_payloads(self) -> list[dict[str, Any]]:
+        """Each event of the body as a request body of its own (as sent: hashed), so it can be
+        stored and sent again: a batch item becomes a /pixel/track/ body, a 2.0 event a
+        one-event /event/track/ body."""
+        if self.events_key is None:
+            return [self.body]
+        top = {key: value for key, value in self.body.items() if key != self.events_key}
+        items = self.body[self.events_key]
+        if self.events_key == "batch":
+            return [{**top, **item} for item in items]
+        return [{**top, self.events_key: [item]} for item in items]
 
 
 def drop_empty(value: Any) -> Any:
@@ -113,21 +127,23 @@ def _chunks(
                 Chunk(
                     indices=tuple(index for index, _ in part),
                     body=hashed(body, family.definition, api_version, hash_values),
+                    events_key=events_key,
                 )
             )
     return chunks
 
 
 def batch_chunks(
-    events: Sequence[BaseModel],
+    events: Sequence[tuple[int, BaseModel]],
     *,
     api_version: str = _schema.DEFAULT_API_VERSION,
     hash_values: bool = True,
 ) -> list[Chunk]:
-    """The /pixel/batch/ bodies for events: grouped by pixel_code (and partner_name), each
-    at most the schema's maximum, items without pixel_code, input order kept in each group."""
+    """The /pixel/batch/ bodies for (input position, event) pairs: grouped by pixel_code (and
+    partner_name), each at most the schema's maximum, items without pixel_code, input order
+    kept in each group."""
     groups: dict[tuple[tuple[str, Any], ...], list[tuple[int, dict[str, Any]]]] = {}
-    for index, event in enumerate(events):
+    for index, event in events:
         item = dump(event)
         top = (
             ("pixel_code", item.pop("pixel_code", None)),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from pytt_events._exceptions import PARTIAL_SUCCESS, PyttEventsError
 
@@ -44,10 +46,18 @@ class TikTokResponse:
 
 @dataclass(frozen=True)
 class FailedEvent:
-    """An event of a bulk send that was not accepted, by its position in the input."""
+    """An event of a bulk send that was not accepted: its position in the input, the final
+    error, and the event as a request body of its own (hashed, as it was sent), ready to be
+    stored and sent again."""
 
     index: int
     error: PyttEventsError
+    payload: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def reason(self) -> str:
+        """Why it failed, in one line (code, message and request_id; never the payload)."""
+        return str(self.error) or type(self.error).__name__
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,35 @@ class BulkResponse:
     responses: tuple[TikTokResponse, ...]
     accepted: tuple[int, ...]
     failed: tuple[FailedEvent, ...] = ()
+    #: For each response, the input positions of the events its request carried.
+    response_indices: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def partial_successes(self) -> tuple[tuple[tuple[int, ...], TikTokResponse], ...]:
+        """The requests TikTok answered with 20001 (some events rejected), with the positions of
+        their events and TikTok's answer (its message and data say which, as TikTok reports)."""
+        return tuple(
+            (indices, response)
+            for indices, response in zip(self.response_indices, self.responses, strict=False)
+            if response.partial_success
+        )
+
+    def failed_payloads(self) -> list[dict[str, Any]]:
+        """The failed events as request bodies, one event each, in input order."""
+        return [dict(failed.payload) for failed in sorted(self.failed, key=lambda f: f.index)]
+
+    def write_failed(self, target: str | Path | IO[str]) -> int:
+        """Write the failed events as NDJSON (one request body per line) to a path or an open
+        text file; `send_payloads` sends such lines again. Returns the number written."""
+        lines = [
+            json.dumps(payload, separators=(",", ":")) + "\n" for payload in self.failed_payloads()
+        ]
+        if isinstance(target, (str, Path)):
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.writelines(lines)
+        else:
+            target.writelines(lines)
+        return len(lines)
 
     @property
     def code(self) -> int:

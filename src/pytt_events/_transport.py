@@ -7,11 +7,14 @@ so the envelope decides first and the HTTP status only when there is no envelope
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import httpx
@@ -63,7 +66,29 @@ def build_request(auth: TikTokAuth, endpoint: str, body: Any, events: int) -> Ht
     )
 
 
-def parse_response(status: int, content: bytes, events: int) -> TikTokResponse:
+#: What a client may be given instead of the network (tests: httpx.MockTransport).
+HttpTransport: TypeAlias = httpx.BaseTransport | httpx.AsyncBaseTransport
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The Retry-After header as seconds (it may be seconds or an HTTP date), or None."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def parse_response(
+    status: int, content: bytes, events: int, headers: Mapping[str, str] | None = None
+) -> TikTokResponse:
     """TikTok's answer as a TikTokResponse.
 
     Raises:
@@ -75,10 +100,14 @@ def parse_response(status: int, content: bytes, events: int) -> TikTokResponse:
         envelope = json.loads(content) if content else None
     except ValueError:
         envelope = None
+    retry_after = retry_after_seconds(headers) if headers else None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("code"), int):
         if status >= 400:
             raise error_class(None, status)(
-                f"HTTP {status} without a TikTok answer", code=None, http_status=status
+                f"HTTP {status} without a TikTok answer",
+                code=None,
+                http_status=status,
+                retry_after=retry_after,
             )
         raise APIConnectionError(f"the answer (HTTP {status}) is not TikTok's JSON envelope")
     code: int = envelope["code"]
@@ -87,7 +116,11 @@ def parse_response(status: int, content: bytes, events: int) -> TikTokResponse:
     request_id = str(request_id) if request_id is not None else None
     if code not in (0, PARTIAL_SUCCESS):
         raise error_class(code, status)(
-            message, code=code, request_id=request_id, http_status=status
+            message,
+            code=code,
+            request_id=request_id,
+            http_status=status,
+            retry_after=retry_after,
         )
     if code == PARTIAL_SUCCESS:
         logger.warning(
@@ -107,26 +140,56 @@ def parse_response(status: int, content: bytes, events: int) -> TikTokResponse:
     )
 
 
-def _log(request: HttpRequest, status: int, response: TikTokResponse | None) -> None:
+def _log(request: HttpRequest, status: int | str, outcome: Any, attempt: int) -> None:
     if logger.isEnabledFor(logging.DEBUG):
+        code: object
+        if isinstance(outcome, TikTokResponse):
+            code, request_id = outcome.code, outcome.request_id
+        else:
+            code = getattr(outcome, "code", None) or type(outcome).__name__
+            request_id = getattr(outcome, "request_id", None)
         logger.debug(
-            "POST %s -> HTTP %s code %s request_id %s (%d events, %d bytes)",
+            "POST %s -> HTTP %s code %s request_id %s (attempt %d, %d events, %d bytes)",
             urlsplit(request.url).path,
             status,
-            response.code if response else "-",
-            response.request_id if response else "-",
+            code,
+            request_id or "-",
+            attempt,
             request.events,
             len(request.content),
         )
 
 
+def _connection_error(request: HttpRequest, error: Exception) -> Exception:
+    path = urlsplit(request.url).path
+    if isinstance(error, httpx.TimeoutException):
+        return APITimeoutError(f"request to {path} timed out ({type(error).__name__})")
+    return APIConnectionError(f"request to {path} failed: {type(error).__name__}")
+
+
+def _read(request: HttpRequest, answer: httpx.Response, attempt: int) -> TikTokResponse:
+    try:
+        response = parse_response(
+            answer.status_code, answer.content, request.events, answer.headers
+        )
+    except Exception as error:
+        _log(request, answer.status_code, error, attempt)
+        raise
+    _log(request, answer.status_code, response, attempt)
+    return response
+
+
 class SyncSender:
-    """Sends HttpRequests over one pooled httpx.Client."""
+    """Sends HttpRequests over one pooled httpx.Client (safe to share between threads)."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._client = httpx.Client(timeout=timeout)
+    def __init__(
+        self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
+    ) -> None:
+        if transport is not None and not isinstance(transport, httpx.BaseTransport):
+            raise TypeError("the sync client needs a sync transport (httpx.BaseTransport)")
+        self._client = httpx.Client(timeout=timeout, transport=transport)
 
-    def send(self, request: HttpRequest) -> TikTokResponse:
+    def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer.
 
         Raises:
@@ -138,19 +201,72 @@ class SyncSender:
             answer = self._client.post(
                 request.url, content=request.content, headers=request.headers
             )
-        except httpx.TimeoutException as error:
-            raise APITimeoutError(f"request to {urlsplit(request.url).path} timed out") from error
         except httpx.HTTPError as error:
-            raise APIConnectionError(
-                f"request to {urlsplit(request.url).path} failed: {type(error).__name__}"
-            ) from error
-        try:
-            response = parse_response(answer.status_code, answer.content, request.events)
-        except Exception:
-            _log(request, answer.status_code, None)
-            raise
-        _log(request, answer.status_code, response)
-        return response
+            failure = _connection_error(request, error)
+            _log(request, "-", failure, attempt)
+            raise failure from error
+        return _read(request, answer, attempt)
 
     def close(self) -> None:
         self._client.close()
+
+
+class AsyncSender:
+    """Sends HttpRequests over one pooled httpx.AsyncClient."""
+
+    def __init__(
+        self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
+    ) -> None:
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise TypeError("the async client needs an async transport (AsyncBaseTransport)")
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
+        """Send one request and read TikTok's answer (see SyncSender.send)."""
+        try:
+            answer = await self._client.post(
+                request.url, content=request.content, headers=request.headers
+            )
+        except httpx.HTTPError as error:
+            failure = _connection_error(request, error)
+            _log(request, "-", failure, attempt)
+            raise failure from error
+        return _read(request, answer, attempt)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class SimulatedNetworkError(Exception):
+    """Raised by a mock handler to make the mock transport fail like the network would."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+MockHandler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
+
+
+def mock_transport(handler: MockHandler) -> httpx.MockTransport:
+    """An in-process transport (sync and async) answering with handler(method, path, headers,
+    body) -> (status, headers, body). The handler raises SimulatedNetworkError("timeout") or
+    SimulatedNetworkError("drop") to fail like a timed-out or dropped connection."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        try:
+            status, headers, content = handler(
+                request.method,
+                request.url.raw_path.decode("ascii"),
+                request.headers,
+                request.content,
+            )
+        except SimulatedNetworkError as fault:
+            if fault.kind == "timeout":
+                raise httpx.ReadTimeout("sandbox: timeout", request=request) from None
+            raise httpx.RemoteProtocolError(
+                "sandbox: connection dropped", request=request
+            ) from None
+        return httpx.Response(status, headers=dict(headers), content=content)
+
+    return httpx.MockTransport(handle)

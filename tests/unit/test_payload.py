@@ -36,7 +36,7 @@ def test_the_personal_data_plan_comes_from_the_marks() -> None:
 
 def test_chunks_follow_the_maximum_and_keep_input_order() -> None:
     events = [make(index=i) for i in range(120)]
-    chunks = batch_chunks(events)
+    chunks = batch_chunks(list(enumerate(events)))
     assert [len(chunk.indices) for chunk in chunks] == [50, 50, 20]
     assert [i for chunk in chunks for i in chunk.indices] == list(range(120))
     first = chunks[0].body
@@ -47,7 +47,7 @@ def test_chunks_follow_the_maximum_and_keep_input_order() -> None:
 
 def test_events_of_different_pixels_go_to_different_requests() -> None:
     events = [make("P1", 0), make("P2", 1), make("P1", 2, partner_name="Acme")]
-    chunks = batch_chunks(events)
+    chunks = batch_chunks(list(enumerate(events)))
     assert [(c.body["pixel_code"], c.body.get("partner_name"), c.indices) for c in chunks] == [
         ("P1", None, (0,)),
         ("P2", None, (1,)),

@@ -1,0 +1,307 @@
+"""What both clients share, with no I/O: turning events into planned requests (bodies built and
+hashed once, so every retry resends the same bytes and event_ids), the retry flow, and turning
+outcomes into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel
+
+from pytt_events import _payload, _schema
+from pytt_events._exceptions import (
+    AuthenticationError,
+    BulkSendError,
+    PayloadValidationError,
+    PermissionDeniedError,
+    PyttEventsError,
+)
+from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
+from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
+from pytt_events._transport import DEFAULT_TIMEOUT, HttpRequest, build_request
+from pytt_events.auth import TikTokAuth
+from pytt_events.event import Event
+from pytt_events.models.v1_3 import EventSource, PixelTrackRequest, TrackEvent
+from pytt_events.track import track_event_from
+from pytt_events.validation import detect_family
+
+logger = logging.getLogger("pytt_events")
+
+EventsApiVersion = Literal["1.0", "2.0"]
+DEFAULT_CONCURRENCY = 4
+# Errors that every later request would meet too: a bulk send stops at the first one.
+FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+
+AnyEvent = TrackEvent | Event | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """A request ready to send, and the events (by input position) it carries."""
+
+    chunk: _payload.Chunk
+    request: HttpRequest
+
+
+@dataclass(frozen=True)
+class Plan:
+    requests: tuple[PlannedRequest, ...]
+    caller: str
+
+
+class BaseEventsApi:
+    """Configuration, request planning and result building shared by both clients."""
+
+    def __init__(
+        self,
+        DEBUG: bool = False,  # noqa: N803 - the original package's parameter name
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        hash_personal_data: bool = True,
+        events_api: EventsApiVersion = "1.0",
+        retry: RetryPolicy | None = None,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        if events_api not in ("1.0", "2.0"):
+            raise ValueError(f"events_api must be '1.0' or '2.0', not {events_api!r}")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.DEBUG = DEBUG
+        self.timeout = timeout
+        self.hash_personal_data = hash_personal_data
+        self.events_api = events_api
+        self.retry = retry or RetryPolicy()
+        self.max_concurrency = max_concurrency
+        self.on_retry = on_retry
+
+    # -- planning -------------------------------------------------------------------------
+
+    def _plan(
+        self, auth: TikTokAuth, chunks: Sequence[_payload.Chunk], family: str, caller: str
+    ) -> Plan:
+        endpoint = _schema.family(family, auth.TIKTOK_API_VERSION).endpoint
+        return Plan(
+            tuple(
+                PlannedRequest(chunk, build_request(auth, endpoint, chunk.body, len(chunk.indices)))
+                for chunk in chunks
+            ),
+            caller,
+        )
+
+    def _plan_event(self, event: Event | dict[str, Any], auth: TikTokAuth) -> Plan:
+        version = auth.TIKTOK_API_VERSION
+        model = _payload.coerce(event, Event)
+        if self.events_api == "2.0":
+            return self._plan(
+                auth,
+                self._track_chunks_of_events([(0, model)], version),
+                "event_track",
+                "post_event",
+            )
+        body = _payload.track_body(model, api_version=version, hash_values=self.hash_personal_data)
+        return self._plan(auth, [_payload.Chunk((0,), body)], "pixel_track", "post_event")
+
+    def _plan_bulk(self, events: Iterable[Event | dict[str, Any]], auth: TikTokAuth) -> Plan:
+        version = auth.TIKTOK_API_VERSION
+        pairs = [
+            (index, _payload.coerce(event, Event, f"events.{index}."))
+            for index, event in enumerate(_payload.as_list(events))
+        ]
+        if self.events_api == "2.0":
+            chunks = self._track_chunks_of_events(pairs, version)
+            return self._plan(auth, chunks, "event_track", "post_events_in_bulk")
+        chunks = _payload.batch_chunks(
+            pairs, api_version=version, hash_values=self.hash_personal_data
+        )
+        return self._plan(auth, chunks, "pixel_batch", "post_events_in_bulk")
+
+    def _plan_track(
+        self,
+        events: AnyEvent | Iterable[AnyEvent],
+        auth: TikTokAuth,
+        event_source: EventSource | str,
+        event_source_id: str | None,
+        test_event_code: str | None,
+        partner_name: str | None,
+    ) -> Plan:
+        try:
+            source = EventSource(event_source)
+        except ValueError:
+            allowed = ", ".join(repr(member.value) for member in EventSource)
+            raise PayloadValidationError(
+                f"event_source: must be one of {allowed}", [("event_source", "not allowed")]
+            ) from None
+        items = [
+            (index, _as_track_event(event, f"events.{index}."))
+            for index, event in enumerate(_payload.as_list(events))
+        ]
+        chunks = _payload.track_chunks(
+            items,
+            event_source=source.value,
+            event_source_id=event_source_id or auth.TIKTOK_PIXEL_ID,
+            test_event_code=test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
+            partner_name=partner_name,
+            api_version=auth.TIKTOK_API_VERSION,
+            hash_values=self.hash_personal_data,
+        )
+        return self._plan(auth, chunks, "event_track", "track")
+
+    def _plan_payloads(self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth) -> Plan:
+        """Stored request bodies of any family, re-grouped into as few requests as allowed.
+        Positions in the result count events, in input order, across all payloads."""
+        version = auth.TIKTOK_API_VERSION
+        web: list[tuple[int, BaseModel]] = []
+        sources: dict[tuple[str, str, str | None, str | None], list[tuple[int, BaseModel]]] = {}
+        position = 0
+        for number, payload in enumerate(payloads):
+            where = f"payloads.{number}."
+            family = detect_family(payload)
+            if family == "event_track" and isinstance(payload.get("data"), list):
+                key = (
+                    str(payload.get("event_source")),
+                    str(payload.get("event_source_id")),
+                    payload.get("test_event_code"),
+                    payload.get("partner_name"),
+                )
+                for item_number, item in enumerate(payload["data"]):
+                    event = _payload.coerce(item, TrackEvent, f"{where}data.{item_number}.")
+                    sources.setdefault(key, []).append((position, event))
+                    position += 1
+            elif family == "pixel_batch" and isinstance(payload.get("batch"), list):
+                top = {k: payload[k] for k in ("pixel_code", "partner_name") if k in payload}
+                for item_number, item in enumerate(payload["batch"]):
+                    fields = (
+                        {k: v for k, v in item.items() if k != "type"}
+                        if isinstance(item, dict)
+                        else item
+                    )
+                    merged = {**top, **fields} if isinstance(fields, dict) else fields
+                    web.append(
+                        (position, _payload.coerce(merged, Event, f"{where}batch.{item_number}."))
+                    )
+                    position += 1
+            elif family == "pixel_track":
+                web.append((position, _payload.coerce(payload, Event, where)))
+                position += 1
+            else:
+                raise PayloadValidationError(
+                    f"{where.rstrip('.')}: not a request body of a known family",
+                    [(where.rstrip("."), "unknown request family")],
+                )
+        requests: list[PlannedRequest] = []
+        if web:
+            requests += self._plan_bulk_pairs(web, auth).requests
+        for (source, source_id, test_code, partner), items in sources.items():
+            try:
+                event_source = EventSource(source)
+            except ValueError:
+                raise PayloadValidationError(
+                    f"event_source {source!r} is not one of web, app, offline, crm",
+                    [("event_source", "not allowed")],
+                ) from None
+            chunks = _payload.track_chunks(
+                items,
+                event_source=event_source.value,
+                event_source_id=source_id,
+                test_event_code=test_code,
+                partner_name=partner,
+                api_version=version,
+                hash_values=self.hash_personal_data,
+            )
+            requests += self._plan(auth, chunks, "event_track", "send_payloads").requests
+        return Plan(tuple(requests), "send_payloads")
+
+    def _plan_bulk_pairs(self, pairs: Sequence[tuple[int, BaseModel]], auth: TikTokAuth) -> Plan:
+        version = auth.TIKTOK_API_VERSION
+        if self.events_api == "2.0":
+            return self._plan(
+                auth, self._track_chunks_of_events(pairs, version), "event_track", "send_payloads"
+            )
+        chunks = _payload.batch_chunks(
+            pairs, api_version=version, hash_values=self.hash_personal_data
+        )
+        return self._plan(auth, chunks, "pixel_batch", "send_payloads")
+
+    def _track_chunks_of_events(
+        self, events: Sequence[tuple[int, BaseModel]], version: str
+    ) -> list[_payload.Chunk]:
+        """1.0 Events as /event/track/ bodies: grouped by pixel, test code and partner."""
+        groups: dict[tuple[str, str | None, str | None], list[tuple[int, BaseModel]]] = {}
+        for index, event in events:
+            assert isinstance(event, PixelTrackRequest)
+            key = (event.pixel_code, event.test_event_code, event.partner_name)
+            groups.setdefault(key, []).append((index, track_event_from(event)))
+        chunks: list[_payload.Chunk] = []
+        for (pixel_code, test_event_code, partner_name), items in groups.items():
+            chunks += _payload.track_chunks(
+                items,
+                event_source=EventSource.WEB.value,
+                event_source_id=pixel_code,
+                test_event_code=test_event_code,
+                partner_name=partner_name,
+                api_version=version,
+                hash_values=self.hash_personal_data,
+            )
+        return chunks
+
+    # -- sending: decisions ---------------------------------------------------------------
+
+    def _flow(
+        self, request: HttpRequest, retry: RetryPolicy | None
+    ) -> Generator[Step, Outcome, TikTokResponse]:
+        return attempt_flow(request, retry or self.retry, self.on_retry, urlsplit(request.url).path)
+
+    def _finish(
+        self, plan: Plan, outcomes: Sequence[TikTokResponse | PyttEventsError | None]
+    ) -> BulkResponse:
+        """The result of a plan from each request's outcome (None: not sent, after a fatal
+        error, which then counts for it too).
+
+        Raises:
+            BulkSendError: some events failed; its result lists every one.
+        """
+        if not plan.requests:
+            logger.info("%s: no events given, nothing was sent", plan.caller)
+            return BulkResponse(responses=(), accepted=())
+        fatal = next((o for o in outcomes if isinstance(o, FATAL_ERRORS)), None)
+        responses: list[TikTokResponse] = []
+        response_indices: list[tuple[int, ...]] = []
+        accepted: list[int] = []
+        failed: list[FailedEvent] = []
+        for planned, outcome in zip(plan.requests, outcomes, strict=True):
+            chunk = planned.chunk
+            if isinstance(outcome, TikTokResponse):
+                responses.append(outcome)
+                response_indices.append(chunk.indices)
+                accepted.extend(chunk.indices)
+                continue
+            error = outcome if outcome is not None else fatal
+            assert error is not None
+            failed.extend(
+                FailedEvent(index, error, payload)
+                for index, payload in zip(chunk.indices, chunk.single_payloads(), strict=True)
+            )
+        failed.sort(key=lambda item: item.index)
+        result = BulkResponse(
+            responses=tuple(responses),
+            accepted=tuple(sorted(accepted)),
+            failed=tuple(failed),
+            response_indices=tuple(response_indices),
+        )
+        logger.debug("%s: %s", plan.caller, result.message)
+        if failed:
+            first = failed[0].error
+            raise BulkSendError(f"{result.message}; first failure: {first}", result) from first
+        return result
+
+
+def _as_track_event(event: Any, where: str) -> BaseModel:
+    if isinstance(event, PixelTrackRequest):
+        return track_event_from(event)
+    return _payload.coerce(event, TrackEvent, where)

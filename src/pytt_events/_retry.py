@@ -1,0 +1,128 @@
+"""When to send a request again, and how long to wait first: a frozen policy and the attempt
+flow that both clients drive (the sync one with time.sleep, the async one with asyncio.sleep).
+
+The flow is a generator in the shape of httpx's auth_flow: it yields Send(request) and
+Sleep(seconds) steps and is sent back each outcome (a TikTokResponse or the exception), so the
+decisions live here once and the twins only do I/O.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytt_events._exceptions import (
+    APIConnectionError,
+    APIError,
+    PyttEventsError,
+)
+from pytt_events._response import TikTokResponse
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """What an on_retry hook is told before each wait: attempt that failed (1 = the first
+    send), the error, and the seconds it will wait before attempt + 1."""
+
+    attempt: int
+    error: PyttEventsError
+    delay: float
+    url_path: str
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed requests are sent again.
+
+    Retried: TikTok code 40100 (rate limited), 5xxxx server codes, HTTP 429 and 5xx, timeouts
+    and connection errors (`error.retryable`). Never retried: permission, token or parameter
+    errors (40001, 40002, 40105, ...). The wait before retry n (0-based) is uniform in
+    [0, min(max_delay, initial_delay * 2**n)] ("full jitter"); a Retry-After from TikTok is
+    honoured instead, up to max_retry_after.
+
+    Args:
+        max_retries: retries after the first attempt (0 disables retrying).
+        initial_delay: the cap of the first wait, in seconds.
+        max_delay: the cap of any backoff wait.
+        max_retry_after: the longest Retry-After honoured.
+        random: the jitter source, returning [0, 1) (injected by tests).
+    """
+
+    max_retries: int = 3
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
+            raise ValueError("delays must be >= 0")
+
+    def should_retry(self, error: BaseException, retries_done: int) -> bool:
+        """Whether error deserves another attempt after retries_done retries."""
+        return retries_done < self.max_retries and is_retryable(error)
+
+    def delay(self, retries_done: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number retries_done + 1."""
+        if retry_after is not None and retry_after >= 0:
+            return min(retry_after, self.max_retry_after)
+        cap = min(self.max_delay, self.initial_delay * (2**retries_done))
+        return float(cap * self.random())
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for errors that another attempt may cure (rate limits, server errors, timeouts,
+    connection failures); False for everything else."""
+    if isinstance(error, APIError):
+        return error.retryable
+    return isinstance(error, APIConnectionError)
+
+
+NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+@dataclass(frozen=True)
+class Send:
+    request: Any
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Step = Send | Sleep
+Outcome = TikTokResponse | PyttEventsError | None
+
+
+def attempt_flow(
+    request: Any,
+    policy: RetryPolicy,
+    on_retry: Callable[[RetryEvent], None] | None,
+    url_path: str,
+) -> Generator[Step, Outcome, TikTokResponse]:
+    """Send request until it succeeds, fails for good, or the policy gives up.
+
+    Raises:
+        PyttEventsError: the last error, when it is not retryable or retries are exhausted.
+            Its `attempts` attribute says how many times the request was sent.
+    """
+    retries = 0
+    while True:
+        outcome = yield Send(request)
+        if isinstance(outcome, TikTokResponse):
+            return outcome
+        if not isinstance(outcome, PyttEventsError):  # pragma: no cover - drivers send one
+            raise TypeError(f"unexpected outcome {outcome!r}")
+        outcome.attempts = retries + 1
+        if not policy.should_retry(outcome, retries):
+            raise outcome
+        wait = policy.delay(retries, getattr(outcome, "retry_after", None))
+        if on_retry is not None:
+            on_retry(RetryEvent(retries + 1, outcome, wait, url_path))
+        retries += 1
+        yield Sleep(wait)
