@@ -37,21 +37,24 @@ from pytt_events._hashing import (
     sha256_hex,
 )
 from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
+from pytt_events._retry import NO_RETRIES, RetryEvent, RetryPolicy
 from pytt_events._schema import UnknownApiVersionError, known_versions
 from pytt_events.auth import TikTokAuth
 from pytt_events.context import Ad, Context, Page, User
 from pytt_events.event import Event
 from pytt_events.properties import Content, ContentType, CurrencyCode, Properties
 from pytt_events.supported_events import SupportedEvents
-from pytt_events.tiktok_events_api import TikTokEventsApi
+from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
 from pytt_events.track import EventSource, TrackEvent, TrackProperties, TrackUser
 
 __all__ = [
     "ERROR_CODES",
+    "NO_RETRIES",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
     "Ad",
+    "AsyncTikTokEventsApi",
     "AuthenticationError",
     "BulkResponse",
     "BulkSendError",
@@ -69,6 +72,8 @@ __all__ = [
     "Properties",
     "PyttEventsError",
     "RateLimitError",
+    "RetryEvent",
+    "RetryPolicy",
     "ServerError",
     "SupportedEvents",
     "TikTokAuth",

@@ -11,24 +11,94 @@ build, checks the Access-Token header, validates the body against the same schem
 come from, records what it received, and answers as TikTok does: HTTP 200 and
 {"code", "message", "request_id", "data"}; 40105 for a missing or wrong token, 40002 naming
 the field for a body that fails the schema (or, by default, carries unhashed personal data).
+
+Fault modes make it misbehave like TikTok or the network sometimes do, per instance:
+
+    SandboxServer(faults=[FaultPlan(Fault.RATE_LIMIT, first=3, retry_after=1)])
+
+    Fault.RATE_LIMIT    answer code 40100 (with Retry-After when retry_after is set)
+    Fault.SERVER_ERROR  answer HTTP 500 with no envelope
+    Fault.DELAY         wait `delay` seconds, then process and answer normally
+    Fault.TIMEOUT       wait `delay` seconds, then close the connection unanswered, unprocessed
+    Fault.DROP          close the connection without an answer, before processing
+    Fault.MALFORMED     process the request, then answer HTTP 200 with a body that is not JSON
+    Fault.PARTIAL       process a valid request, then answer code 20001 (partial success)
+
+Each plan applies to the first `first` requests and then to every `every`-th one. The same
+sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync and async)
+driven by the same handler, for fine-grained tests without sockets.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from pytt_events import _schema
+from pytt_events._transport import SimulatedNetworkError, mock_transport
 from pytt_events.validation import validate_payload
 
-__all__ = ["DEFAULT_ACCESS_TOKEN", "ReceivedRequest", "Sandbox", "SandboxServer"]
+__all__ = [
+    "DEFAULT_ACCESS_TOKEN",
+    "Fault",
+    "FaultPlan",
+    "ReceivedRequest",
+    "Sandbox",
+    "SandboxServer",
+]
+
+
+class Fault(str, Enum):
+    """A way the sandbox can misbehave (see the module's documentation)."""
+
+    RATE_LIMIT = "rate_limit"
+    SERVER_ERROR = "server_error"
+    DELAY = "delay"
+    TIMEOUT = "timeout"
+    DROP = "drop"
+    MALFORMED = "malformed"
+    PARTIAL = "partial"
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Which requests (counted from 1 per sandbox) meet a fault: the first `first`, then every
+    `every`-th (0: none). `delay` is for DELAY and TIMEOUT; `retry_after` (seconds) adds a
+    Retry-After header to RATE_LIMIT and SERVER_ERROR answers."""
+
+    fault: Fault
+    first: int = 0
+    every: int = 0
+    delay: float = 0.5
+    retry_after: float | None = None
+
+    def applies(self, number: int) -> bool:
+        return number <= self.first or (self.every > 0 and number % self.every == 0)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the sandbox does with one request: answer (status, headers, content), after
+    waiting `delay` seconds, unless `drop` ("drop" or "timeout") says to close the connection
+    unanswered."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    delay: float = 0.0
+    drop: str | None = None
+    record: ReceivedRequest | None = field(default=None, repr=False)
+
 
 DEFAULT_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105 - the sandbox's, not a secret
 _PREFIX = "/open_api/"
@@ -45,9 +115,11 @@ class ReceivedRequest:
     api_version: str | None
     family: str | None
     body: Any
-    code: int
+    #: The TikTok code answered (None when a fault left no envelope: HTTP 500, drop, ...).
+    code: int | None
     request_id: str
     headers: Mapping[str, str] = field(repr=False)
+    fault: Fault | None = None
 
     @property
     def events(self) -> list[Any]:
@@ -64,13 +136,47 @@ class Sandbox:
     """The emulator's logic, with no I/O: `handle()` maps a request to TikTok's answer."""
 
     def __init__(
-        self, access_token: str = DEFAULT_ACCESS_TOKEN, *, require_hashed: bool = True
+        self,
+        access_token: str = DEFAULT_ACCESS_TOKEN,
+        *,
+        require_hashed: bool = True,
+        faults: FaultPlan | Sequence[FaultPlan] = (),
     ) -> None:
         self.access_token = access_token
         self.require_hashed = require_hashed
+        self.faults: tuple[FaultPlan, ...] = (
+            (faults,) if isinstance(faults, FaultPlan) else tuple(faults)
+        )
         self.received: list[ReceivedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._requests = itertools.count(1)
+
+    def deliveries(self) -> collections.Counter[str]:
+        """How many times each event_id reached the sandbox, whatever it answered."""
+        with self._lock:
+            requests = list(self.received)
+        return collections.Counter(
+            str(event.get("event_id"))
+            for request in requests
+            for event in request.events
+            if isinstance(event, dict)
+        )
+
+    def transport(self) -> Any:
+        """An in-process httpx transport (sync and async) answered by this sandbox."""
+
+        def handler(
+            method: str, path: str, headers: Mapping[str, str], body: bytes
+        ) -> tuple[int, Mapping[str, str], bytes]:
+            answer = self.respond(method, path, headers, body)
+            if answer.delay:
+                time.sleep(answer.delay)
+            if answer.drop:
+                raise SimulatedNetworkError(answer.drop)
+            return answer.status, answer.headers, answer.content
+
+        return mock_transport(handler)
 
     def accepted_events(self) -> list[Any]:
         """Every event of every request answered with code 0 or 20001, in arrival order."""
@@ -99,27 +205,98 @@ class Sandbox:
 
     def handle(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, dict[str, Any]]:
-        """The HTTP status and JSON envelope TikTok would answer to this request."""
-        status, envelope, _ = self._handle(method, path, headers, body)
-        return status, envelope
+    ) -> tuple[int, dict[str, Any] | None]:
+        """The HTTP status and JSON envelope (None if there is none) answered to a request."""
+        answer = self.respond(method, path, headers, body)
+        try:
+            envelope = json.loads(answer.content) if answer.content else None
+        except ValueError:
+            envelope = None
+        return answer.status, envelope if isinstance(envelope, dict) else None
 
-    def _handle(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, dict[str, Any], ReceivedRequest]:
+    def respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """What TikTok (with this sandbox's faults) does with a request."""
+        number = next(self._requests)
+        fault = next((plan for plan in self.faults if plan.applies(number)), None)
         request_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}{next(self._ids):012X}"
         path = path.split("?", 1)[0]
         version, family = self._route(path)
         lowered = {key.lower(): value for key, value in headers.items()}
         payload: Any = None
         status = 200
+        code: int | None
         if method != "POST":
             status, code, message = 405, 40000, f"{method} is not supported; use POST"
         elif family is None:
             status, code = 404, 40400
             message = f"no such endpoint: {path}"
+        elif fault is not None and fault.fault not in (Fault.DELAY, Fault.MALFORMED, Fault.PARTIAL):
+            return self._fault(fault, path, version, family, lowered, body, request_id)
         else:
             code, message, payload = self._check(version or "", family, lowered, body)
+        if fault is not None and fault.fault is Fault.PARTIAL and code == 0:
+            code, message = 20001, "Partial success: some events were rejected (sandbox fault)"
+        record = self._record(path, version, family, payload, code, request_id, lowered, fault)
+        envelope = {"code": code, "message": message, "request_id": request_id, "data": {}}
+        content = json.dumps(envelope).encode("utf-8")
+        if fault is not None and fault.fault is Fault.MALFORMED:
+            content = content[: len(content) // 2]
+        return Answer(
+            status,
+            {"Content-Type": "application/json"},
+            content,
+            delay=fault.delay if fault is not None and fault.fault is Fault.DELAY else 0.0,
+            record=record,
+        )
+
+    def _fault(
+        self,
+        plan: FaultPlan,
+        path: str,
+        version: str | None,
+        family: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> Answer:
+        """An answer for the faults that keep the request from being processed."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        extra = {"Retry-After": f"{plan.retry_after:g}"} if plan.retry_after is not None else {}
+        code: int | None = None
+        if plan.fault is Fault.RATE_LIMIT:
+            code = 40100
+            envelope = {
+                "code": code,
+                "message": "Too many requests. Please retry in some time.",
+                "request_id": request_id,
+                "data": {},
+            }
+            answer = Answer(
+                200, {"Content-Type": "application/json", **extra}, json.dumps(envelope).encode()
+            )
+        elif plan.fault is Fault.SERVER_ERROR:
+            answer = Answer(500, {"Content-Type": "text/plain", **extra}, b"Internal Server Error")
+        elif plan.fault is Fault.TIMEOUT:
+            answer = Answer(200, {}, b"", delay=plan.delay, drop="timeout")
+        else:  # Fault.DROP
+            answer = Answer(200, {}, b"", drop="drop")
+        record = self._record(path, version, family, payload, code, request_id, headers, plan)
+        return dataclasses.replace(answer, record=record)
+
+    def _record(
+        self,
+        path: str,
+        version: str | None,
+        family: str | None,
+        payload: Any,
+        code: int | None,
+        request_id: str,
+        headers: Mapping[str, str],
+        fault: FaultPlan | None,
+    ) -> ReceivedRequest:
         record = ReceivedRequest(
             path=path,
             api_version=version,
@@ -127,12 +304,12 @@ class Sandbox:
             body=payload,
             code=code,
             request_id=request_id,
-            headers={k: v for k, v in lowered.items() if k != "access-token"},
+            headers={k: v for k, v in headers.items() if k != "access-token"},
+            fault=fault.fault if fault is not None else None,
         )
         with self._lock:
             self.received.append(record)
-        envelope = {"code": code, "message": message, "request_id": request_id, "data": {}}
-        return status, envelope, record
+        return record
 
     def _check(
         self, version: str, family: str, headers: Mapping[str, str], body: bytes
@@ -173,8 +350,9 @@ class SandboxServer(Sandbox):
         *,
         require_hashed: bool = True,
         on_request: Callable[[ReceivedRequest], None] | None = None,
+        faults: FaultPlan | Sequence[FaultPlan] = (),
     ) -> None:
-        super().__init__(access_token, require_hashed=require_hashed)
+        super().__init__(access_token, require_hashed=require_hashed, faults=faults)
         self._address = (host, port)
         self._on_request = on_request
         self._server: ThreadingHTTPServer | None = None
@@ -195,8 +373,7 @@ class SandboxServer(Sandbox):
         """Start serving in a background thread; returns self."""
         if self._server is not None:
             return self
-        self._server = ThreadingHTTPServer(self._address, _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer(self._address, _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _POLL_SECONDS},
@@ -209,7 +386,7 @@ class SandboxServer(Sandbox):
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted."""
         if self._server is None:
-            self._server = ThreadingHTTPServer(self._address, _handler_for(self))
+            self._server = _QuietServer(self._address, _handler_for(self))
         self._server.serve_forever()
 
     def stop(self) -> None:
@@ -239,6 +416,21 @@ class SandboxServer(Sandbox):
             self._on_request(record)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that does not print a traceback when a client hangs up (clients
+    time out on DELAY and TIMEOUT faults: that is the point)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -247,16 +439,20 @@ def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, envelope, record = sandbox._handle(
-                self.command, self.path, dict(self.headers), body
-            )
-            content = json.dumps(envelope).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-            sandbox._notify(record)
+            answer = sandbox.respond(self.command, self.path, dict(self.headers), body)
+            if answer.delay:
+                time.sleep(answer.delay)
+            if answer.drop:
+                self.close_connection = True
+            else:
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+            if answer.record is not None:
+                sandbox._notify(answer.record)
 
         do_POST = _answer  # noqa: N815 - http.server's naming
         do_GET = _answer  # noqa: N815

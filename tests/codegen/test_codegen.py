@@ -143,7 +143,8 @@ def test_models_module_reexports_every_generated_class() -> None:
 
 
 PUBLIC = {
-    "ERROR_CODES", "APIConnectionError", "APIError", "APITimeoutError", "Ad",
+    "ERROR_CODES", "NO_RETRIES", "APIConnectionError", "APIError", "APITimeoutError", "Ad",
+    "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
     "AuthenticationError", "BulkResponse", "BulkSendError", "Content", "ContentType", "Context",
     "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",
     "PayloadValidationError", "PermissionDeniedError", "Properties", "PyttEventsError",

@@ -50,13 +50,13 @@ def test_post_event_sends_hashed_personal_data(
 def test_body_is_compact_json(api: TikTokEventsApi, auth: TikTokAuth, event: Event) -> None:
     seen: list[bytes] = []
     with SandboxServer(access_token=TOKEN) as server:
-        original = server._handle
+        original = server.respond
 
         def spy(method: str, path: str, headers: Any, body: bytes) -> Any:
             seen.append(body)
             return original(method, path, headers, body)
 
-        server._handle = spy  # type: ignore[method-assign]
+        server.respond = spy  # type: ignore[method-assign]
         api.post_event(event, auth.model_copy(update={"TIKTOK_API_BASE_URL": server.base_url}))
     assert b"\n" not in seen[0]
     assert b'": ' not in seen[0]

@@ -1,0 +1,175 @@
+"""No event lost under faults: 10,000 events through each of the sandbox's fault modes, over
+real HTTP on 127.0.0.1, with the sync and the async client. Every event ends up accepted or
+failed, every accepted one reached the sandbox, and none was sent more often than the retry
+policy allows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytt_events import (
+    AsyncTikTokEventsApi,
+    BulkResponse,
+    BulkSendError,
+    RetryPolicy,
+    TikTokEventsApi,
+)
+from pytt_events.auth import TikTokAuth
+from pytt_events.testing import Fault, FaultPlan, SandboxServer
+from tests.conftest import PIXEL, TOKEN
+
+EVENTS = 10_000
+RETRY = RetryPolicy(max_retries=3, initial_delay=0.001, max_delay=0.01)
+TIMEOUT = 10.0  # the client's, per attempt
+SHORT_TIMEOUT = 1.0  # for DELAY and TIMEOUT faults, which wait longer than this
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict[str, Any]]:
+    return [
+        {
+            "event": "Purchase",
+            "event_time": 1709294400 + i,
+            "event_id": f"evt-{i}",
+            "user": {"email": f"customer{i}@example.com", "external_id": str(i)},
+            "properties": {"currency": "USD", "value": 1.0 + i % 7},
+        }
+        for i in range(EVENTS)
+    ]
+
+
+PLANS = {
+    Fault.RATE_LIMIT: FaultPlan(Fault.RATE_LIMIT, first=2, every=3, retry_after=0.01),
+    Fault.SERVER_ERROR: FaultPlan(Fault.SERVER_ERROR, first=2, every=3),
+    Fault.DELAY: FaultPlan(Fault.DELAY, first=2, every=5, delay=1.5),
+    Fault.TIMEOUT: FaultPlan(Fault.TIMEOUT, first=2, every=5, delay=1.5),
+    Fault.DROP: FaultPlan(Fault.DROP, first=2, every=3),
+    Fault.MALFORMED: FaultPlan(Fault.MALFORMED, first=2, every=3),
+    Fault.PARTIAL: FaultPlan(Fault.PARTIAL, first=2, every=3),
+}
+
+
+def send(
+    mode: str, sandbox: SandboxServer, events: list[dict[str, Any]], **options: Any
+) -> BulkResponse:
+    auth = TikTokAuth(
+        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=sandbox.base_url
+    )
+    options = {"retry": RETRY, "timeout": TIMEOUT, **options}
+    try:
+        if mode == "sync":
+            with TikTokEventsApi(**options) as api:
+                return api.track(events, auth=auth)
+
+        async def run() -> BulkResponse:
+            async with AsyncTikTokEventsApi(**options) as api:
+                return await api.track(events, auth=auth)
+
+        return asyncio.run(run())
+    except BulkSendError as error:
+        return error.result
+
+
+def assert_accounted(result: BulkResponse, sandbox: SandboxServer, max_retries: int) -> None:
+    accepted = set(result.accepted)
+    failed = {item.index for item in result.failed}
+    assert accepted.isdisjoint(failed)
+    assert accepted | failed == set(range(EVENTS))  # every event: accepted or failed
+    received = {event["event_id"] for event in sandbox.accepted_events()}
+    assert {f"evt-{i}" for i in accepted} <= received  # every accepted one reached it
+    deliveries = sandbox.deliveries()
+    assert max(deliveries.values()) <= 1 + max_retries  # never more than the policy allows
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> Iterator[str]:
+    return request.param
+
+
+@pytest.mark.parametrize("fault", list(PLANS), ids=[fault.value for fault in PLANS])
+def test_ten_thousand_events_under_each_fault(
+    mode: str, fault: Fault, events: list[dict[str, Any]]
+) -> None:
+    timeout = SHORT_TIMEOUT if fault in (Fault.DELAY, Fault.TIMEOUT) else TIMEOUT
+    with SandboxServer(access_token=TOKEN, faults=PLANS[fault]) as sandbox:
+        result = send(mode, sandbox, events, timeout=timeout)
+        assert_accounted(result, sandbox, RETRY.max_retries)
+        assert any(request.fault is fault for request in sandbox.received)
+        assert result.accepted
+        # Faults are spread over all attempts, so a request may meet one on every attempt:
+        # then, and only then, its events fail, with the fault's error after every retry.
+        for item in result.failed:
+            assert item.error.attempts == 1 + RETRY.max_retries
+        if fault is Fault.PARTIAL:
+            assert result.partial_successes
+
+
+def test_final_failures_are_reported_written_and_sent_again(
+    mode: str, events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    retry = RetryPolicy(max_retries=1, initial_delay=0.001, max_delay=0.001)
+    with SandboxServer(
+        access_token=TOKEN, faults=FaultPlan(Fault.SERVER_ERROR, first=6)
+    ) as sandbox:
+        result = send(mode, sandbox, events, retry=retry, max_concurrency=2)
+        assert_accounted(result, sandbox, retry.max_retries)
+    assert result.failed, "the first requests exhaust their retries"
+    assert all("HTTP 500" in item.reason for item in result.failed)
+    failed_file = tmp_path / "failed.ndjson"
+    assert result.write_failed(failed_file) == len(result.failed)
+    lines = [json.loads(line) for line in failed_file.read_text().splitlines()]
+    assert {line["data"][0]["event_id"] for line in lines} == {
+        f"evt-{item.index}" for item in result.failed
+    }
+    # Sent again (they are already hashed: the digests pass through unchanged).
+    with SandboxServer(access_token=TOKEN) as clean, TikTokEventsApi(retry=RETRY) as api:
+        auth = TikTokAuth(
+            TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=clean.base_url
+        )
+        again = api.send_payloads(lines, auth)
+        assert again.accepted == tuple(range(len(lines)))
+        resent = {event["event_id"]: event for event in clean.accepted_events()}
+    original = {f"evt-{item.index}": item.payload["data"][0] for item in result.failed}
+    assert resent == original  # byte-for-byte the same events, hashed once
+
+
+def test_original_bulk_api_under_faults(mode: str, events: list[dict[str, Any]]) -> None:
+    """The 1.0 path (/pixel/batch/, 50 per request) under rate limits and dropped connections."""
+    from pytt_events.event import Event
+
+    batch = [
+        Event(
+            pixel_code=PIXEL,
+            event="AddToCart",
+            event_id=f"evt-{i}",
+            context={"user": {"email": f"customer{i}@example.com"}},
+        )
+        for i in range(1_000)
+    ]
+    faults = [
+        FaultPlan(Fault.RATE_LIMIT, first=3, every=5),
+        FaultPlan(Fault.DROP, every=7),
+    ]
+    with SandboxServer(access_token=TOKEN, faults=faults) as sandbox:
+        auth = TikTokAuth(
+            TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=sandbox.base_url
+        )
+        if mode == "sync":
+            with TikTokEventsApi(retry=RETRY) as api:
+                result = api.post_events_in_bulk(batch, auth)
+        else:
+
+            async def run() -> BulkResponse:
+                async with AsyncTikTokEventsApi(retry=RETRY) as api:
+                    return await api.post_events_in_bulk(batch, auth)
+
+            result = asyncio.run(run())
+        assert result.accepted == tuple(range(1_000))
+        assert len({event["event_id"] for event in sandbox.accepted_events()}) == 1_000
+        assert max(sandbox.deliveries().values()) <= 1 + RETRY.max_retries
