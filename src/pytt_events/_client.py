@@ -21,7 +21,7 @@ from pytt_events._exceptions import (
     PermissionDeniedError,
     PyttEventsError,
 )
-from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
+from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
 from pytt_events._transport import DEFAULT_TIMEOUT, HttpRequest, build_request
 from pytt_events.auth import TikTokAuth
@@ -52,6 +52,17 @@ class PlannedRequest:
 class Plan:
     requests: tuple[PlannedRequest, ...]
     caller: str
+    invalid: tuple[InvalidPayload, ...] = ()
+
+
+@dataclass(frozen=True)
+class PayloadPreview:
+    """What sending stored payloads would do: how many events in how many requests, and which
+    payloads are invalid (they would not be sent)."""
+
+    events: int
+    requests: int
+    invalid: tuple[InvalidPayload, ...]
 
 
 class BaseEventsApi:
@@ -152,70 +163,98 @@ class BaseEventsApi:
         )
         return self._plan(auth, chunks, "event_track", "track")
 
-    def _plan_payloads(self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth) -> Plan:
+    def _plan_payloads(
+        self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth, skip_invalid: bool = False
+    ) -> Plan:
         """Stored request bodies of any family, re-grouped into as few requests as allowed.
-        Positions in the result count events, in input order, across all payloads."""
-        version = auth.TIKTOK_API_VERSION
+        Positions in the result count events, in input order, across all payloads. With
+        skip_invalid, an invalid payload is left out (and listed) instead of raising."""
         web: list[tuple[int, BaseModel]] = []
         sources: dict[tuple[str, str, str | None, str | None], list[tuple[int, BaseModel]]] = {}
+        invalid: list[InvalidPayload] = []
         position = 0
         for number, payload in enumerate(payloads):
-            where = f"payloads.{number}."
-            family = detect_family(payload)
-            if family == "event_track" and isinstance(payload.get("data"), list):
-                key = (
-                    str(payload.get("event_source")),
-                    str(payload.get("event_source_id")),
-                    payload.get("test_event_code"),
-                    payload.get("partner_name"),
-                )
-                for item_number, item in enumerate(payload["data"]):
-                    event = _payload.coerce(item, TrackEvent, f"{where}data.{item_number}.")
+            try:
+                events = self._events_of_payload(number, payload)
+            except PayloadValidationError as error:
+                if not skip_invalid:
+                    raise
+                invalid.append(InvalidPayload(number, tuple(error.errors) or (("", str(error)),)))
+                continue
+            for key, event in events:
+                if key is None:
+                    web.append((position, event))
+                else:
                     sources.setdefault(key, []).append((position, event))
-                    position += 1
-            elif family == "pixel_batch" and isinstance(payload.get("batch"), list):
-                top = {k: payload[k] for k in ("pixel_code", "partner_name") if k in payload}
-                for item_number, item in enumerate(payload["batch"]):
-                    fields = (
-                        {k: v for k, v in item.items() if k != "type"}
-                        if isinstance(item, dict)
-                        else item
-                    )
-                    merged = {**top, **fields} if isinstance(fields, dict) else fields
-                    web.append(
-                        (position, _payload.coerce(merged, Event, f"{where}batch.{item_number}."))
-                    )
-                    position += 1
-            elif family == "pixel_track":
-                web.append((position, _payload.coerce(payload, Event, where)))
                 position += 1
-            else:
-                raise PayloadValidationError(
-                    f"{where.rstrip('.')}: not a request body of a known family",
-                    [(where.rstrip("."), "unknown request family")],
-                )
         requests: list[PlannedRequest] = []
         if web:
             requests += self._plan_bulk_pairs(web, auth).requests
         for (source, source_id, test_code, partner), items in sources.items():
-            try:
-                event_source = EventSource(source)
-            except ValueError:
-                raise PayloadValidationError(
-                    f"event_source {source!r} is not one of web, app, offline, crm",
-                    [("event_source", "not allowed")],
-                ) from None
             chunks = _payload.track_chunks(
                 items,
-                event_source=event_source.value,
+                event_source=source,
                 event_source_id=source_id,
                 test_event_code=test_code,
                 partner_name=partner,
-                api_version=version,
+                api_version=auth.TIKTOK_API_VERSION,
                 hash_values=self.hash_personal_data,
             )
             requests += self._plan(auth, chunks, "event_track", "send_payloads").requests
-        return Plan(tuple(requests), "send_payloads")
+        return Plan(tuple(requests), "send_payloads", tuple(invalid))
+
+    def _events_of_payload(
+        self, number: int, payload: Any
+    ) -> list[tuple[tuple[str, str, str | None, str | None] | None, BaseModel]]:
+        """The events of one stored payload, each with its /event/track/ request key (None for
+        1.0 web events).
+
+        Raises:
+            PayloadValidationError: the payload or one of its events is invalid.
+        """
+        where = f"payloads.{number}."
+        family = detect_family(payload)
+        found: list[tuple[tuple[str, str, str | None, str | None] | None, BaseModel]] = []
+        if family == "event_track" and isinstance(payload.get("data"), list):
+            source = payload.get("event_source")
+            try:
+                event_source = EventSource(source).value
+            except ValueError:
+                raise PayloadValidationError(
+                    f"{where}event_source: must be one of web, app, offline, crm",
+                    [(f"{where}event_source", "not allowed")],
+                ) from None
+            key = (
+                event_source,
+                str(payload.get("event_source_id") or ""),
+                payload.get("test_event_code"),
+                payload.get("partner_name"),
+            )
+            if not key[1]:
+                raise PayloadValidationError(
+                    f"{where}event_source_id: required", [(f"{where}event_source_id", "required")]
+                )
+            for item_number, item in enumerate(payload["data"]):
+                event = _payload.coerce(item, TrackEvent, f"{where}data.{item_number}.")
+                found.append((key, event))
+        elif family == "pixel_batch" and isinstance(payload.get("batch"), list):
+            top = {k: payload[k] for k in ("pixel_code", "partner_name") if k in payload}
+            for item_number, item in enumerate(payload["batch"]):
+                fields = (
+                    {k: v for k, v in item.items() if k != "type"}
+                    if isinstance(item, dict)
+                    else item
+                )
+                merged = {**top, **fields} if isinstance(fields, dict) else fields
+                found.append((None, _payload.coerce(merged, Event, f"{where}batch.{item_number}.")))
+        elif family == "pixel_track":
+            found.append((None, _payload.coerce(payload, Event, where)))
+        else:
+            raise PayloadValidationError(
+                f"{where.rstrip('.')}: not a request body of a known family",
+                [(where.rstrip("."), "unknown request family")],
+            )
+        return found
 
     def _plan_bulk_pairs(self, pairs: Sequence[tuple[int, BaseModel]], auth: TikTokAuth) -> Plan:
         version = auth.TIKTOK_API_VERSION
@@ -250,6 +289,17 @@ class BaseEventsApi:
             )
         return chunks
 
+    def preview_payloads(
+        self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth | None = None
+    ) -> PayloadPreview:
+        """What send_payloads would send, without sending: events, requests, invalid payloads."""
+        plan = self._plan_payloads(payloads, auth or TikTokAuth(), skip_invalid=True)
+        return PayloadPreview(
+            events=sum(len(planned.chunk.indices) for planned in plan.requests),
+            requests=len(plan.requests),
+            invalid=plan.invalid,
+        )
+
     # -- sending: decisions ---------------------------------------------------------------
 
     def _flow(
@@ -267,8 +317,9 @@ class BaseEventsApi:
             BulkSendError: some events failed; its result lists every one.
         """
         if not plan.requests:
-            logger.info("%s: no events given, nothing was sent", plan.caller)
-            return BulkResponse(responses=(), accepted=())
+            if not plan.invalid:
+                logger.info("%s: no events given, nothing was sent", plan.caller)
+            return BulkResponse(responses=(), accepted=(), invalid=plan.invalid)
         fatal = next((o for o in outcomes if isinstance(o, FATAL_ERRORS)), None)
         responses: list[TikTokResponse] = []
         response_indices: list[tuple[int, ...]] = []
@@ -293,6 +344,7 @@ class BaseEventsApi:
             accepted=tuple(sorted(accepted)),
             failed=tuple(failed),
             response_indices=tuple(response_indices),
+            invalid=plan.invalid,
         )
         logger.debug("%s: %s", plan.caller, result.message)
         if failed:

@@ -61,6 +61,15 @@ class FailedEvent:
 
 
 @dataclass(frozen=True)
+class InvalidPayload:
+    """A stored payload send_payloads(skip_invalid=True) did not send: its position among the
+    payloads given, and each problem as (field path, reason)."""
+
+    number: int
+    errors: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class BulkResponse:
     """The outcome of post_events_in_bulk: one TikTokResponse per request sent, and for every
     input event (by position) whether it was accepted or failed.
@@ -75,6 +84,8 @@ class BulkResponse:
     failed: tuple[FailedEvent, ...] = ()
     #: For each response, the input positions of the events its request carried.
     response_indices: tuple[tuple[int, ...], ...] = ()
+    #: Payloads send_payloads(skip_invalid=True) left out as invalid.
+    invalid: tuple[InvalidPayload, ...] = ()
 
     @property
     def partial_successes(self) -> tuple[tuple[tuple[int, ...], TikTokResponse], ...]:
@@ -111,11 +122,13 @@ class BulkResponse:
 
     @property
     def message(self) -> str:
-        if not self.responses and not self.failed:
+        if not self.responses and not self.failed and not self.invalid:
             return "no events given: nothing was sent"
         text = f"{len(self.accepted)} event(s) accepted in {len(self.responses)} request(s)"
         if self.failed:
             text += f", {len(self.failed)} failed"
+        if self.invalid:
+            text += f", {len(self.invalid)} invalid payload(s) not sent"
         if self.code == PARTIAL_SUCCESS:
             text += "; TikTok reported a partial success (see responses)"
         return text

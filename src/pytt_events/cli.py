@@ -1,16 +1,25 @@
-"""The `pytt-events` command: run the sandbox, or a demo that needs no account."""
+"""The `pytt-events` command: validate, send and inspect stored payloads; run the sandbox, or a
+demo that needs no account. It only calls the public library."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from pytt_events import __version__
+from pytt_events._schema import DEFAULT_API_VERSION, UnknownApiVersionError
 from pytt_events.testing import DEFAULT_ACCESS_TOKEN, ReceivedRequest, SandboxServer
+
+# Inputs smaller than this finish before a progress bar would help.
+_PROGRESS_FROM_BYTES = 1 << 20
 
 _EXAMPLES_SANDBOX = """
 \b
@@ -28,6 +37,9 @@ def main() -> None:
 
     \b
     Examples:
+      pytt-events validate sent-2024-*.ndjson.gz --require-hashed
+      pytt-events send failed.ndjson --failed-out still-failed.ndjson
+      pytt-events schema event_track
       pytt-events demo                 send the Quick Start's event to a local sandbox
       pytt-events sandbox --port 8080  emulate TikTok's Events API on 127.0.0.1:8080
     """
@@ -119,6 +131,327 @@ def demo(verbose: bool) -> None:
                         f"  context.user.{name:<12} sha256(normalized) = {sha256_hex(value)}"
                     )
     sys.stdout.flush()
+
+
+class _Progress:
+    """A progress bar over the bytes of the files read, on a terminal only (stderr), and only
+    for inputs large enough to need one: piped output carries nothing but results."""
+
+    def __init__(self, files: list[Path], label: str) -> None:
+        sizes = [file.stat().st_size for file in files if file.is_file()]
+        total = sum(sizes)
+        self._bar: Any = None
+        self._done = 0
+        if sys.stderr.isatty() and total >= _PROGRESS_FROM_BYTES:
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def advance_to(self, finished_files_bytes: int, position: int) -> None:
+        if self._bar is not None:
+            target = finished_files_bytes + position
+            if target > self._done:
+                self._bar.update(target - self._done)
+                self._done = target
+
+
+_VALIDATE_EXAMPLES = """
+\b
+Examples:
+  pytt-events validate sent.ndjson
+  pytt-events validate exports/*.jsonl.gz --require-hashed
+  pytt-events validate batch.json --schema pixel_batch --format json > problems.ndjson
+
+\b
+Exit status: 0 all valid, 1 some payload invalid or unreadable, 2 usage error or a file that
+cannot be read.
+"""
+
+
+@main.command(epilog=_VALIDATE_EXAMPLES)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--schema",
+    "family",
+    default=None,
+    help="Request family (pixel_track, pixel_batch, event_track); default: from each payload.",
+)
+@click.option("--api-version", default=DEFAULT_API_VERSION, show_default=True)
+@click.option(
+    "--require-hashed", is_flag=True, help="Report personal data that is not SHA-256-hashed."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: file:line: /pointer: message. json: one JSON object per line.",
+)
+def validate(
+    files: tuple[Path, ...],
+    family: str | None,
+    api_version: str,
+    require_hashed: bool,
+    output_format: str,
+) -> None:
+    """Validate stored payloads (.json, .ndjson, .jsonl, and .gz of each) against the schema.
+
+    Prints one line per problem, then a summary; reads any file size in constant memory.
+    """
+    from pytt_events import _schema
+    from pytt_events.stored import read_payloads
+    from pytt_events.validation import ValidationSummary, validate_stored
+
+    try:
+        known = _schema.families(api_version)
+    except UnknownApiVersionError as error:
+        raise click.UsageError(str(error)) from None
+    if family is not None and family not in known:
+        raise click.UsageError(f"--schema: {family!r} is not one of {', '.join(known)}")
+    summary = ValidationSummary()
+    emit = _emitter(output_format)
+    with _Progress(list(files), "validating") as progress:
+        finished = 0
+        for file in files:
+            handles: list[Any] = []
+            try:
+                results = validate_stored(
+                    read_payloads(file, handles), family, api_version, require_hashed
+                )
+                for count, result in enumerate(results, start=1):
+                    summary.add(result)
+                    for problem in result.problems:
+                        emit(str(file), result.line, problem.path, problem.message)
+                    if count % 1000 == 0 and handles:
+                        progress.advance_to(finished, handles[0].position)
+            except OSError as error:
+                summary.unreadable_files += 1
+                click.echo(f"{file}: cannot read: {_os_reason(error)}", err=True)
+                continue
+            finished += file.stat().st_size
+            progress.advance_to(finished, 0)
+    counts = {
+        "payloads": summary.payloads,
+        "valid": summary.valid,
+        "invalid": summary.invalid,
+        "unreadable": summary.unreadable,
+        "unreadable_files": summary.unreadable_files,
+    }
+    if output_format == "json":
+        click.echo(json.dumps({"summary": counts}))
+    else:
+        click.echo(
+            f"{summary.payloads} payload(s): {summary.valid} valid, {summary.invalid} invalid, "
+            f"{summary.unreadable} unreadable"
+            + (
+                f"; {summary.unreadable_files} file(s) could not be read"
+                if summary.unreadable_files
+                else ""
+            )
+        )
+    if summary.unreadable_files:
+        sys.exit(2)
+    sys.exit(1 if summary.invalid or summary.unreadable else 0)
+
+
+def _emitter(output_format: str) -> Any:
+    def text(source: str, line: int, path: str, message: str) -> None:
+        click.echo(f"{source}:{line}: {path or '/'}: {message}")
+
+    def as_json(source: str, line: int, path: str, message: str) -> None:
+        click.echo(
+            json.dumps({"file": source, "line": line, "path": path or "/", "message": message})
+        )
+
+    return as_json if output_format == "json" else text
+
+
+def _os_reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+_SEND_EXAMPLES = """
+\b
+Examples:
+  pytt-events send sent.ndjson --dry-run
+  pytt-events send failed.ndjson --failed-out still-failed.ndjson
+
+\b
+Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env).
+Exit status: 0 everything accepted, 1 some event failed or some payload is invalid or
+unreadable, 2 usage error, missing settings or a file that cannot be read.
+"""
+
+
+@main.command(epilog=_SEND_EXAMPLES)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and plan the requests; send nothing.")
+@click.option(
+    "--failed-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the events that finally fail here (NDJSON; `send` accepts it again).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Payloads read and sent at a time (memory stays bounded by it).",
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
+    help="Requests in flight at once.",
+)  # fmt: skip
+def send(
+    file: Path, dry_run: bool, failed_out: Path | None, batch_size: int, concurrency: int
+) -> None:
+    """Send stored payloads (any family) again through the bulk sender, with retries.
+
+    Invalid or unreadable payloads are reported and not sent; events that finally fail are
+    written to --failed-out.
+    """
+    from pytt_events import BulkSendError, TikTokAuth, TikTokEventsApi
+    from pytt_events.stored import read_payloads
+
+    try:
+        auth = TikTokAuth()
+    except ValidationError as error:
+        missing = ", ".join(str(item["loc"][0]) for item in error.errors())
+        raise click.UsageError(f"missing or invalid settings: {missing}") from None
+    totals = {"events": 0, "accepted": 0, "failed": 0, "invalid": 0, "unreadable": 0, "requests": 0}
+    out: AbstractContextManager[Any] = nullcontext()
+    if failed_out is not None and not dry_run:
+        out = click.open_file(str(failed_out), "w", encoding="utf-8", lazy=True)
+    try:
+        with (
+            out as failed_file,
+            TikTokEventsApi(max_concurrency=concurrency) as api,
+            _Progress([file], "sending") as progress,
+        ):
+            handles: list[Any] = []
+            for batch in _batches(read_payloads(file, handles), batch_size):
+                readable = []
+                for stored in batch:
+                    if stored.error is not None:
+                        totals["unreadable"] += 1
+                        click.echo(f"{file}:{stored.line}: {stored.error}", err=True)
+                    else:
+                        readable.append(stored)
+                payloads = [stored.payload for stored in readable]
+                if dry_run:
+                    preview = api.preview_payloads(payloads, auth)
+                    totals["events"] += preview.events
+                    totals["requests"] += preview.requests
+                    invalid = preview.invalid
+                else:
+                    try:
+                        result = api.send_payloads(payloads, auth, skip_invalid=True)
+                    except BulkSendError as error:
+                        result = error.result
+                    totals["events"] += len(result.accepted) + len(result.failed)
+                    totals["accepted"] += len(result.accepted)
+                    totals["failed"] += len(result.failed)
+                    totals["requests"] += len(result.responses)
+                    for failed in result.failed:
+                        click.echo(
+                            f"{file}: event {failed.index} of this batch failed: {failed.reason}",
+                            err=True,
+                        )
+                    if failed_file is not None and result.failed:
+                        result.write_failed(failed_file)
+                    invalid = result.invalid
+                for item in invalid:
+                    totals["invalid"] += 1
+                    line = readable[item.number].line
+                    for path, reason in item.errors:
+                        click.echo(f"{file}:{line}: {path}: {reason}", err=True)
+                if handles:
+                    progress.advance_to(0, handles[0].position)
+    except OSError as error:
+        click.echo(f"{file}: cannot read: {_os_reason(error)}", err=True)
+        sys.exit(2)
+    if dry_run:
+        click.echo(
+            f"dry run: {totals['events']} event(s) would go in {totals['requests']} request(s); "
+            f"{totals['invalid']} invalid and {totals['unreadable']} unreadable payload(s) "
+            "would be skipped"
+        )
+    else:
+        click.echo(
+            f"{totals['accepted']} of {totals['events']} event(s) accepted, "
+            f"{totals['failed']} failed; "
+            f"{totals['invalid']} invalid and {totals['unreadable']} unreadable payload(s) skipped"
+            + (
+                f"; failed events written to {failed_out}"
+                if failed_out and totals["failed"]
+                else ""
+            )
+        )
+    problems = totals["failed"] + totals["invalid"] + totals["unreadable"]
+    sys.exit(1 if problems else 0)
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_SCHEMA_EXAMPLES = """
+\b
+Examples:
+  pytt-events schema                 list the API versions and request families
+  pytt-events schema event_track     the schema of one request body
+  pytt-events schema v1.3            the whole schema file of an API version
+"""
+
+
+@main.command(name="schema", epilog=_SCHEMA_EXAMPLES)
+@click.argument("name", required=False)
+@click.option("--api-version", default=DEFAULT_API_VERSION, show_default=True)
+def schema_command(name: str | None, api_version: str) -> None:
+    """Print a schema (a request family, or a whole API version), or list them."""
+    from pytt_events import _schema
+
+    if name is None:
+        for version in _schema.known_versions():
+            for family in _schema.families(version).values():
+                size = f"up to {family.max_events} events" if family.max_events else "1 event"
+                click.echo(f"{version}  {family.name:<12} POST {family.endpoint:<14} {size}")
+        return
+    if name in _schema.known_versions():
+        click.echo(json.dumps(_schema.load_schema(name), indent=2, ensure_ascii=False))
+        return
+    try:
+        families = _schema.families(api_version)
+    except UnknownApiVersionError as error:
+        raise click.UsageError(str(error)) from None
+    if name not in families:
+        known = ", ".join([*families, *_schema.known_versions()])
+        raise click.UsageError(f"{name!r} is not a request family or API version ({known})")
+    document = _schema.load_schema(api_version)
+    family = families[name]
+    body = {
+        "$schema": document.get("$schema"),
+        "title": family.definition,
+        "$ref": f"#/$defs/{family.definition}",
+        "$defs": document["$defs"],
+    }
+    click.echo(json.dumps(body, indent=2, ensure_ascii=False))
 
 
 def _shown(body: Any) -> Any:

@@ -165,15 +165,21 @@ class TikTokEventsApi(BaseEventsApi):
         auth: TikTokAuth | None = None,
         *,
         retry: RetryPolicy | None = None,
+        skip_invalid: bool = False,
     ) -> BulkResponse:
         """Send stored request bodies again (any family; e.g. the lines `write_failed` wrote),
         regrouped into as few requests as allowed. Positions count events across payloads.
 
+        Args:
+            skip_invalid: leave invalid payloads out (listed in `result.invalid`) instead of
+                raising before anything is sent.
+
         Raises:
-            PayloadValidationError: a payload is invalid; nothing was sent.
+            PayloadValidationError: a payload is invalid (without skip_invalid); nothing sent.
             BulkSendError: some events finally failed.
         """
-        return self._send_plan(self._plan_payloads(payloads, auth or TikTokAuth()), retry)
+        plan = self._plan_payloads(payloads, auth or TikTokAuth(), skip_invalid)
+        return self._send_plan(plan, retry)
 
     # -- I/O --------------------------------------------------------------------------------
 
@@ -324,9 +330,11 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         auth: TikTokAuth | None = None,
         *,
         retry: RetryPolicy | None = None,
+        skip_invalid: bool = False,
     ) -> BulkResponse:
         """See TikTokEventsApi.send_payloads."""
-        return await self._send_plan(self._plan_payloads(payloads, auth or TikTokAuth()), retry)
+        plan = self._plan_payloads(payloads, auth or TikTokAuth(), skip_invalid)
+        return await self._send_plan(plan, retry)
 
     # -- I/O --------------------------------------------------------------------------------
 

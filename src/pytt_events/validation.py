@@ -1,23 +1,40 @@
-"""Check payloads against the schema, with jsonschema (draft 2020-12, formats checked).
+"""Check payloads against the schema (draft 2020-12, formats checked), one at a time or
+streamed from files of any size.
 
-The same schema files the models are compiled from; messages name the field (as a JSON Pointer)
-and the rule, never the value, so they are safe to log for personal data.
+The same schema files the models are compiled from. jsonschema is the reference: its errors
+become the messages, which name the field (as a JSON Pointer) and the rule, never the value, so
+they are safe to log for personal data. jsonschema-rs answers first, valid or not, ~100 times
+faster; only payloads it finds invalid go through jsonschema for the messages. A test proves
+both give the same verdicts on the whole test corpus and on generated payloads.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
 from pytt_events import _schema
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
+from pytt_events.stored import StoredPayload, read_payloads
 
-__all__ = ["Problem", "detect_family", "validate_payload"]
+__all__ = [
+    "FileResult",
+    "Problem",
+    "ValidationSummary",
+    "detect_family",
+    "validate_file",
+    "validate_payload",
+]
+
+logger = logging.getLogger("pytt_events")
 
 _MAX_LISTED_VALUES = 8
 
@@ -46,12 +63,24 @@ def detect_family(payload: Any) -> str | None:
     return None
 
 
-@functools.cache
-def _validator(family: str, api_version: str) -> Draft202012Validator:
+def _family_schema(family: str, api_version: str) -> dict[str, Any]:
     document = _schema.load_schema(api_version)
     definition = _schema.family(family, api_version).definition
-    root = {**document, "$ref": f"#/$defs/{definition}"}
-    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return {**document, "$ref": f"#/$defs/{definition}"}
+
+
+@functools.cache
+def _validator(family: str, api_version: str) -> Draft202012Validator:
+    """The reference validator (jsonschema): verdicts and messages."""
+    return Draft202012Validator(
+        _family_schema(family, api_version), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+@functools.cache
+def _fast_validator(family: str, api_version: str) -> Any:
+    """The fast path (jsonschema-rs): a verdict only."""
+    return jsonschema_rs.validator_for(_family_schema(family, api_version), validate_formats=True)
 
 
 def _pointer(path: Any) -> str:
@@ -160,12 +189,87 @@ def validate_payload(
         ]
     if family not in known:
         return [Problem("", f"schema {api_version} has no request family {family!r}")]
-    validator = _validator(family, api_version)
-    problems = [
-        Problem(_pointer(error.absolute_path), describe(error))
-        for error in sorted(validator.iter_errors(payload), key=lambda e: list(map(str, e.path)))
-    ]
+    problems: list[Problem] = []
+    if not _fast_validator(family, api_version).is_valid(payload):
+        validator = _validator(family, api_version)
+        problems = [
+            Problem(_pointer(error.absolute_path), describe(error))
+            for error in sorted(
+                validator.iter_errors(payload), key=lambda e: list(map(str, e.path))
+            )
+        ]
+        if not problems:  # pragma: no cover - the parity tests keep this from happening
+            logger.debug("the fast validator refused a payload jsonschema accepts")
     if require_hashed:
         plan = _schema.pii_plan(known[family].definition, api_version)
         problems.extend(_unhashed(payload, plan, ""))
     return problems
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The verdict on one payload of a file: where it is, and its problems (none: valid).
+    `unreadable` is set when the line or element could not be read as JSON at all."""
+
+    source: str
+    line: int
+    problems: tuple[Problem, ...]
+    unreadable: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class ValidationSummary:
+    """Counts over everything validated: payloads, valid, invalid, unreadable; and files that
+    could not be read at all."""
+
+    payloads: int = 0
+    valid: int = 0
+    invalid: int = 0
+    unreadable: int = 0
+    unreadable_files: int = 0
+
+    def add(self, result: FileResult) -> None:
+        self.payloads += 1
+        if result.unreadable:
+            self.unreadable += 1
+        elif result.valid:
+            self.valid += 1
+        else:
+            self.invalid += 1
+
+
+def validate_file(
+    path: str | os.PathLike[str],
+    schema: str | None = None,
+    api_version: str = _schema.DEFAULT_API_VERSION,
+    require_hashed: bool = False,
+) -> Iterator[FileResult]:
+    """Validate every payload of a stored file, streaming, in constant memory.
+
+    Reads .json (one object or an array), .ndjson and .jsonl, each optionally .gz, and yields
+    one FileResult per payload, in order, with its line number. A line that is not JSON is an
+    unreadable result, not an exception.
+
+    Raises:
+        OSError: the file cannot be opened, or (gzip) it is not a gzip file at all.
+    """
+    return validate_stored(read_payloads(path), schema, api_version, require_hashed)
+
+
+def validate_stored(
+    payloads: Iterable[StoredPayload],
+    schema: str | None = None,
+    api_version: str = _schema.DEFAULT_API_VERSION,
+    require_hashed: bool = False,
+) -> Iterator[FileResult]:
+    """Validate stored payloads as read by pytt_events.stored.read_payloads."""
+    for stored in payloads:
+        if stored.error is not None:
+            yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
+            continue
+        problems = validate_payload(stored.payload, schema, api_version, require_hashed)
+        yield FileResult(stored.source, stored.line, tuple(problems))

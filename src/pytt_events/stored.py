@@ -1,0 +1,234 @@
+"""Reading stored payloads: the request bodies teams keep of what they sent (NDJSON logs, data
+lake exports), streamed in constant memory whatever the file size.
+
+    .ndjson / .jsonl   one payload per line (blank lines are skipped)
+    .json              one payload, or an array of payloads (streamed element by element)
+    + .gz              any of the above, gzip-compressed
+
+Anything else is sniffed: a file starting with "[" or "{" spanning lines is JSON, otherwise
+NDJSON. A line or element that is not JSON is reported (StoredPayload.error), never raised.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["StoredPayload", "read_payloads"]
+
+_CHUNK = 1 << 16
+_decoder = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    """One payload of a file: where it starts (1-based line), and the parsed body or, when it
+    could not be read, why (never the content itself)."""
+
+    source: str
+    line: int
+    payload: Any = None
+    error: str | None = None
+
+
+class _Progress:
+    """Bytes read so far of the underlying (compressed) file, for progress bars."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    @property
+    def position(self) -> int:
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+
+def _open(path: Path) -> tuple[io.TextIOBase, IO[bytes]]:
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    binary: io.BufferedIOBase
+    if path.suffix == ".gz":
+        binary = gzip.GzipFile(fileobj=raw, mode="rb")
+        try:
+            binary.peek(1)
+        except (OSError, EOFError, zlib.error) as error:
+            raw.close()
+            raise OSError(f"{path}: not a readable gzip file ({type(error).__name__})") from None
+    else:
+        binary = raw
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace"), raw
+
+
+def _kind(path: Path) -> str:
+    name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
+    if name.endswith((".ndjson", ".jsonl")):
+        return "ndjson"
+    if name.endswith(".json"):
+        return "json"
+    return "sniff"
+
+
+def read_payloads(
+    path: str | os.PathLike[str], progress: list[_Progress] | None = None
+) -> Iterator[StoredPayload]:
+    """Stream the payloads of a stored file (see the module's documentation).
+
+    Args:
+        progress: if given, receives a handle whose `position` is the bytes read so far.
+
+    Raises:
+        OSError: the file cannot be opened, or it is named .gz but is not gzip.
+    """
+    file = Path(path)
+    text: io.TextIOBase
+    text, raw = _open(file)
+    if progress is not None:
+        progress.append(_Progress(raw))
+    source = str(path)
+    try:
+        kind = _kind(file)
+        if kind == "sniff":
+            head = text.read(_CHUNK)
+            kind = "json" if head.lstrip().startswith("[") else "ndjson"
+            text = _Prepended(head, text)
+        reader = _read_json if kind == "json" else _read_ndjson
+        yield from _guard(reader(text, source), source)
+    finally:
+        text.close()
+        raw.close()
+
+
+def _guard(items: Iterator[StoredPayload], source: str) -> Iterator[StoredPayload]:
+    """Turn a damaged compressed stream into a reported item rather than a crash."""
+    line = 0
+    try:
+        for item in items:
+            line = item.line
+            yield item
+    except (EOFError, OSError, zlib.error) as error:
+        yield StoredPayload(
+            source, line + 1, error=f"the file is damaged or truncated ({type(error).__name__})"
+        )
+
+
+def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
+    for number, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield StoredPayload(source, number, json.loads(line))
+        except ValueError as error:
+            yield StoredPayload(source, number, error=_describe(error))
+
+
+def _describe(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON: {error.msg} (column {error.colno})"
+    return "not valid JSON"
+
+
+def _read_json(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
+    """A JSON document: one value, or an array streamed element by element."""
+    buffer = ""
+    line = 1
+    eof = False
+
+    def fill() -> bool:
+        nonlocal buffer, eof
+        if eof:
+            return False
+        chunk = text.read(_CHUNK)
+        if not chunk:
+            eof = True
+            return False
+        buffer += chunk
+        return True
+
+    def skip_space() -> None:
+        nonlocal buffer, line
+        while True:
+            stripped = buffer.lstrip()
+            line += buffer.count("\n", 0, len(buffer) - len(stripped))
+            buffer = stripped
+            if buffer or not fill():
+                return
+
+    skip_space()
+    if not buffer:
+        return
+    in_array = buffer[0] == "["
+    if in_array:
+        buffer = buffer[1:]
+    while True:
+        skip_space()
+        if not buffer:
+            if in_array:
+                yield StoredPayload(source, line, error="the JSON array is not closed")
+            return
+        if in_array and buffer[0] == "]":
+            return
+        start_line = line
+        while True:
+            try:
+                value, end = _decoder.raw_decode(buffer)
+            except json.JSONDecodeError as error:
+                if fill():
+                    continue
+                yield StoredPayload(source, start_line, error=_describe(error))
+                return
+            break
+        line += buffer.count("\n", 0, end)
+        buffer = buffer[end:]
+        yield StoredPayload(source, start_line, value)
+        if not in_array:
+            skip_space()
+            if buffer:
+                yield StoredPayload(source, line, error="unexpected content after the JSON value")
+            return
+        skip_space()
+        if buffer[:1] == ",":
+            buffer = buffer[1:]
+        elif buffer[:1] != "]":
+            yield StoredPayload(source, line, error="expected ',' or ']' between array elements")
+            return
+
+
+class _Prepended(io.TextIOBase):
+    """A text stream that first returns an already-read head."""
+
+    def __init__(self, head: str, rest: io.TextIOBase) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int | None = -1) -> str:
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._rest.read(), ""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._rest.read(-1 if size is None else size)
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        pending = ""
+        while True:
+            chunk = self.read(_CHUNK)
+            if not chunk:
+                if pending:
+                    yield pending
+                return
+            pending += chunk
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                yield line + "\n"
+
+    def close(self) -> None:
+        self._rest.close()

@@ -1,0 +1,257 @@
+"""`pytt-events validate`, `send` and `schema`, run as users run them, on stored payload files
+built from the corpus of real request bodies (valid and broken, all three families)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytt_events.testing import Fault, FaultPlan, SandboxServer
+from pytt_events.validation import validate_file
+from tests.conftest import TOKEN
+
+COMMAND = str(Path(sys.executable).with_name("pytt-events"))
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+
+
+def body(name: str) -> Any:
+    return json.loads((CORPUS / name).read_text())
+
+
+VALID = [
+    body("pixel_track/tiktok-gtm-template-eapi__v1-TestGA.json"),
+    body("pixel_track/rudder-transformer__processor-test45-empty-contents.json"),
+    body("event_track/segment-action-destinations__crm-lead.json"),
+    body("event_track/segment-action-destinations__app-multi-product.json"),
+    {
+        **body("pixel_batch/rudder-transformer__router-test00-batch-4-events.json"),
+        "batch": [
+            body("pixel_track/rudder-transformer__processor-test26-product-group.json")
+            | {"pixel_code": None}
+        ],
+    },
+]
+for item in VALID[4]["batch"]:
+    item.pop("pixel_code", None)
+    item.pop("partner_name", None)
+INVALID = {
+    "wrong types": (
+        body("invalid/pixel_track__wrong-types.json"),
+        "/properties/contents/0/price: must be of type number",
+    ),
+    "missing event": (
+        body("invalid/event_track__missing-event.json"),
+        "/data/0: 'event' is a required property",
+    ),
+    "ISO event_time": (
+        body("invalid/event_track__event-time-iso-string.json"),
+        "/data/0/event_time: must be of type integer",
+    ),
+    "1.0 content_type": (
+        body("invalid/pixel_track__content-type-at-properties-level.json"),
+        "/properties: must not contain 'content_type'",
+    ),
+    "too many events": (
+        body("invalid/event_track__1001-events.json"),
+        "/data: must have at most 1000 item(s)",
+    ),
+    "empty batch": (
+        body("invalid/pixel_batch__empty-batch.json"),
+        "/batch: must have at least 1 item(s)",
+    ),
+}
+UNHASHED = body("invalid/event_track__unhashed-email-phone.json")
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def ndjson(path: Path, payloads: list[Any], extra: str = "") -> Path:
+    text = "".join(json.dumps(p) + "\n" for p in payloads) + extra
+    path.write_bytes(gzip.compress(text.encode()) if path.suffix == ".gz" else text.encode())
+    return path
+
+
+def test_all_valid_exits_0_with_a_summary(tmp_path: Path) -> None:
+    path = ndjson(tmp_path / "good.ndjson.gz", VALID)
+    done = run("validate", str(path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "5 payload(s): 5 valid, 0 invalid, 0 unreadable\n"
+    assert done.stderr == ""  # piped: no progress bar
+
+
+def test_invalid_payloads_are_listed_by_file_line_and_pointer(tmp_path: Path) -> None:
+    payloads = [VALID[0], *(payload for payload, _ in INVALID.values())]
+    path = ndjson(tmp_path / "mixed.jsonl", payloads, extra=json.dumps(VALID[0])[:30] + "\n")
+    done = run("validate", str(path))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    for number, (_, expected) in enumerate(INVALID.values(), start=2):
+        assert any(line.startswith(f"{path}:{number}: {expected}") for line in lines), expected
+    assert any(line.startswith(f"{path}:8: /: not valid JSON") for line in lines)
+    assert lines[-1] == "8 payload(s): 1 valid, 6 invalid, 1 unreadable"
+
+
+def test_require_hashed_reports_raw_personal_data(tmp_path: Path) -> None:
+    path = ndjson(tmp_path / "raw.ndjson", [UNHASHED])
+    assert run("validate", str(path)).returncode == 0
+    done = run("validate", "--require-hashed", str(path))
+    assert done.returncode == 1
+    assert f"{path}:1: /data/0/user/email/0: personal data (email) is not a SHA-256" in done.stdout
+    for raw in UNHASHED["data"][0]["user"]["email"]:
+        assert raw not in done.stdout
+
+
+def test_json_output_and_json_arrays(tmp_path: Path) -> None:
+    path = tmp_path / "array.json"
+    path.write_text(json.dumps([VALID[0], INVALID["missing event"][0]], indent=2))
+    done = run("validate", "--format", "json", str(path))
+    assert done.returncode == 1
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert records[0] == {
+        "file": str(path),
+        "line": records[0]["line"],
+        "path": "/data/0",
+        "message": "'event' is a required property",
+    }
+    assert records[-1] == {
+        "summary": {"payloads": 2, "valid": 1, "invalid": 1, "unreadable": 0, "unreadable_files": 0}
+    }
+
+
+def test_unreadable_files_exit_2(tmp_path: Path) -> None:
+    bad_gz = tmp_path / "bad.ndjson.gz"
+    bad_gz.write_bytes(b"this is not gzip")
+    good = ndjson(tmp_path / "good.ndjson", VALID[:1])
+    done = run("validate", str(good), str(bad_gz), str(tmp_path / "missing.ndjson"))
+    assert done.returncode == 2
+    assert f"{bad_gz}: cannot read: " in done.stderr
+    assert f"{tmp_path / 'missing.ndjson'}: cannot read: No such file or directory" in done.stderr
+    assert "1 payload(s): 1 valid" in done.stdout
+
+
+def test_truncated_gzip_is_reported_as_unreadable_payload(tmp_path: Path) -> None:
+    data = gzip.compress(("".join(json.dumps(VALID[0]) + "\n" for _ in range(3000))).encode())
+    path = tmp_path / "cut.ndjson.gz"
+    path.write_bytes(data[: len(data) // 2])
+    done = run("validate", str(path))
+    assert done.returncode == 1
+    assert "damaged or truncated" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("validate", "--schema", "nope", "x.ndjson"),
+            "'nope' is not one of pixel_track, pixel_batch, event_track",
+        ),
+        (("validate", "--api-version", "v9.9", "x.ndjson"), "known versions: v1.3"),
+        (("validate",), "Missing argument"),
+        (("schema", "nope"), "is not a request family or API version"),
+    ],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
+    done = run(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_schema_lists_and_prints(tmp_path: Path) -> None:
+    listing = run("schema")
+    assert listing.returncode == 0
+    assert "v1.3  event_track  POST event/track/   up to 1000 events" in listing.stdout
+    assert "v1.3  pixel_batch  POST pixel/batch/   up to 50 events" in listing.stdout
+    family = json.loads(run("schema", "event_track").stdout)
+    assert family["$ref"] == "#/$defs/EventTrackRequest"
+    whole = json.loads(run("schema", "v1.3").stdout)
+    assert whole["x-api-version"] == "v1.3"
+
+
+@pytest.mark.parametrize("command", ["validate", "send", "schema"])
+def test_help_with_examples(command: str) -> None:
+    done = run(command, "--help")
+    assert done.returncode == 0
+    assert "Examples:" in done.stdout
+
+
+def sandbox_env(sandbox: SandboxServer) -> dict[str, str]:
+    return {
+        "TIKTOK_ACCESS_TOKEN": TOKEN,
+        "TIKTOK_PIXEL_ID": "CLIPIXEL",
+        "TIKTOK_API_BASE_URL": sandbox.base_url,
+    }
+
+
+def test_send_replays_valid_payloads_and_reports_the_rest(tmp_path: Path) -> None:
+    source = ndjson(
+        tmp_path / "sent.ndjson",
+        [*VALID, INVALID["missing event"][0], UNHASHED],
+        extra="{truncated\n",
+    )
+    with SandboxServer(access_token=TOKEN) as sandbox:
+        dry = run("send", "--dry-run", str(source), env=sandbox_env(sandbox))
+        assert sandbox.received == []
+        done = run("send", str(source), env=sandbox_env(sandbox))
+        received = sandbox.accepted_events()
+    assert dry.returncode == 1
+    assert "dry run: 6 event(s) would go in 6 request(s); 1 invalid and 1 unreadable" in dry.stdout
+    assert done.returncode == 1
+    assert (
+        "6 of 6 event(s) accepted, 0 failed; 1 invalid and 1 unreadable payload(s) skipped"
+        in done.stdout
+    )
+    assert f"{source}:6: payloads.5.data.0.event: Field required" in done.stderr
+    assert f"{source}:8: not valid JSON" in done.stderr
+    assert len(received) == 6
+    sent = json.dumps(received)
+    for raw in UNHASHED["data"][0]["user"]["email"]:
+        assert raw not in sent  # hashed on the way
+
+
+def test_send_writes_failed_events_that_send_accepts_again(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID)
+    failed = tmp_path / "failed.ndjson"
+    with SandboxServer(
+        access_token=TOKEN, faults=FaultPlan(Fault.SERVER_ERROR, first=1000)
+    ) as down:
+        done = run("send", str(source), "--failed-out", str(failed), env=sandbox_env(down))
+    assert done.returncode == 1
+    assert "0 of 5 event(s) accepted, 5 failed" in done.stdout
+    assert len(failed.read_text().splitlines()) == 5
+    assert [result.valid for result in validate_file(failed, require_hashed=True)] == [True] * 5
+    with SandboxServer(access_token=TOKEN) as up:
+        again = run("send", str(failed), env=sandbox_env(up))
+        assert len(up.accepted_events()) == 5
+    assert again.returncode == 0, again.stderr
+    assert "5 of 5 event(s) accepted, 0 failed" in again.stdout
+
+
+def test_send_without_credentials_is_a_usage_error(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID[:1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    done = subprocess.run(
+        [COMMAND, "send", str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "missing or invalid settings: TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID" in done.stderr
