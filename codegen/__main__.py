@@ -1,4 +1,5 @@
-"""`python -m codegen [--check]`: regenerate the models, or verify they match the schema."""
+"""`python -m codegen [--check]`: regenerate the models, or verify they match the schema.
+`python -m codegen diff A B`: what changed between two schema versions (or files)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,37 @@ import argparse
 import sys
 from pathlib import Path
 
+from codegen._diff import report
 from codegen._generate import CodegenError, check, write
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def diff_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen diff",
+        description="Field-level differences between two schemas: API versions or files.",
+        epilog="example: python -m codegen diff v1.3 v1.4",
+    )
+    parser.add_argument("old", help="API version (a folder of schema/) or schema file")
+    parser.add_argument("new", help="API version (a folder of schema/) or schema file")
+    args = parser.parse_args(argv)
+    try:
+        print(report(ROOT, args.old, args.new), end="")
+    except (FileNotFoundError, ValueError) as error:
+        print(f"codegen diff: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:
+        return diff_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m codegen",
         description="Compile schema/<api-version>/ into src/pytt_events/_generated/.",
+        epilog="also: python -m codegen diff OLD NEW (see python -m codegen diff --help)",
     )
     parser.add_argument(
         "--check",

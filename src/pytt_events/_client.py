@@ -78,7 +78,10 @@ class BaseEventsApi:
         retry: RetryPolicy | None = None,
         max_concurrency: int = DEFAULT_CONCURRENCY,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        api_version: str | None = None,
     ) -> None:
+        if api_version is not None:
+            _schema.families(api_version)  # an unknown version fails here, listing the known
         if events_api not in ("1.0", "2.0"):
             raise ValueError(f"events_api must be '1.0' or '2.0', not {events_api!r}")
         if max_concurrency < 1:
@@ -90,6 +93,21 @@ class BaseEventsApi:
         self.retry = retry or RetryPolicy()
         self.max_concurrency = max_concurrency
         self.on_retry = on_retry
+        self.api_version = api_version
+
+    def _auth(self, auth: TikTokAuth | None) -> TikTokAuth:
+        """The credentials for a call: given, or from the environment; with the client's
+        api_version, when set, instead of TIKTOK_API_VERSION. The version selects the URL, the
+        models and the schema together.
+
+        Raises:
+            UnknownApiVersionError: this build has no schema for the version.
+        """
+        auth = auth or TikTokAuth()
+        if self.api_version is not None and self.api_version != auth.TIKTOK_API_VERSION:
+            auth = auth.model_copy(update={"TIKTOK_API_VERSION": self.api_version})
+        _schema.families(auth.TIKTOK_API_VERSION)
+        return auth
 
     # -- planning -------------------------------------------------------------------------
 
@@ -107,7 +125,7 @@ class BaseEventsApi:
 
     def _plan_event(self, event: Event | dict[str, Any], auth: TikTokAuth) -> Plan:
         version = auth.TIKTOK_API_VERSION
-        model = _payload.coerce(event, Event)
+        model = _payload.coerce(event, _web_model(version))
         if self.events_api == "2.0":
             return self._plan(
                 auth,
@@ -121,7 +139,7 @@ class BaseEventsApi:
     def _plan_bulk(self, events: Iterable[Event | dict[str, Any]], auth: TikTokAuth) -> Plan:
         version = auth.TIKTOK_API_VERSION
         pairs = [
-            (index, _payload.coerce(event, Event, f"events.{index}."))
+            (index, _payload.coerce(event, _web_model(version), f"events.{index}."))
             for index, event in enumerate(_payload.as_list(events))
         ]
         if self.events_api == "2.0":
@@ -148,8 +166,9 @@ class BaseEventsApi:
             raise PayloadValidationError(
                 f"event_source: must be one of {allowed}", [("event_source", "not allowed")]
             ) from None
+        version = auth.TIKTOK_API_VERSION
         items = [
-            (index, _as_track_event(event, f"events.{index}."))
+            (index, _as_track_event(event, f"events.{index}.", version))
             for index, event in enumerate(_payload.as_list(events))
         ]
         chunks = _payload.track_chunks(
@@ -175,7 +194,7 @@ class BaseEventsApi:
         position = 0
         for number, payload in enumerate(payloads):
             try:
-                events = self._events_of_payload(number, payload)
+                events = self._events_of_payload(number, payload, auth.TIKTOK_API_VERSION)
             except PayloadValidationError as error:
                 if not skip_invalid:
                     raise
@@ -204,7 +223,7 @@ class BaseEventsApi:
         return Plan(tuple(requests), "send_payloads", tuple(invalid))
 
     def _events_of_payload(
-        self, number: int, payload: Any
+        self, number: int, payload: Any, version: str
     ) -> list[tuple[tuple[str, str, str | None, str | None] | None, BaseModel]]:
         """The events of one stored payload, each with its /event/track/ request key (None for
         1.0 web events).
@@ -235,7 +254,7 @@ class BaseEventsApi:
                     f"{where}event_source_id: required", [(f"{where}event_source_id", "required")]
                 )
             for item_number, item in enumerate(payload["data"]):
-                event = _payload.coerce(item, TrackEvent, f"{where}data.{item_number}.")
+                event = _payload.coerce(item, _track_model(version), f"{where}data.{item_number}.")
                 found.append((key, event))
         elif family == "pixel_batch" and isinstance(payload.get("batch"), list):
             top = {k: payload[k] for k in ("pixel_code", "partner_name") if k in payload}
@@ -246,9 +265,10 @@ class BaseEventsApi:
                     else item
                 )
                 merged = {**top, **fields} if isinstance(fields, dict) else fields
-                found.append((None, _payload.coerce(merged, Event, f"{where}batch.{item_number}.")))
+                model = _payload.coerce(merged, _web_model(version), f"{where}batch.{item_number}.")
+                found.append((None, model))
         elif family == "pixel_track":
-            found.append((None, _payload.coerce(payload, Event, where)))
+            found.append((None, _payload.coerce(payload, _web_model(version), where)))
         else:
             raise PayloadValidationError(
                 f"{where.rstrip('.')}: not a request body of a known family",
@@ -273,9 +293,14 @@ class BaseEventsApi:
         """1.0 Events as /event/track/ bodies: grouped by pixel, test code and partner."""
         groups: dict[tuple[str, str | None, str | None], list[tuple[int, BaseModel]]] = {}
         for index, event in events:
-            assert isinstance(event, PixelTrackRequest)
-            key = (event.pixel_code, event.test_event_code, event.partner_name)
-            groups.setdefault(key, []).append((index, track_event_from(event)))
+            assert isinstance(event, _web_model(version))
+            key = (
+                getattr(event, "pixel_code", ""),
+                getattr(event, "test_event_code", None),
+                getattr(event, "partner_name", None),
+            )
+            converted = _payload.coerce(track_event_from(event), _track_model(version))
+            groups.setdefault(key, []).append((index, converted))
         chunks: list[_payload.Chunk] = []
         for (pixel_code, test_event_code, partner_name), items in groups.items():
             chunks += _payload.track_chunks(
@@ -293,7 +318,7 @@ class BaseEventsApi:
         self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth | None = None
     ) -> PayloadPreview:
         """What send_payloads would send, without sending: events, requests, invalid payloads."""
-        plan = self._plan_payloads(payloads, auth or TikTokAuth(), skip_invalid=True)
+        plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid=True)
         return PayloadPreview(
             events=sum(len(planned.chunk.indices) for planned in plan.requests),
             requests=len(plan.requests),
@@ -353,7 +378,19 @@ class BaseEventsApi:
         return result
 
 
-def _as_track_event(event: Any, where: str) -> BaseModel:
-    if isinstance(event, PixelTrackRequest):
-        return track_event_from(event)
-    return _payload.coerce(event, TrackEvent, where)
+def _web_model(version: str) -> type[BaseModel]:
+    """The Events 1.0 event model of an API version (the original `Event` for v1.3)."""
+    model: type[BaseModel] = _schema.model_class("pixel_track", version)
+    return Event if model is PixelTrackRequest else model
+
+
+def _track_model(version: str) -> type[BaseModel]:
+    """The Events 2.0 event model of an API version."""
+    model: type[BaseModel] = _schema.model_class("event_track", version, item=True)
+    return model
+
+
+def _as_track_event(event: Any, where: str, version: str) -> BaseModel:
+    if isinstance(event, BaseModel) and hasattr(event, "pixel_code") and hasattr(event, "context"):
+        return _payload.coerce(track_event_from(event), _track_model(version), where)
+    return _payload.coerce(event, _track_model(version), where)

@@ -73,6 +73,10 @@ def coerce(value: Any, model: type[BaseModel], where: str = "") -> BaseModel:
     """
     if isinstance(value, model):
         return value
+    if isinstance(value, BaseModel):
+        # A model of another API version (or another family's twin): validated anew, so its
+        # fields must fit this one.
+        value = value.model_dump(exclude_none=True)
     if isinstance(value, Mapping):
         try:
             return model.model_validate(dict(value))

@@ -158,3 +158,20 @@ def _plan_of(
         if below:
             plan[key] = below
     return plan
+
+
+def model_class(
+    family_name: str, api_version: str = DEFAULT_API_VERSION, item: bool = False
+) -> Any:
+    """The generated model of a request family (or, with item, of one event inside it) for an
+    API version: the class named after the $defs entry's title.
+
+    Raises:
+        UnknownApiVersionError: this build has no models for api_version.
+        KeyError: the schema of that version has no such family.
+    """
+    family = families(api_version).get(family_name)
+    if family is None:
+        raise KeyError(f"schema {api_version} has no request family {family_name!r}")
+    definition = family.item_definition if item and family.item_definition else family.definition
+    return getattr(models_module(api_version), definition)

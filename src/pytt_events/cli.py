@@ -183,7 +183,13 @@ cannot be read.
     default=None,
     help="Request family (pixel_track, pixel_batch, event_track); default: from each payload.",
 )
-@click.option("--api-version", default=DEFAULT_API_VERSION, show_default=True)
+@click.option(
+    "--api-version",
+    default=DEFAULT_API_VERSION,
+    show_default=True,
+    envvar="TIKTOK_API_VERSION",
+    help="Schema version (TIKTOK_API_VERSION when set).",
+)
 @click.option(
     "--require-hashed", is_flag=True, help="Report personal data that is not SHA-256-hashed."
 )
@@ -422,7 +428,9 @@ Examples:
 
 @main.command(name="schema", epilog=_SCHEMA_EXAMPLES)
 @click.argument("name", required=False)
-@click.option("--api-version", default=DEFAULT_API_VERSION, show_default=True)
+@click.option(
+    "--api-version", default=DEFAULT_API_VERSION, show_default=True, envvar="TIKTOK_API_VERSION"
+)
 def schema_command(name: str | None, api_version: str) -> None:
     """Print a schema (a request family, or a whole API version), or list them."""
     from pytt_events import _schema

@@ -61,6 +61,8 @@ class TikTokEventsApi(BaseEventsApi):
         retry: the RetryPolicy (default: 3 retries, exponential backoff, full jitter).
         max_concurrency: requests of one bulk send in flight at once (default 4).
         on_retry: called before each wait with a RetryEvent (for logging or metrics).
+        api_version: the API version to use instead of TIKTOK_API_VERSION; it selects the URL,
+            the models and the schema together (an unknown one raises UnknownApiVersionError).
         transport: an httpx transport to use instead of the network (tests).
         sleep: how to wait between attempts (tests inject a recorder).
     """
@@ -75,6 +77,7 @@ class TikTokEventsApi(BaseEventsApi):
         retry: RetryPolicy | None = None,
         max_concurrency: int = DEFAULT_CONCURRENCY,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        api_version: str | None = None,
         transport: HttpTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -86,6 +89,7 @@ class TikTokEventsApi(BaseEventsApi):
             retry=retry,
             max_concurrency=max_concurrency,
             on_retry=on_retry,
+            api_version=api_version,
         )
         self._sender = SyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -104,7 +108,7 @@ class TikTokEventsApi(BaseEventsApi):
             APIError: TikTok refused it, finally (a subclass per code: AuthenticationError, ...).
             APIConnectionError: no usable answer, finally (APITimeoutError on a timeout).
         """
-        plan = self._plan_event(event, auth or TikTokAuth())
+        plan = self._plan_event(event, self._auth(auth))
         return self._send(plan.requests[0].request, retry)
 
     def post_events_in_bulk(
@@ -126,7 +130,7 @@ class TikTokEventsApi(BaseEventsApi):
             BulkSendError: some events finally failed; `error.result.failed` lists each one
                 with its error and its payload (see `write_failed`).
         """
-        return self._send_plan(self._plan_bulk(events, auth or TikTokAuth()), retry)
+        return self._send_plan(self._plan_bulk(events, self._auth(auth)), retry)
 
     def track(
         self,
@@ -151,7 +155,7 @@ class TikTokEventsApi(BaseEventsApi):
         """
         plan = self._plan_track(
             events,
-            auth or TikTokAuth(),
+            self._auth(auth),
             event_source,
             event_source_id,
             test_event_code,
@@ -178,7 +182,7 @@ class TikTokEventsApi(BaseEventsApi):
             PayloadValidationError: a payload is invalid (without skip_invalid); nothing sent.
             BulkSendError: some events finally failed.
         """
-        plan = self._plan_payloads(payloads, auth or TikTokAuth(), skip_invalid)
+        plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
         return self._send_plan(plan, retry)
 
     # -- I/O --------------------------------------------------------------------------------
@@ -266,6 +270,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         retry: RetryPolicy | None = None,
         max_concurrency: int = DEFAULT_CONCURRENCY,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        api_version: str | None = None,
         transport: HttpTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -277,6 +282,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             retry=retry,
             max_concurrency=max_concurrency,
             on_retry=on_retry,
+            api_version=api_version,
         )
         self._sender = AsyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -289,7 +295,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         retry: RetryPolicy | None = None,
     ) -> TikTokResponse:
         """See TikTokEventsApi.post_event."""
-        plan = self._plan_event(event, auth or TikTokAuth())
+        plan = self._plan_event(event, self._auth(auth))
         return await self._send(plan.requests[0].request, retry)
 
     async def post_events_in_bulk(
@@ -300,7 +306,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         retry: RetryPolicy | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.post_events_in_bulk."""
-        return await self._send_plan(self._plan_bulk(events, auth or TikTokAuth()), retry)
+        return await self._send_plan(self._plan_bulk(events, self._auth(auth)), retry)
 
     async def track(
         self,
@@ -316,7 +322,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         """See TikTokEventsApi.track."""
         plan = self._plan_track(
             events,
-            auth or TikTokAuth(),
+            self._auth(auth),
             event_source,
             event_source_id,
             test_event_code,
@@ -333,7 +339,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         skip_invalid: bool = False,
     ) -> BulkResponse:
         """See TikTokEventsApi.send_payloads."""
-        plan = self._plan_payloads(payloads, auth or TikTokAuth(), skip_invalid)
+        plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
         return await self._send_plan(plan, retry)
 
     # -- I/O --------------------------------------------------------------------------------

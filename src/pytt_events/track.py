@@ -57,7 +57,7 @@ __all__ = [
 _USER_RENAMES = {"phone_number": "phone"}
 
 
-def track_event_from(event: PixelTrackRequest) -> TrackEvent:
+def track_event_from(event: PixelTrackRequest | Any) -> TrackEvent:
     """The Events 2.0 form of an Events 1.0 event (what `/event/track/` expects).
 
     pixel_code becomes the request's event_source_id and test_event_code its own field (both

@@ -38,6 +38,23 @@ def test_header_names_the_schema_and_its_sha256() -> None:
         assert header[2] == f"# schema-sha256: {hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
+def test_imported_models_were_built_from_these_schema_files() -> None:
+    """The models in use (installed or editable) carry the sha256 of today's schema files:
+    editing schema/ without regenerating (or reinstalling) fails here."""
+    import importlib
+
+    for version, path in schema_files(ROOT).items():
+        module_name, _ = _generated.VERSIONS[version]
+        module = importlib.import_module(f"pytt_events._generated.{module_name}")
+        assert module.__file__ is not None
+        header = Path(module.__file__).read_text("utf-8").splitlines()[2]
+        expected = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert header == f"# schema-sha256: {expected}", (
+            f"{module.__file__} was built from another {path}: run `python -m codegen` "
+            "(editable install) or reinstall the package"
+        )
+
+
 def test_installed_package_ships_the_schema_byte_for_byte() -> None:
     for version, path in schema_files(ROOT).items():
         _, relative = _generated.VERSIONS[version]
