@@ -36,10 +36,9 @@ from pydantic import (
     ConfigDict,
     TypeAdapter,
     ValidationError,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pytt_events import _compat, _hashing
 
@@ -52,6 +51,8 @@ class _Marks:
     """What SchemaModel needs to know of one class, read once from its fields' marks."""
 
     __slots__ = (
+        "after",
+        "before",
         "convert",
         "datetimes",
         "defaults",
@@ -95,6 +96,16 @@ class _Marks:
         self.forbidden: tuple[str, ...] = (
             tuple(str(name) for name in forbidden) if isinstance(forbidden, list) else ()
         )
+        # Whether the model validators have anything to do for this class (most have not).
+        self.before = bool(
+            model.__name__ in _compat.LEGACY_INPUT
+            or self.forbidden
+            or self.datetimes
+            or self.pii
+            or self.convert
+            or self.defaults
+        )
+        self.after = bool(self.min_properties or self.known or self.expected)
 
 
 _warned_patterns: set[tuple[str, str]] = set()
@@ -115,12 +126,12 @@ class SchemaModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _before(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        marks = cls.__marks__
+        if not marks.before or not isinstance(data, dict):
             return data
         legacy = _compat.LEGACY_INPUT.get(cls.__name__)
         if legacy is not None:
             data = legacy(data)
-        marks = cls.__marks__
         for name in marks.forbidden:
             if name in data:
                 raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
@@ -130,15 +141,21 @@ class SchemaModel(BaseModel):
             if isinstance(value, dt.datetime) and value.tzinfo is None:
                 # A naive datetime means local time, as everywhere in Python.
                 changes[name] = value.astimezone()
-        for name in marks.pii:
-            if name in data:
-                changes[name] = _absent_if_empty(data[name])
         for name, kind in marks.convert.items():
             if name in data:
                 changes[name] = _CONVERTERS[kind](data[name])
         for name, kind in marks.defaults.items():
             if data.get(name) is None:
                 changes[name] = _DEFAULTS[kind]()
+        errors: list[InitErrorDetails] = []
+        for name, mark in marks.pii.items():
+            if name in data:
+                value = _absent_if_empty(data[name])
+                if value is not None:
+                    value = _normalize_pii(mark, name, value, errors)
+                changes[name] = value
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors, hide_input=True)
         if changes:
             data = {**data, **changes}
             for name, value in changes.items():
@@ -146,35 +163,26 @@ class SchemaModel(BaseModel):
                     del data[name]
         return data
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _field(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None or info.field_name is None:
-            return value
-        marks = cls.__marks__
-        name = info.field_name
-        mark = marks.pii.get(name)
-        if mark is not None:
-            return _normalize_pii(mark, value)
-        known = marks.known.get(name)
-        if known is not None:
-            return _known_member(cls, known, value)
-        pattern = marks.expected.get(name)
-        if pattern is not None and isinstance(value, str) and value and not pattern.match(value):
-            _warn_unexpected(cls.__name__, name, pattern.pattern)
-        return value
-
     @model_validator(mode="after")
     def _after(self) -> SchemaModel:
-        needed = type(self).__marks__.min_properties
-        if needed:
-            given = sum(
-                1 for name in self.model_fields_set if getattr(self, name, None) is not None
-            )
+        marks = type(self).__marks__
+        if not marks.after:
+            return self
+        values = self.__dict__
+        if marks.min_properties:
+            given = sum(1 for name in self.model_fields_set if values.get(name) is not None)
             given += len(self.__pydantic_extra__ or {})
-            if given < needed:
+            if given < marks.min_properties:
                 names = ", ".join(type(self).model_fields)
-                raise ValueError(f"needs at least {needed} of: {names}")
+                raise ValueError(f"needs at least {marks.min_properties} of: {names}")
+        for name, enum_name in marks.known.items():
+            value = values.get(name)
+            if isinstance(value, str) and not isinstance(value, Enum):
+                values[name] = _known_member(type(self), enum_name, value)
+        for name, pattern in marks.expected.items():
+            value = values.get(name)
+            if isinstance(value, str) and value and not pattern.match(value):
+                _warn_unexpected(type(self).__name__, name, pattern.pattern)
         return self
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
@@ -227,12 +235,34 @@ _CONVERTERS: dict[str, Any] = {"unix-seconds": _unix_seconds}
 _DEFAULTS: dict[str, Any] = {"uuid4": lambda: str(uuid.uuid4())}
 
 
-def _normalize_pii(mark: str, value: Any) -> Any:
+def _normalize_pii(mark: str, name: str, value: Any, errors: list[InitErrorDetails]) -> Any:
+    """The normalized form of a personal-data value (a string or a list of them); a refusal is
+    added to errors, located at the field (and item), without the value."""
     if isinstance(value, str):
-        return _hashing.normalize(mark, value)
+        try:
+            return _hashing.normalize(mark, value)
+        except ValueError as error:
+            errors.append(_value_error((name,), error))
+            return value
     if isinstance(value, list):
-        return [_hashing.normalize(mark, item) if isinstance(item, str) else item for item in value]
-    return value
+        normalized = []
+        for index, item in enumerate(value):
+            if isinstance(item, str):
+                try:
+                    item = _hashing.normalize(mark, item)
+                except ValueError as error:
+                    errors.append(_value_error((name, index), error))
+            normalized.append(item)
+        return normalized
+    return value  # not a string: the field's own type check refuses it
+
+
+def _value_error(loc: tuple[str | int, ...], error: ValueError) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError("value_error", "Value error, {reason}", {"reason": str(error)}),
+        loc=loc,
+        input=None,
+    )
 
 
 def _known_member(model: type[SchemaModel], enum_name: str, value: Any) -> Any:
