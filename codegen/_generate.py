@@ -113,6 +113,37 @@ def _lift_model_rules(node: Any) -> Any:
     return lifted
 
 
+MARKED_BASE = "pytt_events._base.MarkedModel"
+_FIELD_MARKS = ("x-pii", "x-known-values", "x-expected-pattern", "x-convert", "x-default")
+
+
+def _marked_models(schema: Mapping[str, Any]) -> dict[str, str]:
+    """Models whose fields or objects carry marks the base class acts on get MarkedModel (with
+    the validators); the others stay on SchemaModel and pay nothing for them."""
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return resolve(definitions[ref.removeprefix("#/$defs/")])
+        return node
+
+    marked = {}
+    for name, node in definitions.items():
+        if node.get("type") != "object":
+            continue
+        fields = [resolve(child) for child in node.get("properties", {}).values()]
+        raw = list(node.get("properties", {}).values())
+        if (
+            "minProperties" in node
+            or "not" in node
+            or any(key in child for child in [*fields, *raw] for key in _FIELD_MARKS)
+            or any(child.get("format") == "date-time" for child in fields)
+        ):
+            marked[str(node.get("title", name))] = MARKED_BASE
+    return marked
+
+
 def _header(schema_path: Path, digest: str) -> str:
     return (
         f"# GENERATED from {schema_path.as_posix()} by `python -m codegen`\n"
@@ -133,6 +164,7 @@ def _compile(schema: Mapping[str, Any], header: str) -> str:
             f"--input={source}",
             f"--output={target}",
             f"--custom-file-header={header}",
+            f"--base-class-map={json.dumps(_marked_models(schema), sort_keys=True)}",
             *GENERATOR_OPTIONS,
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -112,7 +112,8 @@ _warned_patterns: set[tuple[str, str]] = set()
 
 
 class SchemaModel(BaseModel):
-    """Base of every generated model: schema marks become validation, privacy and compat."""
+    """Base of every generated model: input values never appear in validation errors, and
+    personal data (x-pii) never in repr."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
@@ -122,6 +123,17 @@ class SchemaModel(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.__marks__ = _Marks(cls)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        pii = type(self).__marks__.pii
+        for name, value in super().__repr_args__():
+            yield name, (_HIDDEN if name in pii and value is not None else value)
+
+
+class MarkedModel(SchemaModel):
+    """Base of the generated models whose schema carries marks (codegen picks it per model):
+    the marks become validation and compatibility fixes. Models without marks stay on
+    SchemaModel and pay nothing for these validators."""
 
     @model_validator(mode="before")
     @classmethod
@@ -164,7 +176,7 @@ class SchemaModel(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _after(self) -> SchemaModel:
+    def _after(self) -> MarkedModel:
         marks = type(self).__marks__
         if not marks.after:
             return self
@@ -184,11 +196,6 @@ class SchemaModel(BaseModel):
             if isinstance(value, str) and value and not pattern.match(value):
                 _warn_unexpected(type(self).__name__, name, pattern.pattern)
         return self
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        pii = type(self).__marks__.pii
-        for name, value in super().__repr_args__():
-            yield name, (_HIDDEN if name in pii and value is not None else value)
 
 
 def _absent_if_empty(value: Any) -> Any:

@@ -23,7 +23,6 @@ passes through (trimmed, lowercased), so hashing twice never double-hashes. An e
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import threading
@@ -208,8 +207,7 @@ def register_normalizer(mark: str, normalizer: Normalizer | None) -> None:
                 _normalizers[mark] = default
         else:
             _normalizers[mark] = normalizer
-        _normalize_cached.cache_clear()
-        _hash_cached.cache_clear()
+        _memo.clear()
 
 
 def normalizer_for(mark: str) -> Normalizer:
@@ -227,18 +225,52 @@ def normalizer_for(mark: str) -> Normalizer:
         ) from None
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _normalize_cached(mark: str, value: str) -> str:
-    if is_sha256_hex(stripped := value.strip()):
-        return stripped.lower()
-    return normalizer_for(mark)(value)
+class _Memo:
+    """Normalized values and digests of personal data, by (mark, value), bounded.
+
+    The same customer's identity repeats across events, and phone parsing is the costliest
+    step: each raw value is normalized once. A normalized value is recorded as mapping to
+    itself too, so hashing what the models already normalized ("+5541998862934") skips the
+    parser (the fast path for input that already is in canonical form). When full, the memo
+    is emptied and refills (simple and bounded, without per-hit bookkeeping).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.normalized: dict[tuple[str, str], str] = {}
+        self.digests: dict[tuple[str, str], str] = {}
+
+    def clear(self) -> None:
+        self.normalized.clear()
+        self.digests.clear()
+
+    def normalize(self, mark: str, value: str) -> str:
+        key = (mark, value)
+        found = self.normalized.get(key)
+        if found is not None:
+            return found
+        stripped = value.strip()
+        result = stripped.lower() if is_sha256_hex(stripped) else normalizer_for(mark)(value)
+        if len(self.normalized) >= self.size:
+            self.normalized.clear()
+        self.normalized[key] = result
+        self.normalized[(mark, result)] = result  # normalizing is idempotent
+        return result
+
+    def digest(self, mark: str, value: str) -> str:
+        key = (mark, value)
+        found = self.digests.get(key)
+        if found is not None:
+            return found
+        normalized = self.normalize(mark, value)
+        result = normalized if is_sha256_hex(normalized) else sha256_hex(normalized)
+        if len(self.digests) >= self.size:
+            self.digests.clear()
+        self.digests[key] = result
+        return result
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _hash_cached(mark: str, value: str) -> str:
-    if is_sha256_hex(stripped := value.strip()):
-        return stripped.lower()
-    return sha256_hex(normalizer_for(mark)(value))
+_memo = _Memo(_CACHE_SIZE)
 
 
 def normalize(mark: str, value: str) -> str:
@@ -249,7 +281,7 @@ def normalize(mark: str, value: str) -> str:
     Raises:
         ValueError: the normalizer refuses the value.
     """
-    return _normalize_cached(mark, value)
+    return _memo.normalize(mark, value)
 
 
 def hash_value(mark: str, value: str) -> str:
@@ -258,7 +290,7 @@ def hash_value(mark: str, value: str) -> str:
     Raises:
         ValueError: the normalizer refuses the value.
     """
-    return _hash_cached(mark, value)
+    return _memo.digest(mark, value)
 
 
 class PersonalDataError(ValueError):
