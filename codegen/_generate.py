@@ -45,6 +45,7 @@ GENERATOR_OPTIONS = [
     "x-expected-pattern",
     "x-convert",
     "x-default",
+    "x-check",
     # Model-level rules the generator does not turn into code travel into model_config.
     "--model-extra-keys",
     "x-min-properties",
@@ -114,7 +115,14 @@ def _lift_model_rules(node: Any) -> Any:
 
 
 MARKED_BASE = "pytt_events._base.MarkedModel"
-_FIELD_MARKS = ("x-pii", "x-known-values", "x-expected-pattern", "x-convert", "x-default")
+_FIELD_MARKS = (
+    "x-pii",
+    "x-known-values",
+    "x-expected-pattern",
+    "x-convert",
+    "x-default",
+    "x-check",
+)
 
 
 def _marked_models(schema: Mapping[str, Any]) -> dict[str, str]:

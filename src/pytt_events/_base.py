@@ -11,6 +11,7 @@ SchemaModel turns the schema's extension marks, which the generator carries into
     x-convert           "unix-seconds": a datetime, an ISO 8601 string with an offset, or a
                         time in milliseconds becomes whole Unix seconds
     x-default           "uuid4": a missing value is generated once, when the model is built
+    x-check             "ip": the string must be an IPv4 or IPv6 address (kept as a string)
     x-min-properties    the object needs at least this many fields (JSON Schema minProperties)
     x-forbidden-properties  fields that must not appear (JSON Schema not/required)
 
@@ -22,6 +23,7 @@ compatibility fixes of _compat.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import re
 import sys
@@ -53,9 +55,11 @@ class _Marks:
     __slots__ = (
         "after",
         "before",
+        "checks",
         "convert",
         "datetimes",
         "defaults",
+        "enums",
         "expected",
         "forbidden",
         "known",
@@ -69,6 +73,8 @@ class _Marks:
         self.expected: dict[str, re.Pattern[str]] = {}
         self.convert: dict[str, str] = {}
         self.defaults: dict[str, str] = {}
+        self.checks: dict[str, str] = {}
+        self.enums: dict[str, type[Enum] | None] = {}
         self.datetimes: tuple[str, ...] = tuple(
             name
             for name, field in model.model_fields.items()
@@ -88,6 +94,8 @@ class _Marks:
                 self.convert[name] = convert
             if isinstance(default := extra.get("x-default"), str):
                 self.defaults[name] = default
+            if isinstance(check := extra.get("x-check"), str):
+                self.checks[name] = check
         config_extra = model.model_config.get("json_schema_extra")
         config_extra = config_extra if isinstance(config_extra, dict) else {}
         min_properties = config_extra.get("x-min-properties")
@@ -104,6 +112,7 @@ class _Marks:
             or self.pii
             or self.convert
             or self.defaults
+            or self.checks
         )
         self.after = bool(self.min_properties or self.known or self.expected)
 
@@ -160,6 +169,10 @@ class MarkedModel(SchemaModel):
             if data.get(name) is None:
                 changes[name] = _DEFAULTS[kind]()
         errors: list[InitErrorDetails] = []
+        for name, kind in marks.checks.items():
+            value = data.get(name)
+            if isinstance(value, str) and not _CHECKS[kind](value):
+                errors.append(_value_error((name,), ValueError(_CHECK_MESSAGES[kind])))
         for name, mark in marks.pii.items():
             if name in data:
                 value = _absent_if_empty(data[name])
@@ -190,7 +203,7 @@ class MarkedModel(SchemaModel):
         for name, enum_name in marks.known.items():
             value = values.get(name)
             if isinstance(value, str) and not isinstance(value, Enum):
-                values[name] = _known_member(type(self), enum_name, value)
+                values[name] = _known_member(type(self), name, enum_name, value)
         for name, pattern in marks.expected.items():
             value = values.get(name)
             if isinstance(value, str) and value and not pattern.match(value):
@@ -272,19 +285,41 @@ def _value_error(loc: tuple[str | int, ...], error: ValueError) -> InitErrorDeta
     )
 
 
-def _known_member(model: type[SchemaModel], enum_name: str, value: Any) -> Any:
-    if not isinstance(value, str):
+def _known_member(model: type[SchemaModel], field: str, enum_name: str, value: str) -> Any:
+    enums = model.__marks__.enums
+    if field not in enums:
+        # The enum sits in the generated module that defined the field (a subclass may live
+        # elsewhere, e.g. pytt_events.event.Event): found once, then remembered.
+        enums[field] = None
+        for klass in model.__mro__:
+            enum = getattr(sys.modules.get(klass.__module__), enum_name, None)
+            if isinstance(enum, type) and issubclass(enum, Enum):
+                enums[field] = enum
+                break
+    enum = enums[field]
+    if enum is None:
         return value
-    # The enum sits in the generated module that defined the field (a subclass may live
-    # elsewhere, e.g. pytt_events.event.Event).
-    for klass in model.__mro__:
-        enum = getattr(sys.modules.get(klass.__module__), enum_name, None)
-        if isinstance(enum, type) and issubclass(enum, Enum):
-            try:
-                return enum(value)
-            except ValueError:
-                return value
-    return value
+    member = enum._value2member_map_.get(value)
+    return member if member is not None else value
+
+
+_IPV4 = re.compile(
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+)
+
+
+def _is_ip(value: str) -> bool:
+    """IPv4 (dotted, no leading zeros) or IPv6 without a zone, as JSON Schema's formats say."""
+    if ":" not in value:
+        return _IPV4.fullmatch(value) is not None
+    try:
+        return not ipaddress.IPv6Address(value).scope_id
+    except ValueError:
+        return False
+
+
+_CHECKS: dict[str, Any] = {"ip": _is_ip}
+_CHECK_MESSAGES = {"ip": "not a valid IPv4 or IPv6 address"}
 
 
 def _warn_unexpected(model: str, field: str, pattern: str) -> None:

@@ -48,8 +48,9 @@ _CACHE_SIZE = 65_536
 
 def is_absent(value: str) -> bool:
     """True for a value that means "no value": empty, blank, or the SHA-256 of the empty string."""
-    stripped = value.strip()
-    return not stripped or stripped.lower() == EMPTY_SHA256
+    if not value or value.isspace():
+        return True
+    return len(value) >= 64 and value.strip().lower() == EMPTY_SHA256
 
 
 def is_sha256_hex(value: str) -> bool:

@@ -38,14 +38,23 @@ class Chunk:
         return [{**top, self.events_key: [item]} for item in items]
 
 
+_CONTAINERS = (dict, list)
+
+
 def drop_empty(value: Any) -> Any:
     """A copy of value without None and empty-string entries: both mean "absent" to TikTok."""
-    if isinstance(value, dict):
+    if type(value) is dict:
         return {
-            key: drop_empty(item) for key, item in value.items() if item is not None and item != ""
+            key: drop_empty(item) if type(item) in _CONTAINERS else item
+            for key, item in value.items()
+            if item is not None and item != ""
         }
-    if isinstance(value, list):
-        return [drop_empty(item) for item in value if item is not None and item != ""]
+    if type(value) is list:
+        return [
+            drop_empty(item) if type(item) in _CONTAINERS else item
+            for item in value
+            if item is not None and item != ""
+        ]
     return value
 
 
