@@ -36,6 +36,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    ModelWrapValidatorHandler,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -144,12 +145,31 @@ class MarkedModel(SchemaModel):
     the marks become validation and compatibility fixes. Models without marks stay on
     SchemaModel and pay nothing for these validators."""
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _before(cls, data: Any) -> Any:
-        marks = cls.__marks__
-        if not marks.before or not isinstance(data, dict):
+    def _apply_marks(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        # One validator (not a before and an after one): a single call per model, and an
+        # instance given as a field of another model is taken as it is, not checked again.
+        if isinstance(data, cls):
             return data
+        marks = cls.__marks__
+        if marks.before and isinstance(data, dict):
+            data = cls._prepare_input(data)
+        model = handler(data)
+        if marks.after:
+            model._check_marks()
+        return model
+
+    @classmethod
+    def _prepare_input(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Compatibility fixes, conversions, defaults, checks and personal-data normalization
+        on the raw input, before the fields are validated.
+
+        Raises:
+            ValidationError: a check or a normalizer refused a field (located, value hidden).
+            ValueError: a forbidden field is present.
+        """
+        marks = cls.__marks__
         legacy = _compat.LEGACY_INPUT.get(cls.__name__)
         if legacy is not None:
             data = legacy(data)
@@ -188,11 +208,13 @@ class MarkedModel(SchemaModel):
                     del data[name]
         return data
 
-    @model_validator(mode="after")
-    def _after(self) -> MarkedModel:
+    def _check_marks(self) -> None:
+        """Rules on the validated model: minimum fields, known values, expected shapes.
+
+        Raises:
+            ValueError: fewer fields than the schema's minProperties.
+        """
         marks = type(self).__marks__
-        if not marks.after:
-            return self
         values = self.__dict__
         if marks.min_properties:
             given = sum(1 for name in self.model_fields_set if values.get(name) is not None)
@@ -208,7 +230,6 @@ class MarkedModel(SchemaModel):
             value = values.get(name)
             if isinstance(value, str) and value and not pattern.match(value):
                 _warn_unexpected(type(self).__name__, name, pattern.pattern)
-        return self
 
 
 def _absent_if_empty(value: Any) -> Any:
