@@ -86,7 +86,14 @@ def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
         server.stop()
 
 
-@main.command()
+@main.command(
+    epilog="""
+\b
+Examples:
+  pytt-events demo
+  pytt-events demo -v      with the SDK's debug log (paths, codes, sizes; never secrets)
+"""
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also show the SDK's debug log.")
 def demo(verbose: bool) -> None:
     """Send the Quick Start's event (once, then in bulk x3) to a local sandbox and show what

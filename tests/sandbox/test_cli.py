@@ -42,7 +42,7 @@ def test_demo_shows_what_tiktok_received_hashed() -> None:
 def test_help_everywhere_with_examples(args: tuple[str, ...]) -> None:
     done = run(*args, "--help")
     assert done.returncode == 0
-    assert "Example" in done.stdout or args == ("demo",)
+    assert "Examples:" in done.stdout
     assert "Usage: pytt-events" in done.stdout
 
 
