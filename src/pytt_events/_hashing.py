@@ -195,7 +195,9 @@ def register_normalizer(mark: str, normalizer: Normalizer | None) -> None:
 
     It applies process-wide, to model validation and to outgoing payloads alike. It takes the
     raw string and returns the normalized one, raising ValueError (without the value in the
-    message) for input it refuses. Example: national Brazilian numbers::
+    message) for input it refuses. It must be idempotent (normalizing a normalized value gives
+    it back): models store normalized values, and they are normalized again when hashed.
+    Example: national Brazilian numbers::
 
         register_normalizer("phone", lambda v: normalize_phone(v, default_region="BR"))
     """
