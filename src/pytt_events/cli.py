@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -60,7 +61,7 @@ def main() -> None:
     help="Accept personal data that is not SHA-256-hashed (rejected by default).",
 )
 def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
-    """Emulate TikTok's Events API on this machine until interrupted (Ctrl-C).
+    """Emulate TikTok's Events API on this machine until interrupted (Ctrl-C or SIGTERM).
 
     It checks the Access-Token header, validates every body against the schema and answers
     as TikTok does. One line per request is printed: path, code, events.
@@ -72,18 +73,22 @@ def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
             f"request_id {record.request_id}"
         )
 
+    # Stop on Ctrl-C and on SIGTERM alike, even when started with SIGINT ignored (as background
+    # jobs of a non-interactive shell are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     server = SandboxServer(host, port, token, require_hashed=not allow_unhashed, on_request=report)
-    server.start()
+    server.bind()
     click.echo(f"sandbox listening: TIKTOK_API_BASE_URL={server.base_url}")
     click.echo(f"accepted token:    TIKTOK_ACCESS_TOKEN={token}")
     try:
-        assert server._thread is not None
-        while server._thread.is_alive():
-            server._thread.join(timeout=0.5)
+        server.serve_forever()  # in this thread: Ctrl-C (SIGINT) ends it at once
     except KeyboardInterrupt:
         click.echo("stopping")
-    finally:
-        server.stop()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command(

@@ -361,7 +361,7 @@ class SandboxServer(Sandbox):
     @property
     def port(self) -> int:
         if self._server is None:
-            raise RuntimeError("the sandbox is not running: call start()")
+            raise RuntimeError("the sandbox is not running: call start() (or bind())")
         return int(self._server.server_address[1])
 
     @property
@@ -369,13 +369,20 @@ class SandboxServer(Sandbox):
         """The value for TIKTOK_API_BASE_URL: http://127.0.0.1:<port>/open_api/."""
         return f"http://{self._address[0]}:{self.port}{_PREFIX}"
 
+    def bind(self) -> SandboxServer:
+        """Open the listening socket (so `port` and `base_url` are known); returns self."""
+        if self._server is None:
+            self._server = _QuietServer(self._address, _handler_for(self))
+        return self
+
     def start(self) -> SandboxServer:
         """Start serving in a background thread; returns self."""
-        if self._server is not None:
+        if self._thread is not None:
             return self
-        self._server = _QuietServer(self._address, _handler_for(self))
+        server = self.bind()._server
+        assert server is not None
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
+            target=server.serve_forever,
             kwargs={"poll_interval": _POLL_SECONDS},
             name="pytt-events-sandbox",
             daemon=True,
@@ -384,16 +391,21 @@ class SandboxServer(Sandbox):
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until interrupted."""
-        if self._server is None:
-            self._server = _QuietServer(self._address, _handler_for(self))
-        self._server.serve_forever()
+        """Serve in this thread until interrupted (KeyboardInterrupt), then release the port."""
+        server = self.bind()._server
+        assert server is not None
+        try:
+            server.serve_forever(poll_interval=_POLL_SECONDS)
+        finally:
+            server.server_close()
+            self._server = None
 
     def stop(self) -> None:
         """Stop serving and release the port."""
         if self._server is None:
             return
-        self._server.shutdown()
+        if self._thread is not None:
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -46,7 +46,8 @@ def test_help_everywhere_with_examples(args: tuple[str, ...]) -> None:
     assert "Usage: pytt-events" in done.stdout
 
 
-def test_sandbox_command_serves_until_interrupted(event: Event) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sandbox_command_serves_until_interrupted(event: Event, stop_signal: int) -> None:
     process = subprocess.Popen(
         [COMMAND, "sandbox", "--port", "0", "--token", "cli-token"],
         stdout=subprocess.PIPE,
@@ -70,7 +71,12 @@ def test_sandbox_command_serves_until_interrupted(event: Event) -> None:
         line = process.stdout.readline()
         assert line.startswith("/open_api/v1.3/pixel/track/ -> code 0 (1 event(s))")
     finally:
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        process.send_signal(stop_signal)
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leak the process, whatever happened above
+            out, err = process.communicate()
+            pytest.fail(f"the sandbox did not stop on {stop_signal}: {out!r} {err!r}")
     assert process.returncode == 0, err
     assert "stopping" in out
