@@ -319,23 +319,50 @@ def apply_plan(payload: Any, plan: PiiPlan, *, hash_values: bool = True, path: s
     Raises:
         PersonalDataError: a marked value is not a string, or its normalizer refuses it.
     """
-    if isinstance(payload, list):
-        return [
-            apply_plan(item, plan, hash_values=hash_values, path=f"{path}.{index}")
-            for index, item in enumerate(payload)
-        ]
-    if not isinstance(payload, dict):
+    try:
+        return _apply(payload, plan, hash_values)
+    except _RefusedError as refused:
+        where = ".".join([*([path] if path else []), *reversed(refused.parts)])
+        raise PersonalDataError(where, refused.reason) from None
+
+
+class _RefusedError(Exception):
+    """A refusal on its way up: each level adds its key (the path is built only on errors)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.parts: list[str] = []
+
+
+_ABSENT: Any = object()
+
+
+def _apply(payload: Any, plan: PiiPlan, hash_values: bool) -> Any:
+    if type(payload) is list:
+        items = []
+        for index, item in enumerate(payload):
+            try:
+                items.append(_apply(item, plan, hash_values))
+            except _RefusedError as refused:
+                refused.parts.append(str(index))
+                raise
+        return items
+    if type(payload) is not dict:
         return payload
     out: dict[str, Any] | None = None
     for key, rule in plan.items():
-        if key not in payload:
+        value = payload.get(key)
+        if value is None:
             continue
-        value = payload[key]
-        where = f"{path}.{key}" if path else key
-        if isinstance(rule, str):
-            new_value = _prepare(rule, value, where, hash_values)
-        else:
-            new_value = apply_plan(value, rule, hash_values=hash_values, path=where)
+        try:
+            if isinstance(rule, str):
+                new_value = _prepare(rule, value, hash_values)
+            else:
+                new_value = _apply(value, rule, hash_values)
+        except _RefusedError as refused:
+            refused.parts.append(key)
+            raise
         if new_value is not value:
             if out is None:
                 out = dict(payload)
@@ -346,22 +373,25 @@ def apply_plan(payload: Any, plan: PiiPlan, *, hash_values: bool = True, path: s
     return payload if out is None else out
 
 
-_ABSENT: Any = object()
-
-
-def _prepare(mark: str, value: Any, where: str, hash_values: bool) -> Any:
-    if value is None:
-        return value
+def _prepare(mark: str, value: Any, hash_values: bool) -> Any:
+    if type(value) is str:
+        if is_absent(value):
+            return _ABSENT
+        try:
+            return _memo.digest(mark, value) if hash_values else _require_hashed(mark, value)
+        except ValueError as error:
+            raise _RefusedError(str(error)) from None
     if isinstance(value, list):
-        items = [_prepare(mark, item, f"{where}.{i}", hash_values) for i, item in enumerate(value)]
-        return [item for item in items if item is not _ABSENT]
-    if not isinstance(value, str):
-        raise PersonalDataError(
-            where, f"personal data must be a string, not {type(value).__name__}"
-        )
-    if is_absent(value):
-        return _ABSENT
-    try:
-        return hash_value(mark, value) if hash_values else _require_hashed(mark, value)
-    except ValueError as error:
-        raise PersonalDataError(where, str(error)) from None
+        items = []
+        for index, item in enumerate(value):
+            try:
+                prepared = _prepare(mark, item, hash_values)
+            except _RefusedError as refused:
+                refused.parts.append(str(index))
+                raise
+            if prepared is not _ABSENT:
+                items.append(prepared)
+        return items
+    if isinstance(value, str):  # a str subclass
+        return _prepare(mark, str(value), hash_values)
+    raise _RefusedError(f"personal data must be a string, not {type(value).__name__}")
