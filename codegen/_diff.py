@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from codegen._generate import SCHEMA_DIR, schema_files
+from codegen._generate import schema_files
 
 LIMITS = (
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
@@ -151,4 +151,4 @@ def report(root: Path, a: str, b: str) -> str:
     return "\n".join([head, *lines]) + "\n"
 
 
-__all__ = ["SCHEMA_DIR", "diff", "load", "report"]
+__all__ = ["diff", "load", "report"]

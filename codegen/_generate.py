@@ -20,6 +20,19 @@ GENERATED_DIR = Path("src/pytt_events/_generated")
 SCHEMA_DIR = Path("schema")
 SCHEMA_SUFFIX = ".schema.json"
 
+# Schema marks on fields that the models act on (pytt_events._base.MarkedModel): the generator
+# carries them into Field(json_schema_extra=...), and a model with any of them gets MarkedModel.
+FIELD_MARKS = (
+    "x-pii",
+    "x-known-values",
+    "x-expected-pattern",
+    "x-convert",
+    "x-default",
+    "x-check",
+)
+# Model-level rules the generator does not turn into code travel into model_config.
+MODEL_MARKS = ("x-min-properties", "x-forbidden-properties")
+
 # Options that make the output typed, documented and deterministic (see ../STYLE.md §3).
 GENERATOR_OPTIONS = [
     "--input-file-type=jsonschema",
@@ -38,18 +51,10 @@ GENERATOR_OPTIONS = [
     "--disable-timestamp",
     "--formatters=builtin",
     "--base-class=pytt_events._base.SchemaModel",
-    # Personal-data marks and soft checks travel into Field(json_schema_extra=...).
     "--field-extra-keys",
-    "x-pii",
-    "x-known-values",
-    "x-expected-pattern",
-    "x-convert",
-    "x-default",
-    "x-check",
-    # Model-level rules the generator does not turn into code travel into model_config.
+    *FIELD_MARKS,
     "--model-extra-keys",
-    "x-min-properties",
-    "x-forbidden-properties",
+    *MODEL_MARKS,
 ]
 
 
@@ -115,14 +120,6 @@ def _lift_model_rules(node: Any) -> Any:
 
 
 MARKED_BASE = "pytt_events._base.MarkedModel"
-_FIELD_MARKS = (
-    "x-pii",
-    "x-known-values",
-    "x-expected-pattern",
-    "x-convert",
-    "x-default",
-    "x-check",
-)
 
 
 def _marked_models(schema: Mapping[str, Any]) -> dict[str, str]:
@@ -145,7 +142,7 @@ def _marked_models(schema: Mapping[str, Any]) -> dict[str, str]:
         if (
             "minProperties" in node
             or "not" in node
-            or any(key in child for child in [*fields, *raw] for key in _FIELD_MARKS)
+            or any(key in child for child in [*fields, *raw] for key in FIELD_MARKS)
             or any(child.get("format") == "date-time" for child in fields)
         ):
             marked[str(node.get("title", name))] = MARKED_BASE

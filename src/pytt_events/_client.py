@@ -142,13 +142,7 @@ class BaseEventsApi:
             (index, _payload.coerce(event, _web_model(version), f"events.{index}."))
             for index, event in enumerate(_payload.as_list(events))
         ]
-        if self.events_api == "2.0":
-            chunks = self._track_chunks_of_events(pairs, version)
-            return self._plan(auth, chunks, "event_track", "post_events_in_bulk")
-        chunks = _payload.batch_chunks(
-            pairs, api_version=version, hash_values=self.hash_personal_data
-        )
-        return self._plan(auth, chunks, "pixel_batch", "post_events_in_bulk")
+        return self._plan_bulk_pairs(pairs, auth, "post_events_in_bulk")
 
     def _plan_track(
         self,
@@ -208,7 +202,7 @@ class BaseEventsApi:
                 position += 1
         requests: list[PlannedRequest] = []
         if web:
-            requests += self._plan_bulk_pairs(web, auth).requests
+            requests += self._plan_bulk_pairs(web, auth, "send_payloads").requests
         for (source, source_id, test_code, partner), items in sources.items():
             chunks = _payload.track_chunks(
                 items,
@@ -276,16 +270,19 @@ class BaseEventsApi:
             )
         return found
 
-    def _plan_bulk_pairs(self, pairs: Sequence[tuple[int, BaseModel]], auth: TikTokAuth) -> Plan:
+    def _plan_bulk_pairs(
+        self, pairs: Sequence[tuple[int, BaseModel]], auth: TikTokAuth, caller: str
+    ) -> Plan:
+        """1.0 events (by input position) as /pixel/batch/ requests, or as /event/track/ ones
+        with events_api="2.0"."""
         version = auth.TIKTOK_API_VERSION
         if self.events_api == "2.0":
-            return self._plan(
-                auth, self._track_chunks_of_events(pairs, version), "event_track", "send_payloads"
-            )
+            chunks = self._track_chunks_of_events(pairs, version)
+            return self._plan(auth, chunks, "event_track", caller)
         chunks = _payload.batch_chunks(
             pairs, api_version=version, hash_values=self.hash_personal_data
         )
-        return self._plan(auth, chunks, "pixel_batch", "send_payloads")
+        return self._plan(auth, chunks, "pixel_batch", caller)
 
     def _track_chunks_of_events(
         self, events: Sequence[tuple[int, BaseModel]], version: str

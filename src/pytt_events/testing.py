@@ -133,7 +133,7 @@ class ReceivedRequest:
 
 
 class Sandbox:
-    """The emulator's logic, with no I/O: `handle()` maps a request to TikTok's answer."""
+    """The emulator's logic, with no I/O: `respond()` maps a request to TikTok's answer."""
 
     def __init__(
         self,
@@ -202,17 +202,6 @@ class Sandbox:
             if family.endpoint.strip("/") == wanted:
                 return version, family.name
         return version, None
-
-    def handle(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, dict[str, Any] | None]:
-        """The HTTP status and JSON envelope (None if there is none) answered to a request."""
-        answer = self.respond(method, path, headers, body)
-        try:
-            envelope = json.loads(answer.content) if answer.content else None
-        except ValueError:
-            envelope = None
-        return answer.status, envelope if isinstance(envelope, dict) else None
 
     def respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """What TikTok (with this sandbox's faults) does with a request."""

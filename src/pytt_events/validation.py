@@ -32,6 +32,7 @@ __all__ = [
     "detect_family",
     "validate_file",
     "validate_payload",
+    "validate_stored",
 ]
 
 logger = logging.getLogger("pytt_events")
