@@ -24,15 +24,27 @@ Fault modes make it misbehave like TikTok or the network sometimes do, per insta
     Fault.MALFORMED     process the request, then answer HTTP 200 with a body that is not JSON
     Fault.PARTIAL       process a valid request, then answer code 20001 (partial success)
 
-Each plan applies to the first `first` requests and then to every `every`-th one. The same
-sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync and async)
-driven by the same handler, for fine-grained tests without sockets.
+A plan picks its requests in one of two ways:
+
+    FaultPlan(Fault.DROP, attempts=2, share=0.5, seed=1)   by content: the same in every run
+    FaultPlan(Fault.DROP, first=3, every=5)                 by arrival order
+
+By content, a plan picks a share of the distinct requests (told apart by the event_ids they
+carry, or by their bytes) with a seeded hash, and each picked request meets the fault on its
+first `attempts` deliveries, then passes. Which requests meet which faults then depends on
+nothing but the requests themselves, never on the order concurrent requests arrive in: use it
+for every test that sends concurrently. By arrival, a plan applies to the first `first` requests
+and then to every `every`-th one, counted as they arrive: exact with one request at a time.
+
+The same sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync
+and async) driven by the same handler, for fine-grained tests without sockets.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import itertools
 import json
 import threading
@@ -55,6 +67,7 @@ __all__ = [
     "ReceivedRequest",
     "Sandbox",
     "SandboxServer",
+    "request_key",
 ]
 
 
@@ -72,18 +85,65 @@ class Fault(str, Enum):
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """Which requests (counted from 1 per sandbox) meet a fault: the first `first`, then every
-    `every`-th (0: none). `delay` is for DELAY and TIMEOUT; `retry_after` (seconds) adds a
-    Retry-After header to RATE_LIMIT and SERVER_ERROR answers."""
+    """Which requests meet a fault (see the module's documentation).
+
+    By content (`attempts` > 0): `share` (0 to 1) of the distinct requests, picked by a hash of
+    `seed` and the request's key (`request_key`), each meet the fault on their first `attempts`
+    deliveries (retries of the same request count as further deliveries); order-independent.
+    By arrival (`attempts` = 0): the first `first` requests, counted from 1 per sandbox, then
+    every `every`-th (0: none). `delay` is for DELAY and TIMEOUT; `retry_after` (seconds) adds
+    a Retry-After header to RATE_LIMIT and SERVER_ERROR answers."""
 
     fault: Fault
     first: int = 0
     every: int = 0
     delay: float = 0.5
     retry_after: float | None = None
+    attempts: int = 0
+    share: float = 1.0
+    seed: int = 0
 
-    def applies(self, number: int) -> bool:
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"share must be between 0 and 1, not {self.share!r}")
+        if self.attempts < 0 or self.first < 0 or self.every < 0:
+            raise ValueError("attempts, first and every must not be negative")
+
+    def picks(self, key: str) -> bool:
+        """Whether this plan picks the request with this key (`request_key`), by content."""
+        digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") < self.share * 2**64
+
+    def selects(self, body: Any) -> bool:
+        """Whether a by-content plan picks the request with this (decoded JSON) body."""
+        return self.attempts > 0 and self.picks(request_key(body, b""))
+
+    def applies(self, number: int, key: str = "", delivery: int = 1) -> bool:
+        """Whether the `number`-th request to arrive, the `delivery`-th with this key, meets it."""
+        if self.attempts > 0:
+            return delivery <= self.attempts and self.picks(key)
         return number <= self.first or (self.every > 0 and number % self.every == 0)
+
+
+def request_key(payload: Any, body: bytes) -> str:
+    """What tells requests apart for by-content fault plans: the event_ids of the events the
+    body carries, in order (a retry carries the same ones), or the body's bytes when an event
+    has none."""
+    events = _events_of(payload)
+    ids = [event.get("event_id") for event in events if isinstance(event, dict)]
+    strings = [i for i in ids if isinstance(i, str) and i]
+    if events and len(strings) == len(events):
+        return "ids:" + "\n".join(strings)
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _events_of(payload: Any) -> list[Any]:
+    if not isinstance(payload, dict):
+        return []
+    for key in ("batch", "data"):
+        if isinstance(payload.get(key), list):
+            return list(payload[key])
+    return [payload]
 
 
 @dataclass(frozen=True)
@@ -124,12 +184,7 @@ class ReceivedRequest:
     @property
     def events(self) -> list[Any]:
         """The events the body carried (one for a single-event body)."""
-        if not isinstance(self.body, dict):
-            return []
-        for key in ("batch", "data"):
-            if isinstance(self.body.get(key), list):
-                return list(self.body[key])
-        return [self.body]
+        return _events_of(self.body)
 
 
 class Sandbox:
@@ -151,6 +206,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
+        self._deliveries: collections.Counter[str] = collections.Counter()
 
     def deliveries(self) -> collections.Counter[str]:
         """How many times each event_id reached the sandbox, whatever it answered."""
@@ -187,9 +243,11 @@ class Sandbox:
         ]
 
     def reset(self) -> None:
-        """Forget what was received."""
+        """Forget what was received (and how often each request was delivered, so by-content
+        fault plans start over)."""
         with self._lock:
             self.received.clear()
+            self._deliveries.clear()
 
     def _route(self, path: str) -> tuple[str | None, str | None]:
         if not path.startswith(_PREFIX):
@@ -206,7 +264,7 @@ class Sandbox:
     def respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """What TikTok (with this sandbox's faults) does with a request."""
         number = next(self._requests)
-        fault = next((plan for plan in self.faults if plan.applies(number)), None)
+        fault = self._fault_for(number, body)
         request_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}{next(self._ids):012X}"
         path = path.split("?", 1)[0]
         version, family = self._route(path)
@@ -237,6 +295,23 @@ class Sandbox:
             delay=fault.delay if fault is not None and fault.fault is Fault.DELAY else 0.0,
             record=record,
         )
+
+    def _fault_for(self, number: int, body: bytes) -> FaultPlan | None:
+        """The first plan that applies to this request, if any."""
+        if not self.faults:
+            return None
+        key = ""
+        delivery = 1
+        if any(plan.attempts > 0 for plan in self.faults):
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = None
+            key = request_key(payload, body)
+            with self._lock:
+                self._deliveries[key] += 1
+                delivery = self._deliveries[key]
+        return next((plan for plan in self.faults if plan.applies(number, key, delivery)), None)
 
     def _fault(
         self,

@@ -1,7 +1,10 @@
 """No event lost under faults: 10,000 events through each of the sandbox's fault modes, over
 real HTTP on 127.0.0.1, with the sync and the async client. Every event ends up accepted or
 failed, every accepted one reached the sandbox, and none was sent more often than the retry
-policy allows."""
+policy allows.
+
+Every fault is keyed to the content of a request, never to the order in which concurrent
+requests arrive, so each test has one outcome, asserted exactly."""
 
 from __future__ import annotations
 
@@ -44,15 +47,44 @@ def events() -> list[dict[str, Any]]:
     ]
 
 
-PLANS = {
-    Fault.RATE_LIMIT: FaultPlan(Fault.RATE_LIMIT, first=2, every=3, retry_after=0.01),
-    Fault.SERVER_ERROR: FaultPlan(Fault.SERVER_ERROR, first=2, every=3),
-    Fault.DELAY: FaultPlan(Fault.DELAY, first=2, every=5, delay=1.5),
-    Fault.TIMEOUT: FaultPlan(Fault.TIMEOUT, first=2, every=5, delay=1.5),
-    Fault.DROP: FaultPlan(Fault.DROP, first=2, every=3),
-    Fault.MALFORMED: FaultPlan(Fault.MALFORMED, first=2, every=3),
-    Fault.PARTIAL: FaultPlan(Fault.PARTIAL, first=2, every=3),
+# Faults are keyed to each request's content (its event_ids), never to arrival order: the same
+# requests meet the same faults in every run, however the concurrent requests interleave.
+# Passing requests meet the fault on max_retries deliveries and then go through; failing ones
+# meet it on every attempt the policy allows, so their events fail. DELAY and TIMEOUT cost a
+# client timeout per attempt, so they run with one retry.
+SLOW_FAULTS = (Fault.DELAY, Fault.TIMEOUT)
+SLOW_RETRY = RetryPolicy(max_retries=1, initial_delay=0.001, max_delay=0.01)
+OPTIONS = {
+    Fault.RATE_LIMIT: {"retry_after": 0.01},
+    Fault.SERVER_ERROR: {},
+    Fault.DELAY: {"delay": 1.5},
+    Fault.TIMEOUT: {"delay": 1.5},
+    Fault.DROP: {},
+    Fault.MALFORMED: {},
+    Fault.PARTIAL: {},  # a partial success is a success: no request fails for good
 }
+
+
+def retry_for(fault: Fault) -> RetryPolicy:
+    return SLOW_RETRY if fault in SLOW_FAULTS else RETRY
+
+
+def plans(fault: Fault) -> list[FaultPlan]:
+    retries = retry_for(fault).max_retries
+    chosen = [FaultPlan(fault, attempts=retries, share=0.5, seed=1, **OPTIONS[fault])]
+    if fault is not Fault.PARTIAL:
+        chosen.append(FaultPlan(fault, attempts=1 + retries, share=0.3, seed=2, **OPTIONS[fault]))
+    return chosen
+
+
+def picked(plan: FaultPlan, sandbox: SandboxServer) -> set[int]:
+    """The indexes of the events in the requests that `plan` picks."""
+    return {
+        int(event["event_id"].removeprefix("evt-"))
+        for request in sandbox.received
+        if plan.selects(request.body)
+        for event in request.events
+    }
 
 
 def send(
@@ -92,34 +124,43 @@ def mode(request: pytest.FixtureRequest) -> Iterator[str]:
     return request.param
 
 
-@pytest.mark.parametrize("fault", list(PLANS), ids=[fault.value for fault in PLANS])
+@pytest.mark.parametrize("fault", list(OPTIONS), ids=[fault.value for fault in OPTIONS])
 def test_ten_thousand_events_under_each_fault(
     mode: str, fault: Fault, events: list[dict[str, Any]]
 ) -> None:
-    timeout = SHORT_TIMEOUT if fault in (Fault.DELAY, Fault.TIMEOUT) else TIMEOUT
-    with SandboxServer(access_token=TOKEN, faults=PLANS[fault]) as sandbox:
-        result = send(mode, sandbox, events, timeout=timeout)
-        assert_accounted(result, sandbox, RETRY.max_retries)
+    timeout = SHORT_TIMEOUT if fault in SLOW_FAULTS else TIMEOUT
+    retry = retry_for(fault)
+    with SandboxServer(access_token=TOKEN, faults=plans(fault)) as sandbox:
+        # All ten requests at once, so the slow faults' timeouts overlap rather than add up.
+        result = send(mode, sandbox, events, timeout=timeout, retry=retry, max_concurrency=10)
+        assert_accounted(result, sandbox, retry.max_retries)
         assert any(request.fault is fault for request in sandbox.received)
-        assert result.accepted
-        # Faults are spread over all attempts, so a request may meet one on every attempt:
-        # then, and only then, its events fail, with the fault's error after every retry.
+        passing, *failing = plans(fault)
+        assert picked(passing, sandbox), "some requests meet the fault and then go through"
+        # Exactly the events of the requests that meet the fault on every attempt fail, each
+        # with the fault's error after every retry; all the others are accepted.
+        expected_failed = picked(failing[0], sandbox) if failing else set()
+        assert {item.index for item in result.failed} == expected_failed
+        assert len(result.accepted) == EVENTS - len(expected_failed) > 0
         for item in result.failed:
-            assert item.error.attempts == 1 + RETRY.max_retries
+            assert item.error.attempts == 1 + retry.max_retries
         if fault is Fault.PARTIAL:
             assert result.partial_successes
+        else:
+            assert expected_failed
 
 
 def test_final_failures_are_reported_written_and_sent_again(
     mode: str, events: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     retry = RetryPolicy(max_retries=1, initial_delay=0.001, max_delay=0.001)
-    with SandboxServer(
-        access_token=TOKEN, faults=FaultPlan(Fault.SERVER_ERROR, first=6)
-    ) as sandbox:
+    plan = FaultPlan(Fault.SERVER_ERROR, attempts=2, share=0.3, seed=5)
+    with SandboxServer(access_token=TOKEN, faults=plan) as sandbox:
         result = send(mode, sandbox, events, retry=retry, max_concurrency=2)
         assert_accounted(result, sandbox, retry.max_retries)
-    assert result.failed, "the first requests exhaust their retries"
+        expected_failed = picked(plan, sandbox)
+    assert expected_failed, "the picked requests exhaust their retries"
+    assert {item.index for item in result.failed} == expected_failed
     assert all("HTTP 500" in item.reason for item in result.failed)
     failed_file = tmp_path / "failed.ndjson"
     assert result.write_failed(failed_file) == len(result.failed)
@@ -152,9 +193,11 @@ def test_original_bulk_api_under_faults(mode: str, events: list[dict[str, Any]])
         )
         for i in range(1_000)
     ]
+    # Keyed to content: a request meets at most 2 faults (2 rate limits, or 1 drop, or a rate
+    # limit and then a drop), fewer than the 3 retries, whatever order the 20 requests arrive in.
     faults = [
-        FaultPlan(Fault.RATE_LIMIT, first=3, every=5),
-        FaultPlan(Fault.DROP, every=7),
+        FaultPlan(Fault.RATE_LIMIT, attempts=1, share=0.5, seed=3),
+        FaultPlan(Fault.DROP, attempts=2, share=0.3, seed=4),
     ]
     with SandboxServer(access_token=TOKEN, faults=faults) as sandbox:
         auth = TikTokAuth(
@@ -170,6 +213,11 @@ def test_original_bulk_api_under_faults(mode: str, events: list[dict[str, Any]])
                     return await api.post_events_in_bulk(batch, auth)
 
             result = asyncio.run(run())
+        assert {request.fault for request in sandbox.received} == {
+            Fault.RATE_LIMIT,
+            Fault.DROP,
+            None,
+        }
         assert result.accepted == tuple(range(1_000))
         assert len({event["event_id"] for event in sandbox.accepted_events()}) == 1_000
         assert max(sandbox.deliveries().values()) <= 1 + RETRY.max_retries
