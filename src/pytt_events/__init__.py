@@ -14,6 +14,7 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a sourc
     __version__ = "0"
 
 from pytt_events._exceptions import (
+    CODE_TABLE,
     ERROR_CODES,
     APIConnectionError,
     APIError,
@@ -25,6 +26,7 @@ from pytt_events._exceptions import (
     PermissionDeniedError,
     PyttEventsError,
     RateLimitError,
+    RetiredError,
     ServerError,
 )
 from pytt_events._hashing import (
@@ -48,6 +50,7 @@ from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
 from pytt_events.track import EventSource, TrackEvent, TrackProperties, TrackUser
 
 __all__ = [
+    "CODE_TABLE",
     "ERROR_CODES",
     "NO_RETRIES",
     "APIConnectionError",
@@ -73,6 +76,7 @@ __all__ = [
     "PyttEventsError",
     "RateLimitError",
     "RetryEvent",
+    "RetiredError",
     "RetryPolicy",
     "ServerError",
     "SupportedEvents",

@@ -5,11 +5,12 @@
     ├── APIConnectionError          no usable response (DNS, refused, reset, TLS, bad JSON)
     │   └── APITimeoutError
     ├── APIError                    TikTok answered code != 0 (or HTTP >= 400)
-    │   ├── AuthenticationError         access token missing, invalid or revoked (40105)
-    │   ├── PermissionDeniedError       no permission for this pixel or advertiser (40001)
-    │   ├── InvalidRequestError         invalid parameters (40002)
-    │   ├── RateLimitError              too many requests (40100)
-    │   └── ServerError                 TikTok internal error (5xxxx, HTTP 5xx)
+    │   ├── AuthenticationError         access token missing, invalid, expired (40102, 40104, 40105)
+    │   ├── PermissionDeniedError       no permission for this pixel or advertiser (40001, 40003)
+    │   ├── InvalidRequestError         invalid parameters (40000, 40002, 40061-40063, 40700)
+    │   ├── RateLimitError              too many requests (40100, 40132, 61000)
+    │   ├── RetiredError                TikTok retired the endpoint or a field (41001, 41002)
+    │   └── ServerError                 TikTok internal error or maintenance (5xxxx, 60001, HTTP 5xx)
     └── BulkSendError               some events of a bulk send failed; .result says which
 
 `str(error)` shows the code, message and request_id, never the token or the payload.
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -115,15 +117,70 @@ class BulkSendError(PyttEventsError):
         self.result = result
 
 
+class RetiredError(APIError):
+    """TikTok retired the endpoint (41001) or a field of the request (41002): sending it again
+    will not help. Move to the endpoint or field that replaces it (for Events 1.0 bodies,
+    /event/track/: `TikTokEventsApi(events_api="2.0")`), or upgrade pytt-events-api."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; TikTok retired this endpoint or field"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One of TikTok's codes: its name in TikTok's own code table, what it means, and the
+    exception it raises."""
+
+    code: int
+    name: str
+    meaning: str
+    error: type[APIError]
+
+
+#: TikTok's codes that the SDK knows, from the code table of TikTok's own Business API SDK
+#: (tiktok/tiktok-business-api-sdk, python_sdk/business_api_client/tiktok_business/
+#: tiktok_code.py), with the exception each raises. The README's code table is made from it.
+CODE_TABLE: tuple[ErrorCode, ...] = (
+    ErrorCode(40000, "INVALID_PARAMS", "invalid parameters", InvalidRequestError),
+    ErrorCode(
+        40001, "NO_PERMISSION", "no permission for this pixel or advertiser", PermissionDeniedError
+    ),
+    ErrorCode(
+        40002,
+        "PARAM_ERROR",
+        "invalid parameters (the message names the field)",
+        InvalidRequestError,
+    ),
+    ErrorCode(40003, "FORBIDDEN", "forbidden", PermissionDeniedError),
+    ErrorCode(
+        40061,
+        "INVALID_BATCH_SIZE",
+        "too many or too few events in the request",
+        InvalidRequestError,
+    ),
+    ErrorCode(40062, "PII_NOT_HASHED", "personal data was not hashed", InvalidRequestError),
+    ErrorCode(
+        40063, "INVALID_PARTNER_NAME", "partner_name is not a known partner", InvalidRequestError
+    ),
+    ErrorCode(40100, "TOO_MANY_REQUESTS", "too many requests", RateLimitError),
+    ErrorCode(40102, "ACCESS_TOKEN_EXPIRE", "the access token has expired", AuthenticationError),
+    ErrorCode(40104, "EMPTY_ACCESS_TOKEN", "no access token was given", AuthenticationError),
+    ErrorCode(
+        40105, "ACCESS_TOKEN_ERROR", "the access token is invalid or revoked", AuthenticationError
+    ),
+    ErrorCode(40132, "REQUEST_FREQUENCY_LIMITED", "requests are too frequent", RateLimitError),
+    ErrorCode(
+        40700, "RPC_VALIDATION_ERROR", "the request failed TikTok's validation", InvalidRequestError
+    ),
+    ErrorCode(41001, "INTERFACE_OFFLINE", "TikTok retired this endpoint", RetiredError),
+    ErrorCode(41002, "FIELDS_OFFLINE", "TikTok retired a field of the request", RetiredError),
+    ErrorCode(60001, "MAINTENANCE", "TikTok is under maintenance", ServerError),
+    ErrorCode(61000, "TOO_MANY_REQUESTS_BL", "too many requests", RateLimitError),
+)
+
 #: TikTok code -> exception class. Codes not listed fall back to APIError, or to ServerError for
-#: 5xxxx codes. Meanings are from TikTok's Business API documentation and public integrations.
-ERROR_CODES: Mapping[int, type[APIError]] = {
-    40001: PermissionDeniedError,
-    40002: InvalidRequestError,
-    40100: RateLimitError,
-    40105: AuthenticationError,
-    40700: ServerError,
-}
+#: 5xxxx codes.
+ERROR_CODES: Mapping[int, type[APIError]] = {entry.code: entry.error for entry in CODE_TABLE}
 
 #: TikTok code for "partial success": some events were rejected. It does not raise.
 PARTIAL_SUCCESS = 20001

@@ -160,7 +160,7 @@ def test_models_module_reexports_every_generated_class() -> None:
 
 
 PUBLIC = {
-    "ERROR_CODES", "NO_RETRIES", "APIConnectionError", "APIError", "APITimeoutError", "Ad",
+    "CODE_TABLE", "ERROR_CODES", "RetiredError", "NO_RETRIES", "APIConnectionError", "APIError", "APITimeoutError", "Ad",
     "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
     "AuthenticationError", "BulkResponse", "BulkSendError", "Content", "ContentType", "Context",
     "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pytt_events import (
+    CODE_TABLE,
     ERROR_CODES,
     APIConnectionError,
     APIError,
@@ -15,9 +16,11 @@ from pytt_events import (
     PermissionDeniedError,
     PyttEventsError,
     RateLimitError,
+    RetiredError,
     ServerError,
 )
 from pytt_events._transport import parse_response
+from tests.conftest import ROOT
 
 
 def envelope(code: int, message: str = "msg", request_id: str = "RID1") -> bytes:
@@ -44,11 +47,22 @@ def test_partial_success_does_not_raise(caplog: pytest.LogCaptureFixture) -> Non
 @pytest.mark.parametrize(
     ("code", "cls", "retryable"),
     [
+        (40000, InvalidRequestError, False),
         (40001, PermissionDeniedError, False),
         (40002, InvalidRequestError, False),
+        (40003, PermissionDeniedError, False),
+        (40061, InvalidRequestError, False),
+        (40062, InvalidRequestError, False),
+        (40063, InvalidRequestError, False),
         (40100, RateLimitError, True),
+        (40102, AuthenticationError, False),
+        (40104, AuthenticationError, False),
         (40105, AuthenticationError, False),
-        (40700, ServerError, True),
+        (40132, RateLimitError, True),
+        # RPC_VALIDATION_ERROR in TikTok's own code table: a validation error, never retried.
+        (40700, InvalidRequestError, False),
+        (60001, ServerError, True),
+        (61000, RateLimitError, True),
         (50000, ServerError, True),
         (51234, ServerError, True),
         (41234, APIError, False),
@@ -68,6 +82,48 @@ def test_codes_map_to_their_classes(code: int, cls: type[APIError], retryable: b
     )
     assert error.retryable is retryable
     assert str(error) == f"TikTok code {code}: bad thing (request_id RID1)"
+
+
+@pytest.mark.parametrize("code", [41001, 41002])
+def test_retired_endpoints_and_fields_raise_their_own_error(code: int) -> None:
+    with pytest.raises(RetiredError) as caught:
+        parse_response(200, envelope(code, "offline"), 1)
+    assert isinstance(caught.value, APIError)
+    assert not caught.value.retryable
+    assert str(caught.value) == (
+        f"TikTok code {code}: offline (request_id RID1); TikTok retired this endpoint or field"
+    )
+
+
+def code_table_markdown() -> str:
+    """The README's code table, made from pytt_events.CODE_TABLE."""
+    rows = [
+        "| code | TikTok's name | meaning | raises | retried |",
+        "| --- | --- | --- | --- | --- |",
+        "| 0 | OK | OK | — | — |",
+        "| 20001 | PARTIAL_SUCCESS | some events were rejected | nothing: returned, "
+        "`response.partial_success`, logged as a warning | no |",
+    ]
+    for entry in CODE_TABLE:
+        retried = "yes" if entry.error.retryable else "no"
+        rows.append(
+            f"| {entry.code} | {entry.name} | {entry.meaning} | `{entry.error.__name__}` "
+            f"| {retried} |"
+        )
+    rows += [
+        "| other 5xxxx | | TikTok internal error | `ServerError` | yes |",
+        "| any other | | | `APIError` | no |",
+    ]
+    return "\n".join(rows) + "\n"
+
+
+def test_the_readme_code_table_is_made_from_the_data() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    start = readme.index("<!-- code-table:start -->\n") + len("<!-- code-table:start -->\n")
+    end = readme.index("<!-- code-table:end -->")
+    assert readme[start:end] == code_table_markdown(), (
+        "README.md's code table is out of date; replace it with:\n" + code_table_markdown()
+    )
 
 
 def test_the_table_is_data() -> None:
