@@ -39,9 +39,9 @@ class RetryPolicy:
     Retried: the errors whose class is retryable (`error.retryable`): rate limits (40100,
     40132, 61000), maintenance (60001) and 5xxxx server codes, HTTP 429 and 5xx, timeouts and
     connection errors. Never retried: permission, token, parameter and validation errors
-    (40001, 40002, 40105, 40700, ...) and retired endpoints (41001, 41002). The wait before retry n (0-based) is uniform in
-    [0, min(max_delay, initial_delay * 2**n)] ("full jitter"); a Retry-After from TikTok is
-    honoured instead, up to max_retry_after.
+    (40001, 40002, 40105, 40700, ...) and retired endpoints (41001, 41002). The wait before
+    retry n (0-based) is uniform in [0, min(max_delay, initial_delay * 2**n)] ("full jitter");
+    a Retry-After from TikTok is honoured instead, up to max_retry_after.
 
     Args:
         max_retries: retries after the first attempt (0 disables retrying).
