@@ -143,7 +143,7 @@ class ErrorCode:
 CODE_TABLE: tuple[ErrorCode, ...] = (
     ErrorCode(40000, "INVALID_PARAMS", "invalid parameters", InvalidRequestError),
     ErrorCode(
-        40001, "NO_PERMISSION", "no permission for this pixel or advertiser", PermissionDeniedError
+        40001, "PERMISSION_ERROR", "no permission for this pixel or advertiser", PermissionDeniedError
     ),
     ErrorCode(
         40002,
@@ -162,11 +162,11 @@ CODE_TABLE: tuple[ErrorCode, ...] = (
     ErrorCode(
         40063, "INVALID_PARTNER_NAME", "partner_name is not a known partner", InvalidRequestError
     ),
-    ErrorCode(40100, "TOO_MANY_REQUESTS", "too many requests", RateLimitError),
+    ErrorCode(40100, "REQUEST_TOO_FREQUENT", "too many requests", RateLimitError),
     ErrorCode(40102, "ACCESS_TOKEN_EXPIRE", "the access token has expired", AuthenticationError),
     ErrorCode(40104, "EMPTY_ACCESS_TOKEN", "no access token was given", AuthenticationError),
     ErrorCode(
-        40105, "ACCESS_TOKEN_ERROR", "the access token is invalid or revoked", AuthenticationError
+        40105, "INVALID_ACCESS_TOKEN", "the access token is invalid or revoked", AuthenticationError
     ),
     ErrorCode(40132, "REQUEST_FREQUENCY_LIMITED", "requests are too frequent", RateLimitError),
     ErrorCode(

@@ -101,7 +101,7 @@ def code_table_markdown() -> str:
         "| code | TikTok's name | meaning | raises | retried |",
         "| --- | --- | --- | --- | --- |",
         "| 0 | OK | OK | — | — |",
-        "| 20001 | PARTIAL_SUCCESS | some events were rejected | nothing: returned, "
+        "| 20001 | PARTIAL_OK | some events were rejected | nothing: returned, "
         "`response.partial_success`, logged as a warning | no |",
     ]
     for entry in CODE_TABLE:
