@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import re
 import statistics
 import sys
 import time
@@ -109,9 +110,9 @@ def floor_v2(raw: dict[str, Any]) -> bytes:
                         "email": sha(raw["email"].strip().lower()),
                         "phone": sha(e164(raw["phone"])),
                         "external_id": sha(raw["external_id"].strip()),
-                        "first_name": sha(raw["first_name"].strip().lower()),
-                        "last_name": sha(raw["last_name"].strip().lower()),
-                        "city": sha("".join(ch for ch in raw["city"].lower() if ch.isalnum())),
+                        "first_name": sha("".join(raw["first_name"].split()).lower()),
+                        "last_name": sha("".join(raw["last_name"].split()).lower()),
+                        "city": re.sub("[^A-Za-z0-9]", "", raw["city"]).lower(),
                         "ttclid": raw["ttclid"],
                         "ip": raw["ip"],
                         "user_agent": raw["user_agent"],

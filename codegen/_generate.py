@@ -24,14 +24,20 @@ SCHEMA_SUFFIX = ".schema.json"
 # carries them into Field(json_schema_extra=...), and a model with any of them gets MarkedModel.
 FIELD_MARKS = (
     "x-pii",
+    "x-normalize",
+    "x-coerce",
     "x-known-values",
     "x-expected-pattern",
+    "x-expected-values",
+    "x-deprecated-values",
+    "x-max-age",
+    "x-message",
     "x-convert",
     "x-default",
     "x-check",
 )
 # Model-level rules the generator does not turn into code travel into model_config.
-MODEL_MARKS = ("x-min-properties", "x-forbidden-properties")
+MODEL_MARKS = ("x-min-properties", "x-forbidden-properties", "x-warn-unknown", "x-conditions")
 
 # Options that make the output typed, documented and deterministic (see ../STYLE.md §3).
 GENERATOR_OPTIONS = [
@@ -101,9 +107,9 @@ def _check_generator() -> None:
 def _lift_model_rules(node: Any) -> Any:
     """Copy the JSON Schema keywords the generator drops into x- keys it carries.
 
-    `minProperties` becomes `x-min-properties` and `not: {required: [...]}` becomes
-    `x-forbidden-properties`, so the models enforce what the schema says without the rule
-    being written twice by hand.
+    `minProperties` becomes `x-min-properties`, `not: {required: [...]}` becomes
+    `x-forbidden-properties` and an `allOf` of if/then rules becomes `x-conditions`, so the
+    models enforce what the schema says without the rule being written twice by hand.
     """
     if isinstance(node, list):
         return [_lift_model_rules(item) for item in node]
@@ -116,6 +122,13 @@ def _lift_model_rules(node: Any) -> Any:
         negated = node.get("not")
         if isinstance(negated, dict) and set(negated) == {"required"}:
             lifted["x-forbidden-properties"] = list(negated["required"])
+        conditions = node.get("allOf")
+        if isinstance(conditions, list) and all(
+            isinstance(rule, dict) and "if" in rule for rule in conditions
+        ):
+            # Rules between fields (if/then): the generator would merge them into the class;
+            # the model checks them as JSON Schema instead (MarkedModel), so they are moved.
+            lifted["x-conditions"] = lifted.pop("allOf")
     return lifted
 
 
@@ -142,6 +155,8 @@ def _marked_models(schema: Mapping[str, Any]) -> dict[str, str]:
         if (
             "minProperties" in node
             or "not" in node
+            or "allOf" in node
+            or node.get("x-warn-unknown")
             or any(key in child for child in [*fields, *raw] for key in FIELD_MARKS)
             or any(child.get("format") == "date-time" for child in fields)
         ):

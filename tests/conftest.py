@@ -14,6 +14,7 @@ from pytt_events.cli import quick_start_event
 from pytt_events.event import Event
 from pytt_events.testing import SandboxServer
 from pytt_events.tiktok_events_api import TikTokEventsApi
+from pytt_events.validation import Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-7f3a9c1e5b"
@@ -25,6 +26,11 @@ QUICK_START_DIGESTS = {
     "phone_number": "e379a7879266c54b8876bcb2bba6401cc5a3035dcd97b3a7846ed28ea0ca3360",
     "external_id": "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92",
 }
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """The problems that are errors (what TikTok refuses); warnings are left out."""
+    return [problem for problem in problems if problem.severity == "error"]
 
 
 @pytest.fixture(autouse=True)

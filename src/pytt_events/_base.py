@@ -6,14 +6,20 @@ SchemaModel turns the schema's extension marks, which the generator carries into
 
     x-pii               personal data: validated and normalized by its normalizer (_hashing),
                         hidden from repr; hashed on the way out by the hashing hook
+    x-normalize         normalized by its normalizer and sent raw (city, state, country)
+    x-coerce            "string": a whole number becomes its string; "upper": upper case
     x-known-values      a string field whose standard values form an enum: they become members
-    x-expected-pattern  a soft pattern: other values are accepted with a logged warning
     x-convert           "unix-seconds": a datetime, an ISO 8601 string with an offset, or a
                         time in milliseconds becomes whole Unix seconds
     x-default           "uuid4": a missing value is generated once, when the model is built
     x-check             "ip": the string must be an IPv4 or IPv6 address (kept as a string)
     x-min-properties    the object needs at least this many fields (JSON Schema minProperties)
     x-forbidden-properties  fields that must not appear (JSON Schema not/required)
+    x-conditions        rules between fields (JSON Schema if/then): refusals raise, warnings
+                        are logged (event_source_id must fit event_source)
+    x-expected-pattern, x-expected-values, x-deprecated-values, x-max-age, x-warn-unknown
+                        what TikTok takes but probably wastes: accepted, with a warning logged
+                        once per process (see _soft)
 
 It also hides input values from validation errors, reads naive datetimes as local time (as
 Python does), treats an empty string given for personal data as absent, and applies the
@@ -28,7 +34,7 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -43,7 +49,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from pytt_events import _compat, _hashing
+from pytt_events import _compat, _generated, _hashing, _schema, _soft
 
 logger = logging.getLogger("pytt_events")
 
@@ -57,21 +63,30 @@ class _Marks:
         "after",
         "before",
         "checks",
+        "coerce",
+        "conditions",
         "convert",
         "datetimes",
         "defaults",
         "enums",
-        "expected",
         "forbidden",
         "known",
+        "messages",
         "min_properties",
+        "normalize",
         "pii",
+        "soft",
+        "warn_unknown",
     )
 
     def __init__(self, model: type[SchemaModel]) -> None:
         self.pii: dict[str, str] = {}
+        self.normalize: dict[str, str] = {}
+        self.coerce: dict[str, str] = {}
         self.known: dict[str, str] = {}
-        self.expected: dict[str, re.Pattern[str]] = {}
+        # field -> [(warning mark, its rule)], and the field's x-message
+        self.soft: dict[str, list[tuple[str, Any]]] = {}
+        self.messages: dict[str, str] = {}
         self.convert: dict[str, str] = {}
         self.defaults: dict[str, str] = {}
         self.checks: dict[str, str] = {}
@@ -87,10 +102,22 @@ class _Marks:
                 continue
             if isinstance(mark := extra.get("x-pii"), str):
                 self.pii[name] = mark
+            if isinstance(mark := extra.get("x-normalize"), str):
+                self.normalize[name] = mark
+            if isinstance(coerce := extra.get("x-coerce"), str):
+                self.coerce[name] = coerce
             if isinstance(known := extra.get("x-known-values"), str):
                 self.known[name] = known
-            if isinstance(pattern := extra.get("x-expected-pattern"), str):
-                self.expected[name] = re.compile(pattern)
+            # x-normalize acts on the input (_normalize_raw); the other warning marks on values.
+            soft = [
+                (mark, extra[mark])
+                for mark in _soft.VALUE_MARKS
+                if mark in extra and mark != "x-normalize"
+            ]
+            if soft:
+                self.soft[name] = soft
+            if isinstance(message := extra.get("x-message"), str):
+                self.messages[name] = message
             if isinstance(convert := extra.get("x-convert"), str):
                 self.convert[name] = convert
             if isinstance(default := extra.get("x-default"), str):
@@ -105,20 +132,24 @@ class _Marks:
         self.forbidden: tuple[str, ...] = (
             tuple(str(name) for name in forbidden) if isinstance(forbidden, list) else ()
         )
+        self.warn_unknown = config_extra.get("x-warn-unknown") is True
+        conditions = config_extra.get("x-conditions")
+        self.conditions: list[Any] = conditions if isinstance(conditions, list) else []
         # Whether the model validators have anything to do for this class (most have not).
         self.before = bool(
             model.__name__ in _compat.LEGACY_INPUT
             or self.forbidden
             or self.datetimes
             or self.pii
+            or self.normalize
+            or self.coerce
             or self.convert
             or self.defaults
             or self.checks
         )
-        self.after = bool(self.min_properties or self.known or self.expected)
-
-
-_warned_patterns: set[tuple[str, str]] = set()
+        self.after = bool(
+            self.min_properties or self.known or self.soft or self.warn_unknown or self.conditions
+        )
 
 
 class SchemaModel(BaseModel):
@@ -177,6 +208,14 @@ class MarkedModel(SchemaModel):
             if name in data:
                 raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
         changes: dict[str, Any] = {}
+        for name, kind in marks.coerce.items():
+            if name in data:
+                coerced = _coerce(kind, data[name])
+                if coerced is not data[name]:
+                    changes[name] = coerced
+        if changes:
+            data = {**data, **changes}
+            changes = {}
         for name in marks.datetimes:
             value = data.get(name)
             if isinstance(value, dt.datetime) and value.tzinfo is None:
@@ -199,6 +238,9 @@ class MarkedModel(SchemaModel):
                 if value is not None:
                     value = _normalize_pii(mark, name, value, errors)
                 changes[name] = value
+        for name, mark in marks.normalize.items():
+            if name in data:
+                changes[name] = _normalize_raw(cls.__name__, name, mark, data[name])
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors, hide_input=True)
         if changes:
@@ -209,27 +251,136 @@ class MarkedModel(SchemaModel):
         return data
 
     def _check_marks(self) -> None:
-        """Rules on the validated model: minimum fields, known values, expected shapes.
+        """Rules on the validated model: minimum fields, known values, rules between fields,
+        and what TikTok takes but probably wastes (warnings, logged once per process).
 
         Raises:
-            ValueError: fewer fields than the schema's minProperties.
+            ValueError: fewer fields than the schema's minProperties, or a rule between fields
+                (x-conditions) refuses the model.
         """
-        marks = type(self).__marks__
+        cls = type(self)
+        marks = cls.__marks__
         values = self.__dict__
         if marks.min_properties:
             given = sum(1 for name in self.model_fields_set if values.get(name) is not None)
             given += len(self.__pydantic_extra__ or {})
             if given < marks.min_properties:
-                names = ", ".join(type(self).model_fields)
+                names = ", ".join(cls.model_fields)
                 raise ValueError(f"needs at least {marks.min_properties} of: {names}")
         for name, enum_name in marks.known.items():
             value = values.get(name)
             if isinstance(value, str) and not isinstance(value, Enum):
-                values[name] = _known_member(type(self), name, enum_name, value)
-        for name, pattern in marks.expected.items():
-            value = values.get(name)
-            if isinstance(value, str) and value and not pattern.match(value):
-                _warn_unexpected(type(self).__name__, name, pattern.pattern)
+                values[name] = _known_member(cls, name, enum_name, value)
+        if marks.soft:
+            document = _document_of(cls)
+            for name, rules in marks.soft.items():
+                value = values.get(name)
+                if value is None:
+                    continue
+                for mark, rule in rules:
+                    problem = _soft.check_value(
+                        mark, rule, value, document, marks.messages.get(name)
+                    )
+                    if problem is not None:
+                        shown = (
+                            getattr(value, "value", value) if mark == "x-deprecated-values" else ""
+                        )
+                        _soft.warn_once(
+                            (cls.__name__, name, mark, str(shown)),
+                            f"{cls.__name__}.{name} {problem}",
+                        )
+        if marks.warn_unknown and self.__pydantic_extra__:
+            for key in _soft.unknown_keys(self.__pydantic_extra__, cls.model_fields):
+                _soft.warn_once(
+                    (cls.__name__, "x-warn-unknown", key),
+                    f"{cls.__name__}: {_soft.unknown_key_message(key)}",
+                )
+        if marks.conditions:
+            _check_conditions(self)
+
+
+def _coerce(kind: str, value: Any) -> Any:
+    """x-coerce: what a program naturally passes, as TikTok takes it ("string": a whole number
+    becomes its string, in lists too; "upper": a string in upper case)."""
+    if kind == "string":
+        if type(value) is int:
+            return str(value)
+        if isinstance(value, list) and any(type(item) is int for item in value):
+            return [str(item) if type(item) is int else item for item in value]
+        return value
+    if kind == "upper" and isinstance(value, str) and not value.isupper():
+        return value.strip().upper()
+    return value
+
+
+def _normalize_raw(model: str, name: str, mark: str, value: Any) -> Any:
+    """x-normalize: the value TikTok's code would send (None: absent); a country that is not
+    a known code or name is kept, with a warning. Never refused."""
+    if not isinstance(value, str):
+        return value  # the field's own type check refuses it
+    normalized = _hashing.normalize(mark, value)
+    if not normalized:
+        return None
+    if mark == "country" and not _hashing.is_known_country(normalized):
+        _soft.warn_once(
+            (model, name, "unknown-country"), f"{model}.{name} {_soft.unknown_country_message()}"
+        )
+    return normalized
+
+
+def _document_of(model: type[SchemaModel]) -> Mapping[str, Any]:
+    """The schema document the model (or the generated model it derives from) comes from."""
+    for klass in model.__mro__:
+        module = klass.__module__
+        if module.startswith(_generated.__name__ + "."):
+            short = module.rsplit(".", 1)[1]
+            for version, (name, _) in _generated.VERSIONS.items():
+                if name == short:
+                    return _schema.load_schema(version)
+    return {"$defs": {}}  # pragma: no cover - every model comes from a generated module
+
+
+def _check_conditions(model: SchemaModel) -> None:
+    """x-conditions: the model's rules between fields, checked as JSON Schema on its fields.
+
+    Raises:
+        ValueError: a rule refuses the model (the message names the field and the rule).
+    """
+    from pytt_events.validation import check_conditions
+
+    cls = type(model)
+    fields = model.model_dump(mode="json", exclude_none=True, include=_condition_fields(cls))
+    problems = check_conditions(cls.__marks__.conditions, fields, _document_of(cls))
+    errors = [problem for problem in problems if problem.severity == "error"]
+    for problem in problems:
+        if problem.severity == "warning":
+            where = problem.path.strip("/").replace("/", ".")
+            _soft.warn_once(
+                (cls.__name__, "x-conditions", where, problem.message),
+                f"{cls.__name__}.{where} {problem.message}",
+            )
+    if errors:
+        raise ValueError(
+            "; ".join(f"{p.path.strip('/').replace('/', '.')}: {p.message}" for p in errors)
+        )
+
+
+def _condition_fields(model: type[SchemaModel]) -> set[str]:
+    """The fields the model's x-conditions read (only those are dumped to check them)."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if key == "properties" and isinstance(child, dict):
+                    names.update(child)
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(model.__marks__.conditions)
+    return names & set(model.model_fields)
 
 
 def _absent_if_empty(value: Any) -> Any:
@@ -341,17 +492,3 @@ def _is_ip(value: str) -> bool:
 
 _CHECKS: dict[str, Any] = {"ip": _is_ip}
 _CHECK_MESSAGES = {"ip": "not a valid IPv4 or IPv6 address"}
-
-
-def _warn_unexpected(model: str, field: str, pattern: str) -> None:
-    key = (model, field)
-    if key in _warned_patterns:
-        return
-    _warned_patterns.add(key)
-    logger.warning(
-        "%s.%s does not match the documented shape %s; it is sent as given "
-        "(this warning is logged once per process)",
-        model,
-        field,
-        pattern,
-    )

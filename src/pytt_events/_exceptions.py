@@ -10,7 +10,7 @@
     │   ├── InvalidRequestError         invalid parameters (40000, 40002, 40061-40063, 40700)
     │   ├── RateLimitError              too many requests (40100, 40132, 61000)
     │   ├── RetiredError                TikTok retired the endpoint or a field (41001, 41002)
-    │   └── ServerError                 TikTok internal error or maintenance (5xxxx, 60001, HTTP 5xx)
+    │   └── ServerError                 TikTok internal error, maintenance (5xxxx, 60001, HTTP 5xx)
     └── BulkSendError               some events of a bulk send failed; .result says which
 
 `str(error)` shows the code, message and request_id, never the token or the payload.
@@ -142,9 +142,7 @@ class ErrorCode:
 #: tiktok_code.py), with the exception each raises. The README's code table is made from it.
 CODE_TABLE: tuple[ErrorCode, ...] = (
     ErrorCode(40000, "INVALID_PARAMS", "invalid parameters", InvalidRequestError),
-    ErrorCode(
-        40001, "PERMISSION_ERROR", "no permission for this pixel or advertiser", PermissionDeniedError
-    ),
+    ErrorCode(40001, "PERMISSION_ERROR", "no permission for this pixel", PermissionDeniedError),
     ErrorCode(
         40002,
         "PARAM_ERROR",

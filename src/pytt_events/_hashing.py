@@ -1,20 +1,24 @@
-"""Personal data: one normalizer per schema mark (`x-pii`), SHA-256 hashing, and the hook that
-applies them to an outgoing payload.
+"""Personal data: one normalizer per schema mark (`x-pii`, hashed; `x-normalize`, sent raw),
+SHA-256 hashing, and the hook that applies them to an outgoing payload.
 
-Normalization rules (TikTok's Events API "hashing" guidance, as collected in the schema's
-descriptions):
+Normalization rules (TikTok's Events API "hashing" guidance and TikTok's own code, as collected in
+the schema's descriptions):
 
-    mark          rule before hashing                                 example
+    x-pii         rule before hashing                                  example
     email         trim, lowercase, must look like an address          " A@B.com " -> "a@b.com"
     phone         E.164 with the leading "+" (parsed by phonenumbers)  "+55 (41)9.9886-2934"
                                                                         -> "+5541998862934"
+                  China (+86): the national number, without "+86"      "+86 138 0000 0000"
+                                                                        -> "13800000000"
     external_id   trim surrounding whitespace (case is kept)           " 123456 " -> "123456"
-    name          trim, lowercase                                      " Ana " -> "ana"
-    city          lowercase, no spaces or punctuation                  "São Paulo" -> "sãopaulo"
-    state         trim, lowercase                                      " PR " -> "pr"
-    country       ISO 3166-1 alpha-2, lowercase                        "BR" -> "br"
-    zip_code      trim, lowercase, no spaces                           "SW1A 1AA" -> "sw1a1aa"
+    name          no whitespace at all, lowercase                      " Ana Luiza " -> "analuiza"
+    zip_code      no whitespace at all, lowercase                      "SW1A 1AA" -> "sw1a1aa"
     advertising_id  trim, lowercase (IDFA, GAID)                       "6D92...-AB" -> "6d92...-ab"
+
+    x-normalize   rule (the value is sent raw, never hashed)
+    location      ASCII letters and digits only, lowercase             "São Paulo" -> "sopaulo"
+    country       the same; a known code or country name is expected  "United States"
+                                                                        -> "unitedstates"
 
 A value that already is a 64-character hex SHA-256 digest is taken as hashed upstream and
 passes through (trimmed, lowercased), so hashing twice never double-hashes. An empty string means
@@ -76,17 +80,35 @@ def normalize_email(value: str) -> str:
     return normalized
 
 
-def normalize_phone(value: str, default_region: str | None = None) -> str:
-    """Format a phone number as E.164 with its leading "+" (TikTok: "+" and country code).
+#: Region used for phone numbers without a country code; None: they are refused. Set by
+#: set_default_phone_region (TikTokEventsApi(default_phone_region=...), or the environment
+#: variable TIKTOK_DEFAULT_PHONE_REGION).
+_default_phone_region: str | None = None
+#: China's country calling code: TikTok's own server-side tag says to hash +86 numbers without
+#: it ("If the country code is 86, then do not include country code (example: 13800000000)",
+#: tiktok/gtm-template-eapi template.tpl, help of the phone field).
+_CHINA = 86
 
-    Without default_region the number must carry its country code ("+55 41 99886-2934");
-    with it (an ISO 3166-1 alpha-2 region such as "BR"), national numbers are accepted too.
+
+def normalize_phone(value: str, default_region: str | None = None) -> str:
+    """Format a phone number as E.164 with its leading "+" (TikTok: "+" and country code); a
+    Chinese (+86) number as its national number, without the country code, as TikTok's own
+    server-side tag documents ("+86 138 0000 0000" -> "13800000000").
+
+    Without default_region (nor a default set with set_default_phone_region) the number must
+    carry its country code ("+55 41 99886-2934"); with it (an ISO 3166-1 alpha-2 region such
+    as "BR"), national numbers are accepted too.
 
     Raises:
         ValueError: the value is not a possible phone number. The message never contains it.
     """
+    region = default_region or _default_phone_region
+    if value.isdigit() and len(value) == 11 and value.startswith("1") and _is_chinese(value):
+        # The hashing form of a Chinese mobile number (13800000000) stays as it is, so that
+        # normalizing a normalized number gives it back.
+        return value
     try:
-        number = phonenumbers.parse(value, default_region)
+        number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         raise ValueError(
             "not a phone number in international format "
@@ -94,7 +116,39 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
         ) from None
     if not phonenumbers.is_possible_number(number):
         raise ValueError("not a possible phone number for its country code")
+    if number.country_code == _CHINA:
+        return phonenumbers.national_significant_number(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _is_chinese(national: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(national, "CN"))
+    except phonenumbers.NumberParseException:  # pragma: no cover - digits always parse
+        return False
+
+
+def set_default_phone_region(region: str | None) -> None:
+    """Read phone numbers without a country code as numbers of region (ISO 3166-1 alpha-2,
+    e.g. "BR"); None: refuse them (the default). Process-wide, like register_normalizer.
+
+    Raises:
+        ValueError: region is not a region phonenumbers knows.
+    """
+    global _default_phone_region
+    if region is not None:
+        region = region.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("not an ISO 3166-1 alpha-2 region known to phonenumbers (e.g. 'BR')")
+    with _lock:
+        if region != _default_phone_region:
+            _default_phone_region = region
+            _memo.clear()
+
+
+def default_phone_region() -> str | None:
+    """The region set with set_default_phone_region (None: numbers need a country code)."""
+    return _default_phone_region
 
 
 def normalize_external_id(value: str) -> str:
@@ -116,54 +170,59 @@ def _nonempty(normalized: str) -> str:
 
 
 def normalize_name(value: str) -> str:
-    """Trim and lowercase a first or last name.
-
-    Raises:
-        ValueError: nothing is left.
-    """
-    return _nonempty(value.strip().lower())
-
-
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def normalize_city(value: str) -> str:
-    """Lowercase a city and remove spaces and punctuation ("São Paulo" -> "sãopaulo").
-
-    Raises:
-        ValueError: nothing is left.
-    """
-    return _nonempty(_NOT_WORD.sub("", value.lower()))
-
-
-def normalize_state(value: str) -> str:
-    """Trim and lowercase a state or region.
-
-    Raises:
-        ValueError: nothing is left.
-    """
-    return _nonempty(value.strip().lower())
-
-
-def normalize_country(value: str) -> str:
-    """An ISO 3166-1 alpha-2 country code, lowercased ("BR" -> "br").
-
-    Raises:
-        ValueError: not a two-letter country code known to phonenumbers' region data.
-    """
-    code = value.strip().upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError("not an ISO 3166-1 alpha-2 country code (e.g. 'BR', 'US')")
-    return code.lower()
-
-
-def normalize_zip_code(value: str) -> str:
-    """Trim and lowercase a postal code and remove its spaces ("SW1A 1AA" -> "sw1a1aa").
+    """Remove all whitespace from a first or last name and lowercase it ("Ana Luiza" ->
+    "analuiza"), as TikTok's code does (Segment's TikTok destinations, formatString).
 
     Raises:
         ValueError: nothing is left.
     """
     return _nonempty("".join(value.split()).lower())
+
+
+def normalize_zip_code(value: str) -> str:
+    """Remove all whitespace from a postal code and lowercase it ("SW1A 1AA" -> "sw1a1aa").
+
+    Raises:
+        ValueError: nothing is left.
+    """
+    return _nonempty("".join(value.split()).lower())
+
+
+_NOT_ASCII_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+
+
+def normalize_location(value: str) -> str:
+    """A city or state as TikTok's code sends it, raw: every character outside A-Z, a-z and
+    0-9 removed, then lowercased ("New York" -> "newyork", "São Paulo" -> "sopaulo"; Segment's
+    TikTok destinations, formatAddress). An empty result means absent."""
+    return _NOT_ASCII_ALNUM.sub("", value).lower()
+
+
+def normalize_country(value: str) -> str:
+    """A country as TikTok's code sends it, raw: like normalize_location ("US" -> "us",
+    "United States" -> "unitedstates"). is_known_country tells whether it is as expected."""
+    return normalize_location(value)
+
+
+_country_names: frozenset[str] | None = None
+
+
+def is_known_country(normalized: str) -> bool:
+    """Whether a normalized country is an ISO 3166-1 alpha-2 code or a country's name in one
+    of the languages of phonenumbers' region data ("us", "unitedstates", "brasil")."""
+    global _country_names
+    if len(normalized) == 2:
+        return normalized.upper() in phonenumbers.SUPPORTED_REGIONS
+    if _country_names is None:
+        from phonenumbers.geodata.locale import LOCALE_DATA
+
+        _country_names = frozenset(
+            normalize_location(name)
+            for names in LOCALE_DATA.values()
+            for name in names.values()
+            if not name.startswith("*")
+        )
+    return normalized in _country_names
 
 
 def normalize_advertising_id(value: str) -> str:
@@ -176,15 +235,16 @@ def normalize_advertising_id(value: str) -> str:
 
 
 DEFAULT_NORMALIZERS: Mapping[str, Normalizer] = {
+    # x-pii marks: normalized, then hashed
     "email": normalize_email,
     "phone": normalize_phone,
     "external_id": normalize_external_id,
     "name": normalize_name,
-    "city": normalize_city,
-    "state": normalize_state,
-    "country": normalize_country,
     "zip_code": normalize_zip_code,
     "advertising_id": normalize_advertising_id,
+    # x-normalize marks: normalized and sent raw
+    "location": normalize_location,
+    "country": normalize_country,
 }
 _normalizers: dict[str, Normalizer] = dict(DEFAULT_NORMALIZERS)
 _lock = threading.Lock()

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from pytt_events import __version__
 from pytt_events._schema import DEFAULT_API_VERSION, UnknownApiVersionError
 from pytt_events.testing import DEFAULT_ACCESS_TOKEN, ReceivedRequest, SandboxServer
+
+if TYPE_CHECKING:
+    from pytt_events.validation import Problem
 
 # Inputs smaller than this finish before a progress bar would help.
 _PROGRESS_FROM_BYTES = 1 << 20
@@ -182,8 +185,12 @@ Examples:
   pytt-events validate batch.json --schema pixel_batch --format json > problems.ndjson
 
 \b
-Exit status: 0 all valid, 1 some payload invalid or unreadable, 2 usage error or a file that
-cannot be read.
+An error is something TikTok refuses; a warning something TikTok takes but that is probably
+wrong or wasted (a deprecated event name, a currency TikTok does not support, an event_time
+older than 28 days, an unknown key, an unexpected shape). Warnings are printed and do not
+change the exit status, unless --strict.
+Exit status: 0 all valid, 1 some payload invalid or unreadable (or, with --strict, with a
+warning), 2 usage error or a file that cannot be read.
 """
 
 
@@ -211,18 +218,22 @@ cannot be read.
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: file:line: /pointer: message. json: one JSON object per line.",
+    help="text: file:line: /pointer: message (warnings: file:line: warning: /pointer: "
+    "message). json: one JSON object per line, with its severity.",
 )
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit status 1).")
 def validate(
     files: tuple[Path, ...],
     family: str | None,
     api_version: str,
     require_hashed: bool,
     output_format: str,
+    strict: bool,
 ) -> None:
     """Validate stored payloads (.json, .ndjson, .jsonl, and .gz of each) against the schema.
 
-    Prints one line per problem, then a summary; reads any file size in constant memory.
+    Prints one line per problem (error or warning), then a summary; reads any file size in
+    constant memory.
     """
     from pytt_events import _schema
     from pytt_events.stored import read_payloads
@@ -247,7 +258,7 @@ def validate(
                 for count, result in enumerate(results, start=1):
                     summary.add(result)
                     for problem in result.problems:
-                        emit(str(file), result.line, problem.path, problem.message)
+                        emit(str(file), result.line, problem)
                     if count % 1000 == 0 and handles:
                         progress.advance_to(finished, handles[0].position)
             except OSError as error:
@@ -262,6 +273,8 @@ def validate(
         "invalid": summary.invalid,
         "unreadable": summary.unreadable,
         "unreadable_files": summary.unreadable_files,
+        "warned": summary.warned,
+        "warnings": summary.warnings,
     }
     if output_format == "json":
         click.echo(json.dumps({"summary": counts}))
@@ -270,6 +283,11 @@ def validate(
             f"{summary.payloads} payload(s): {summary.valid} valid, {summary.invalid} invalid, "
             f"{summary.unreadable} unreadable"
             + (
+                f"; {summary.warnings} warning(s) in {summary.warned} payload(s)"
+                if summary.warnings
+                else ""
+            )
+            + (
                 f"; {summary.unreadable_files} file(s) could not be read"
                 if summary.unreadable_files
                 else ""
@@ -277,16 +295,26 @@ def validate(
         )
     if summary.unreadable_files:
         sys.exit(2)
-    sys.exit(1 if summary.invalid or summary.unreadable else 0)
+    failed = summary.invalid or summary.unreadable or (strict and summary.warnings)
+    sys.exit(1 if failed else 0)
 
 
 def _emitter(output_format: str) -> Any:
-    def text(source: str, line: int, path: str, message: str) -> None:
-        click.echo(f"{source}:{line}: {path or '/'}: {message}")
+    def text(source: str, line: int, problem: Problem) -> None:
+        kind = "warning: " if problem.severity == "warning" else ""
+        click.echo(f"{source}:{line}: {kind}{problem.path or '/'}: {problem.message}")
 
-    def as_json(source: str, line: int, path: str, message: str) -> None:
+    def as_json(source: str, line: int, problem: Problem) -> None:
         click.echo(
-            json.dumps({"file": source, "line": line, "path": path or "/", "message": message})
+            json.dumps(
+                {
+                    "file": source,
+                    "line": line,
+                    "path": problem.path or "/",
+                    "severity": problem.severity,
+                    "message": problem.message,
+                }
+            )
         )
 
     return as_json if output_format == "json" else text

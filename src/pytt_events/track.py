@@ -19,6 +19,7 @@ from typing import Any
 
 from pytt_events.models.v1_3 import (
     App,
+    AttStatus,
     Content,
     ContentType,
     CurrencyCode,
@@ -37,6 +38,7 @@ from pytt_events.models.v1_3 import (
 
 __all__ = [
     "App",
+    "AttStatus",
     "Content",
     "ContentType",
     "CurrencyCode",

@@ -1,34 +1,42 @@
 """Check payloads against the schema (draft 2020-12, formats checked), one at a time or
 streamed from files of any size.
 
-The same schema files the models are compiled from. jsonschema is the reference: its errors
-become the messages, which name the field (as a JSON Pointer) and the rule, never the value, so
-they are safe to log for personal data. jsonschema-rs answers first, valid or not, ~100 times
-faster; only payloads it finds invalid go through jsonschema for the messages. A test proves
-both give the same verdicts on the whole test corpus and on generated payloads.
+The same schema files the models are compiled from. Each problem has a severity: an "error" is
+something TikTok refuses; a "warning" is something TikTok takes but that is probably wrong or
+wasted (the schema's warning marks, checked by _soft: a deprecated event name, a currency TikTok
+does not support, an event older than TikTok's match window, an unknown key on an open object,
+an unexpected shape). jsonschema is the reference for errors: its errors become the messages,
+which name the field (as a JSON Pointer) and the rule, never the value, so they are safe to log
+for personal data. jsonschema-rs answers first, ~100 times faster, and reports the warnings
+through the schema's warning marks registered as its custom keywords; only payloads it finds
+invalid go through jsonschema for the messages. A test proves both give the same verdicts on
+the whole test corpus and on generated payloads.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
-from pytt_events import _schema
+from pytt_events import _schema, _soft
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
 
 __all__ = [
     "FileResult",
     "Problem",
+    "Severity",
     "ValidationSummary",
+    "check_conditions",
     "detect_family",
     "validate_file",
     "validate_payload",
@@ -40,15 +48,21 @@ logger = logging.getLogger("pytt_events")
 _MAX_LISTED_VALUES = 8
 
 
+Severity = Literal["error", "warning"]
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One reason a payload is not acceptable: where (a JSON Pointer) and why."""
+    """One problem of a payload: where (a JSON Pointer), why, and how bad. An "error" is
+    something TikTok refuses; a "warning" something TikTok takes but probably wastes."""
 
     path: str
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        return f"{self.path or '/'}: {self.message}"
+        text = f"{self.path or '/'}: {self.message}"
+        return f"{text} (warning)" if self.severity == "warning" else text
 
 
 def detect_family(payload: Any) -> str | None:
@@ -78,10 +92,121 @@ def _validator(family: str, api_version: str) -> Draft202012Validator:
     )
 
 
+# The moment warnings about age (x-max-age) are measured from; None: now.
+_NOW: contextvars.ContextVar[float | None] = contextvars.ContextVar("pytt_events_now", default=None)
+
+
+def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema's warning marks as jsonschema-rs custom keywords: each raises (a "Custom"
+    error, read as a warning) with _soft's message."""
+
+    def keyword(mark: str) -> type:
+        class ValueMark:
+            def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+                self.rule = value
+                self.message = parent_schema.get("x-message")
+
+            def validate(self, instance: Any) -> None:
+                problem = _soft.check_value(
+                    mark, self.rule, instance, document, self.message, _NOW.get()
+                )
+                if problem is not None:
+                    raise ValueError(problem)
+
+        return ValueMark
+
+    class WarnUnknown:
+        def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+            self.known = tuple(parent_schema.get("properties", {})) if value is True else None
+
+        def validate(self, instance: Any) -> None:
+            if self.known is not None and isinstance(instance, dict):
+                unknown = _soft.unknown_keys(instance, self.known)
+                if unknown:
+                    raise ValueError("; ".join(_soft.unknown_key_message(k) for k in unknown))
+
+    keywords: dict[str, Any] = {mark: keyword(mark) for mark in _soft.VALUE_MARKS}
+    keywords["x-warn-unknown"] = WarnUnknown
+    return keywords
+
+
 @functools.cache
 def _fast_validator(family: str, api_version: str) -> Any:
-    """The fast path (jsonschema-rs): a verdict only."""
-    return jsonschema_rs.validator_for(_family_schema(family, api_version), validate_formats=True)
+    """The fast path (jsonschema-rs): the verdict on errors, and the warnings."""
+    return _rs_validator(_family_schema(family, api_version), _schema.load_schema(api_version))
+
+
+def _rs_validator(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
+    return jsonschema_rs.validator_for(
+        dict(schema), validate_formats=True, keywords=_warning_keywords(document)
+    )
+
+
+def _fast_check(validator: Any, payload: Any) -> tuple[bool, list[Problem]]:
+    """(whether jsonschema-rs finds an error, the warnings it reports)."""
+    invalid = False
+    warnings: list[Problem] = []
+    for error in validator.iter_errors(payload):
+        if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Custom):
+            warnings.append(Problem(_pointer(error.instance_path), error.message, "warning"))
+        else:
+            invalid = True
+    return invalid, warnings
+
+
+def _fast_verdict(family: str, api_version: str, payload: Any) -> bool:
+    """Whether jsonschema-rs finds the payload free of errors (its warnings aside)."""
+    invalid, _ = _fast_check(_fast_validator(family, api_version), payload)
+    return not invalid
+
+
+def check_conditions(
+    conditions: list[Any], fields: Mapping[str, Any], document: Mapping[str, Any]
+) -> list[Problem]:
+    """The problems of an object's fields under rules between them (a schema's if/then rules,
+    as the models carry them in x-conditions): errors and warnings."""
+    validator = _conditions_validator(_freeze(conditions), id(document), document)
+    invalid, warnings = _fast_check(validator.rs, fields)
+    problems: list[Problem] = []
+    if invalid:
+        problems = [
+            Problem(_pointer(error.absolute_path), describe(error))
+            for error in validator.reference.iter_errors(dict(fields))
+        ]
+    return problems + warnings
+
+
+@dataclass(frozen=True)
+class _Pair:
+    rs: Any
+    reference: Draft202012Validator
+
+
+_conditions_cache: dict[tuple[str, int], _Pair] = {}
+
+
+def _freeze(conditions: list[Any]) -> str:
+    import json
+
+    return json.dumps(conditions, sort_keys=True)
+
+
+def _conditions_validator(key: str, document_id: int, document: Mapping[str, Any]) -> _Pair:
+    found = _conditions_cache.get((key, document_id))
+    if found is None:
+        schema = {"allOf": _thaw(key)}
+        found = _Pair(
+            _rs_validator(schema, document),
+            Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
+        )
+        _conditions_cache[(key, document_id)] = found
+    return found
+
+
+def _thaw(key: str) -> Any:
+    import json
+
+    return json.loads(key)
 
 
 def _pointer(path: Any) -> str:
@@ -98,6 +223,9 @@ def _values(values: Any) -> str:
 def describe(error: SchemaError) -> str:
     """A message for a jsonschema error that never repeats the offending value."""
     kind, rule = error.validator, error.validator_value
+    custom = error.schema.get("x-message") if isinstance(error.schema, Mapping) else None
+    if kind == "not" and isinstance(custom, str):
+        return custom  # the schema's own words for this rule
     if kind in ("required", "additionalProperties", "dependentRequired"):
         return str(error.message)  # names properties, not values
     if kind == "type":
@@ -164,16 +292,20 @@ def validate_payload(
     schema: str | None = None,
     api_version: str = _schema.DEFAULT_API_VERSION,
     require_hashed: bool = False,
+    *,
+    now: float | None = None,
 ) -> list[Problem]:
-    """The problems of a request body (empty when it is valid).
+    """The problems of a request body: errors (TikTok refuses it) first, then warnings (TikTok
+    takes it, but part of it is probably wrong or wasted). Valid when no problem is an error.
 
     Args:
         payload: a parsed JSON request body.
         schema: the request family ("pixel_track", "pixel_batch", ...); None detects it
             from the payload's shape.
         api_version: the schema version to check against.
-        require_hashed: also report every personal-data field (x-pii) whose value is not a
-            SHA-256 hex digest.
+        require_hashed: also report (as errors) every personal-data field (x-pii) whose value
+            is not a SHA-256 hex digest.
+        now: the Unix time that event ages are measured from (default: now).
 
     Raises:
         UnknownApiVersionError: no schema for api_version in this build.
@@ -191,7 +323,12 @@ def validate_payload(
     if family not in known:
         return [Problem("", f"schema {api_version} has no request family {family!r}")]
     problems: list[Problem] = []
-    if not _fast_validator(family, api_version).is_valid(payload):
+    token = _NOW.set(now)
+    try:
+        invalid, warnings = _fast_check(_fast_validator(family, api_version), payload)
+    finally:
+        _NOW.reset(token)
+    if invalid:
         validator = _validator(family, api_version)
         problems = [
             Problem(_pointer(error.absolute_path), describe(error))
@@ -204,7 +341,7 @@ def validate_payload(
     if require_hashed:
         plan = _schema.pii_plan(known[family].definition, api_version)
         problems.extend(_unhashed(payload, plan, ""))
-    return problems
+    return problems + warnings
 
 
 @dataclass(frozen=True)
@@ -219,19 +356,31 @@ class FileResult:
 
     @property
     def valid(self) -> bool:
-        return not self.problems
+        """No error (warnings may remain: see `warnings`)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(problem for problem in self.problems if problem.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(problem for problem in self.problems if problem.severity == "warning")
 
 
 @dataclass
 class ValidationSummary:
-    """Counts over everything validated: payloads, valid, invalid, unreadable; and files that
-    could not be read at all."""
+    """Counts over everything validated: payloads, valid, invalid, unreadable; files that
+    could not be read at all; payloads with warnings, and warnings."""
 
     payloads: int = 0
     valid: int = 0
     invalid: int = 0
     unreadable: int = 0
     unreadable_files: int = 0
+    #: Payloads with at least one warning (valid or not).
+    warned: int = 0
+    warnings: int = 0
 
     def add(self, result: FileResult) -> None:
         self.payloads += 1
@@ -241,6 +390,10 @@ class ValidationSummary:
             self.valid += 1
         else:
             self.invalid += 1
+        warnings = len(result.warnings)
+        if warnings:
+            self.warned += 1
+            self.warnings += warnings
 
 
 def validate_file(

@@ -160,8 +160,8 @@ def test_models_module_reexports_every_generated_class() -> None:
 
 
 PUBLIC = {
-    "CODE_TABLE", "ERROR_CODES", "RetiredError", "NO_RETRIES", "APIConnectionError", "APIError", "APITimeoutError", "Ad",
-    "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
+    "CODE_TABLE", "ERROR_CODES", "RetiredError", "NO_RETRIES", "APIConnectionError", "APIError",
+    "APITimeoutError", "Ad", "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
     "AuthenticationError", "BulkResponse", "BulkSendError", "Content", "ContentType", "Context",
     "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",
     "PayloadValidationError", "PermissionDeniedError", "Properties", "PyttEventsError",

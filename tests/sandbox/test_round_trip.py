@@ -23,7 +23,7 @@ from pytt_events.properties import Properties
 from pytt_events.testing import SandboxServer
 from pytt_events.tiktok_events_api import TikTokEventsApi
 from pytt_events.validation import validate_payload
-from tests.conftest import PIXEL, QUICK_START_DIGESTS, RAW_PERSONAL_DATA, TOKEN
+from tests.conftest import PIXEL, QUICK_START_DIGESTS, RAW_PERSONAL_DATA, TOKEN, errors
 
 
 def many(count: int, event: Event) -> list[Event]:
@@ -73,7 +73,7 @@ def test_bulk_of_three_goes_to_batch_in_one_request(
     body = sandbox.received[0].body
     assert sandbox.received[0].path == "/open_api/v1.3/pixel/batch/"
     assert body["pixel_code"] == PIXEL
-    assert validate_payload(body, "pixel_batch", require_hashed=True) == []
+    assert errors(validate_payload(body, "pixel_batch", require_hashed=True)) == []
 
 
 def test_bulk_beyond_the_maximum_is_split(
@@ -172,7 +172,7 @@ def test_sandbox_rejects_schema_violations_with_the_field_named(
     ).json()
     assert answer["code"] == 40002
     assert "context.ip: is not a valid ipv4" in answer["message"]
-    assert "properties.value: must be greater than 0" in answer["message"]
+    assert "properties.value: must be at least 0" in answer["message"]
 
 
 def test_sandbox_rejects_unhashed_personal_data_without_echoing_it(sandbox: SandboxServer) -> None:
@@ -199,7 +199,7 @@ def test_sandbox_40002_reaches_the_caller_as_invalid_request_error(
     with pytest.raises(InvalidRequestError) as caught:
         api.post_event(unchecked, auth)
     assert caught.value.code == 40002
-    assert caught.value.message == "properties.value: must be greater than 0"
+    assert caught.value.message == "properties.value: must be at least 0"
     assert sandbox.received[0].code == 40002
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from pytt_events import _base
+from pytt_events import _soft
 from pytt_events.context import Ad, Context, Page, User
 from pytt_events.event import Event
 from pytt_events.properties import Content, ContentType, Properties
@@ -122,14 +122,14 @@ def test_page_keeps_urls_as_given() -> None:
 
 
 def test_documented_ttclid_is_accepted_silently(caplog: pytest.LogCaptureFixture) -> None:
-    _base._warned_patterns.clear()
+    _soft.forget_warnings()
     with caplog.at_level(logging.WARNING, logger="pytt_events"):
         assert Ad(callback="E.C.P.v3fQ2RHacdkf").callback == "E.C.P.v3fQ2RHacdkf"
     assert caplog.records == []
 
 
 def test_other_ttclids_are_accepted_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
-    _base._warned_patterns.clear()
+    _soft.forget_warnings()
     with caplog.at_level(logging.WARNING, logger="pytt_events"):
         assert Ad(callback="myttclid").callback == "myttclid"
         Ad(callback="123ATXSfe")
@@ -147,20 +147,42 @@ def test_empty_ttclid_is_kept_on_the_model() -> None:
 
 def test_currency_must_be_iso_4217() -> None:
     assert Properties(currency="BRL").currency == "BRL"
-    for bad in ("brl", "REAL", "XYZ"):
+    # Rule "coerce": a lower-case code is upper-cased on the model paths.
+    assert Properties(currency="brl").currency == "BRL"
+    for bad in ("REAL", "XYZ"):
         error = error_of(lambda bad=bad: Properties(currency=bad))
         assert error.errors()[0]["loc"] == ("currency",)
 
 
+def test_a_currency_tiktok_does_not_support_is_sent_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _soft.forget_warnings()
+    with caplog.at_level(logging.WARNING, logger="pytt_events"):
+        assert Properties(currency="XTS").currency == "XTS"
+        Properties(currency="USD")
+    assert len(caplog.records) == 1
+    assert "Properties.currency is not one of the 67 values TikTok supports" in caplog.text
+
+
+@pytest.mark.parametrize(("model", "field"), [(Properties, "value"), (Content, "price")])
+def test_value_and_price_may_be_zero(model: Any, field: str) -> None:
+    assert getattr(model(**{field: 0}), field) == 0
+
+
 @pytest.mark.parametrize(
-    ("model", "field"),
-    [(Properties, "value"), (Content, "price"), (Content, "quantity")],
+    ("model", "field", "amount", "reason"),
+    [
+        (Properties, "value", -1, "greater than or equal to 0"),
+        (Content, "price", -1, "greater than or equal to 0"),
+        (Content, "quantity", 0, "greater than 0"),
+        (Content, "quantity", -1, "greater than 0"),
+    ],
 )
-@pytest.mark.parametrize("amount", [0, -1])
-def test_amounts_must_be_positive(model: Any, field: str, amount: int) -> None:
+def test_amounts_must_not_be_negative(model: Any, field: str, amount: int, reason: str) -> None:
     error = error_of(lambda: model(**{field: amount}))
     assert error.errors()[0]["loc"] == (field,)
-    assert "greater than 0" in str(error)
+    assert reason in str(error)
 
 
 def test_wrong_types_are_refused() -> None:

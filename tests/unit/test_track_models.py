@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import uuid
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from pytt_events import _soft
 from pytt_events._hashing import EMPTY_SHA256
 from pytt_events._payload import track_chunks
 from pytt_events.track import ContentType, EventTrackRequest, StandardEvent, TrackEvent, TrackUser
@@ -33,11 +35,10 @@ HASHED = [
     ("phone", "+55 (41) 99886-2934", "+5541998862934"),
     ("external_id", "  Customer-77 ", "Customer-77"),
     ("first_name", "  Ana ", "ana"),
+    # Names lose all their whitespace, as TikTok's code does (formatString).
+    ("first_name", " Ana Luiza ", "analuiza"),
     ("last_name", "SILVA", "silva"),
-    ("city", "São Paulo", "sãopaulo"),
-    ("city", "St. Louis", "stlouis"),
-    ("state", " PR ", "pr"),
-    ("country", "BR", "br"),
+    ("last_name", "da Silva", "dasilva"),
     ("zip_code", " SW1A 1AA ", "sw1a1aa"),
     ("idfa", "6D92078A-8246-4BA4-AE5B-76104861E7DC", "6d92078a-8246-4ba4-ae5b-76104861e7dc"),
     ("gaid", " 38400000-8CF0-11BD-B23E-10B96E40000D", "38400000-8cf0-11bd-b23e-10b96e40000d"),
@@ -51,6 +52,47 @@ NOT_HASHED = {
     "idfv": "B5372DB0-C21E-11E4-8DFC-AA07A5B093DB",
     "lead_id": "7123456789",
 }
+
+
+# Rule "location fields are not hashed": city, state and country are sent normalized (ASCII
+# letters and digits, lowercase: TikTok's formatAddress) but raw.
+RAW_NORMALIZED = [
+    ("city", "São Paulo", "sopaulo"),
+    ("city", "St. Louis", "stlouis"),
+    ("city", "New York", "newyork"),
+    ("state", " PR ", "pr"),
+    ("state", "Rio de Janeiro", "riodejaneiro"),
+    ("country", "BR", "br"),
+    ("country", "United States", "unitedstates"),
+    ("country", "Brasil", "brasil"),
+]
+
+
+@pytest.mark.parametrize(("field", "given", "normalized"), RAW_NORMALIZED)
+def test_location_fields_are_normalized_but_not_hashed(
+    field: str, given: str, normalized: str
+) -> None:
+    assert sent_user(**{field: given})[field] == normalized
+    assert TrackUser(**{field: given}).model_dump()[field] == normalized
+
+
+def test_an_unknown_country_is_sent_normalized_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _soft.forget_warnings()
+    with caplog.at_level(logging.WARNING, logger="pytt_events"):
+        assert sent_user(country="Narnia")["country"] == "narnia"
+        assert sent_user(country="Atlantis")["country"] == "atlantis"
+    country = [record for record in caplog.records if "country" in record.getMessage()]
+    assert len(country) == 1  # once per process
+    assert "TrackUser.country is neither an ISO 3166-1 alpha-2 code nor a country name" in (
+        caplog.text
+    )
+    assert "narnia" not in caplog.text.lower()
+
+
+def test_a_location_left_empty_by_normalization_is_absent() -> None:
+    assert "city" not in sent_user(city="東京", ttp="t")
 
 
 @pytest.mark.parametrize(("field", "given", "normalized"), HASHED)
@@ -88,7 +130,7 @@ def test_hashed_values_pass_through() -> None:
 
 @pytest.mark.parametrize(
     ("field", "bad"),
-    [("country", "Brazil"), ("email", "not-an-email"), ("phone", "41998862934")],
+    [("email", "not-an-email"), ("phone", "41998862934")],
 )
 def test_invalid_personal_data_names_the_field_not_the_value(field: str, bad: str) -> None:
     with pytest.raises(ValidationError) as caught:

@@ -1,0 +1,142 @@
+"""What TikTok takes but probably wastes: one check per warning mark of the schema, shared by
+the models (which log each warning once per process) and stored-payload validation (which
+reports each one, with severity "warning"). A warning never stops an event.
+
+    x-expected-pattern   a documented shape              (ttclid, event_source_id by source)
+    x-expected-values    names the enum of supported values       (SupportedCurrency)
+    x-deprecated-values  names the enum of deprecated values, and its x-replacements
+    x-max-age            seconds: an older Unix time is outside TikTok's match window
+    x-warn-unknown       an open object: keys it does not list      (custom properties)
+    x-normalize          a raw value TikTok's code normalizes        (city, state, country)
+
+`x-message`, beside a mark, replaces the default message. Messages never repeat the value of a
+field, except a deprecated event name (one of the schema's own constants).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from pytt_events import _hashing
+
+logger = logging.getLogger("pytt_events")
+
+#: The marks this module checks on a value (x-warn-unknown is checked on an object).
+VALUE_MARKS = (
+    "x-expected-pattern",
+    "x-expected-values",
+    "x-deprecated-values",
+    "x-max-age",
+    "x-normalize",
+)
+
+_warned: set[tuple[str, ...]] = set()
+_lock = threading.Lock()
+
+
+def warn_once(key: tuple[str, ...], message: str) -> None:
+    """Log message as a warning the first time key is seen in this process."""
+    with _lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    logger.warning("%s (this warning is logged once per process)", message)
+
+
+def forget_warnings() -> None:
+    """Forget which warnings were logged, so that each is logged again (tests)."""
+    with _lock:
+        _warned.clear()
+
+
+@lru_cache(maxsize=256)
+def _pattern(text: str) -> re.Pattern[str]:
+    return re.compile(text)
+
+
+def _enum(document: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    definition: Mapping[str, Any] = document["$defs"][name]
+    return definition
+
+
+def check_value(
+    mark: str,
+    rule: Any,
+    value: Any,
+    document: Mapping[str, Any],
+    message: str | None = None,
+    now: float | None = None,
+) -> str | None:
+    """The warning a value earns under one mark (None: no warning). `message` is the
+    x-message beside the mark, if any; `document` is the schema, for marks that name an enum.
+    Values of a type the mark is not about earn nothing: type rules are the schema's."""
+    if isinstance(value, bool):
+        return None
+    if mark == "x-expected-pattern":
+        if isinstance(value, str) and value and not _pattern(rule).match(value):
+            return message or f"does not have the documented shape {rule}; it is sent as given"
+        return None
+    if mark == "x-expected-values":
+        value = getattr(value, "value", value)
+        allowed = _enum(document, rule)["enum"]
+        if isinstance(value, str) and value and value not in allowed:
+            return message or (
+                f"is not one of the {len(allowed)} values TikTok supports ({rule}); "
+                "it is sent as given"
+            )
+        return None
+    if mark == "x-deprecated-values":
+        value = getattr(value, "value", value)
+        replacements = _enum(document, rule).get("x-replacements", {})
+        if isinstance(value, str) and value in replacements:
+            return f"{value!r} is {replacements[value]}"
+        return None
+    if mark == "x-max-age":
+        if isinstance(value, (int, float)) and (now or time.time()) - value > rule:
+            return message or f"is more than {rule // 86400} days old"
+        return None
+    if mark == "x-normalize":
+        return _check_normalized(rule, value, message)
+    return None
+
+
+def _check_normalized(kind: str, value: Any, message: str | None) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    if _hashing.is_sha256_hex(value):
+        return (
+            "looks like a SHA-256 digest, but TikTok takes this field raw (normalized, not "
+            "hashed): it will probably not match"
+        )
+    normalized = _hashing.normalizer_for(kind)(value)
+    if normalized != value:
+        return message or (
+            "is not normalized as TikTok's code does it (ASCII letters and digits only, "
+            "lowercase); it is sent as given"
+        )
+    if kind == "country" and not _hashing.is_known_country(normalized):
+        return unknown_country_message()
+    return None
+
+
+def unknown_country_message() -> str:
+    return (
+        "is neither an ISO 3166-1 alpha-2 code nor a country name; it is sent normalized "
+        "(TikTok may not match it)"
+    )
+
+
+def unknown_keys(keys: Iterable[str], known: Iterable[str]) -> list[str]:
+    """The keys of an open object (x-warn-unknown) that its schema does not list."""
+    listed = set(known)
+    return [key for key in keys if key not in listed]
+
+
+def unknown_key_message(key: str) -> str:
+    return f"{key!r} is not a field TikTok documents here; it is sent, but TikTok may ignore it"
