@@ -346,10 +346,23 @@ def _check_conditions(model: SchemaModel) -> None:
     Raises:
         ValueError: a rule refuses the model (the message names the field and the rule).
     """
-    from pytt_events.validation import check_conditions
-
     cls = type(model)
     fields = model.model_dump(mode="json", exclude_none=True, include=_condition_fields(cls))
+    check_fields(cls, fields)
+
+
+def check_fields(cls: type[SchemaModel], fields: Mapping[str, Any]) -> None:
+    """Check fields of a model of class cls (given as JSON values, e.g. the request-level
+    fields of a request being planned) against the class's rules between fields
+    (x-conditions): refusals raise, warnings are logged once per process.
+
+    Raises:
+        ValueError: a rule refuses the fields (the message names the field and the rule).
+    """
+    if not cls.__marks__.conditions:
+        return
+    from pytt_events.validation import check_conditions
+
     problems = check_conditions(cls.__marks__.conditions, fields, _document_of(cls))
     errors = [problem for problem in problems if problem.severity == "error"]
     for problem in problems:

@@ -6,6 +6,8 @@ outcomes into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sl
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,16 +16,19 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from pytt_events import _payload, _schema
+from pytt_events._base import check_fields
 from pytt_events._exceptions import (
     AuthenticationError,
     BulkSendError,
+    InvalidRequestError,
     PayloadValidationError,
     PermissionDeniedError,
     PyttEventsError,
 )
+from pytt_events._hashing import set_default_phone_region
 from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
-from pytt_events._transport import DEFAULT_TIMEOUT, HttpRequest, build_request
+from pytt_events._transport import DEFAULT_TIMEOUT, HttpRequest, build_request, with_body
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.models.v1_3 import EventSource, PixelTrackRequest, TrackEvent
@@ -46,6 +51,46 @@ class PlannedRequest:
 
     chunk: _payload.Chunk
     request: HttpRequest
+
+
+_NAMED_INDEX = re.compile(r"^\s*(?:batch|data)[.\[](\d+)", re.IGNORECASE)
+
+
+def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequest] | None:
+    """What to send instead of a multi-event request TikTok refused whole for its parameters
+    (InvalidRequestError: TikTok refuses a whole request with 40002 when one event is bad), so
+    that one bad event does not cost the others: None when there is nothing to isolate.
+
+    When TikTok's message names an event ("data.3.event_id: ...", "Batch.0.properties..."),
+    that event alone and the others together; otherwise the two halves. Sending the parts
+    again, and isolating again in a refused part, finds k bad events among n in at most about
+    2·k·log2(n) extra requests, and every good event is delivered.
+    """
+    chunk = planned.chunk
+    count = len(chunk.indices)
+    if count < 2 or chunk.events_key is None or not isinstance(error, InvalidRequestError):
+        return None
+    match = _NAMED_INDEX.match(getattr(error, "message", "") or "")
+    named = int(match.group(1)) if match else None
+    if named is not None and 0 <= named < count:
+        cuts = [(named, named + 1), (0, named), (named + 1, count)]
+    else:
+        half = count // 2
+        cuts = [(0, half), (half, count)]
+    parts = []
+    for start, stop in cuts:
+        if start >= stop:
+            continue
+        if (start, stop) == (0, count):  # pragma: no cover - every cut is smaller
+            return None
+        part = chunk.part(start, stop)
+        parts.append(PlannedRequest(part, with_body(planned.request, part.body, len(part.indices))))
+    return parts
+
+
+#: What became of the events of one planned request: each request actually sent (the planned
+#: one, or the parts it was split into) with its outcome (None: not sent, after a fatal error).
+Delivery = list[tuple[PlannedRequest, "TikTokResponse | PyttEventsError | None"]]
 
 
 @dataclass(frozen=True)
@@ -79,7 +124,14 @@ class BaseEventsApi:
         max_concurrency: int = DEFAULT_CONCURRENCY,
         on_retry: Callable[[RetryEvent], None] | None = None,
         api_version: str | None = None,
+        isolate_invalid: bool = True,
+        default_phone_region: str | None = None,
     ) -> None:
+        # Process-wide: models normalize phone numbers when they are built, before any client
+        # sees them.
+        region = default_phone_region or os.environ.get("TIKTOK_DEFAULT_PHONE_REGION")
+        if region:
+            set_default_phone_region(region)
         if api_version is not None:
             _schema.families(api_version)  # an unknown version fails here, listing the known
         if events_api not in ("1.0", "2.0"):
@@ -94,6 +146,7 @@ class BaseEventsApi:
         self.max_concurrency = max_concurrency
         self.on_retry = on_retry
         self.api_version = api_version
+        self.isolate_invalid = isolate_invalid
 
     def _auth(self, auth: TikTokAuth | None) -> TikTokAuth:
         """The credentials for a call: given, or from the environment; with the client's
@@ -161,6 +214,8 @@ class BaseEventsApi:
                 f"event_source: must be one of {allowed}", [("event_source", "not allowed")]
             ) from None
         version = auth.TIKTOK_API_VERSION
+        source_id = str(event_source_id or auth.TIKTOK_PIXEL_ID)
+        _check_source(source.value, source_id, version)
         items = [
             (index, _as_track_event(event, f"events.{index}.", version))
             for index, event in enumerate(_payload.as_list(events))
@@ -168,7 +223,7 @@ class BaseEventsApi:
         chunks = _payload.track_chunks(
             items,
             event_source=source.value,
-            event_source_id=event_source_id or auth.TIKTOK_PIXEL_ID,
+            event_source_id=source_id,
             test_event_code=test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
             partner_name=partner_name,
             api_version=auth.TIKTOK_API_VERSION,
@@ -247,6 +302,7 @@ class BaseEventsApi:
                 raise PayloadValidationError(
                     f"{where}event_source_id: required", [(f"{where}event_source_id", "required")]
                 )
+            _check_source(key[0], key[1], version, where)
             for item_number, item in enumerate(payload["data"]):
                 event = _payload.coerce(item, _track_model(version), f"{where}data.{item_number}.")
                 found.append((key, event))
@@ -329,11 +385,27 @@ class BaseEventsApi:
     ) -> Generator[Step, Outcome, TikTokResponse]:
         return attempt_flow(request, retry or self.retry, self.on_retry, urlsplit(request.url).path)
 
-    def _finish(
-        self, plan: Plan, outcomes: Sequence[TikTokResponse | PyttEventsError | None]
-    ) -> BulkResponse:
-        """The result of a plan from each request's outcome (None: not sent, after a fatal
-        error, which then counts for it too).
+    def _isolate(
+        self, planned: PlannedRequest, error: PyttEventsError
+    ) -> list[PlannedRequest] | None:
+        """The parts to send instead of a refused multi-event request (see isolate), unless
+        isolation is turned off (isolate_invalid=False)."""
+        if not self.isolate_invalid:
+            return None
+        parts = isolate(planned, error)
+        if parts is not None:
+            logger.info(
+                "TikTok refused a request of %d events (%s); sending it again in %d parts to "
+                "isolate the bad events",
+                len(planned.chunk.indices),
+                getattr(error, "code", None),
+                len(parts),
+            )
+        return parts
+
+    def _finish(self, plan: Plan, deliveries: Sequence[Delivery | None]) -> BulkResponse:
+        """The result of a plan from what became of each planned request (None: not sent,
+        after a fatal error, which then counts for it too).
 
         Raises:
             BulkSendError: some events failed; its result lists every one.
@@ -342,12 +414,15 @@ class BaseEventsApi:
             if not plan.invalid:
                 logger.info("%s: no events given, nothing was sent", plan.caller)
             return BulkResponse(responses=(), accepted=(), invalid=plan.invalid)
-        fatal = next((o for o in outcomes if isinstance(o, FATAL_ERRORS)), None)
+        pairs: list[tuple[PlannedRequest, TikTokResponse | PyttEventsError | None]] = []
+        for planned, delivery in zip(plan.requests, deliveries, strict=True):
+            pairs.extend(delivery if delivery is not None else [(planned, None)])
+        fatal = next((o for _, o in pairs if isinstance(o, FATAL_ERRORS)), None)
         responses: list[TikTokResponse] = []
         response_indices: list[tuple[int, ...]] = []
         accepted: list[int] = []
         failed: list[FailedEvent] = []
-        for planned, outcome in zip(plan.requests, outcomes, strict=True):
+        for planned, outcome in pairs:
             chunk = planned.chunk
             if isinstance(outcome, TikTokResponse):
                 responses.append(outcome)
@@ -373,6 +448,23 @@ class BaseEventsApi:
             first = failed[0].error
             raise BulkSendError(f"{result.message}; first failure: {first}", result) from first
         return result
+
+
+def _check_source(source: str, source_id: str, version: str, where: str = "") -> None:
+    """The request-level rules of /event/track/ (its schema's if/then rules): a pixel code for
+    an app, offline or CRM event is refused; an ID of neither kind earns a warning.
+
+    Raises:
+        PayloadValidationError: the event_source_id does not fit the event_source.
+    """
+    model = _schema.model_class("event_track", version)
+    try:
+        check_fields(model, {"event_source": source, "event_source_id": source_id})
+    except ValueError as error:
+        reason = str(error).removeprefix("event_source_id: ")
+        raise PayloadValidationError(
+            f"{where}event_source_id: {reason}", [(f"{where}event_source_id", reason)]
+        ) from None
 
 
 def _web_model(version: str) -> type[BaseModel]:

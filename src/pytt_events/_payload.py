@@ -25,6 +25,13 @@ class Chunk:
     #: The body's key holding its events (None: the body is one event).
     events_key: str | None = None
 
+    def part(self, start: int, stop: int) -> Chunk:
+        """The request of the events start to stop (positions in this chunk) alone: the same
+        request-level fields, those events (already hashed: hashing is not repeated)."""
+        assert self.events_key is not None
+        body = {**self.body, self.events_key: self.body[self.events_key][start:stop]}
+        return Chunk(self.indices[start:stop], body, self.events_key)
+
     def single_payloads(self) -> list[dict[str, Any]]:
         """Each event of the body as a request body of its own (as sent: hashed), so it can be
         stored and sent again: a batch item becomes a /pixel/track/ body, a 2.0 event a

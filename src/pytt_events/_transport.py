@@ -66,6 +66,13 @@ def build_request(auth: TikTokAuth, endpoint: str, body: Any, events: int) -> Ht
     )
 
 
+def with_body(request: HttpRequest, body: Any, events: int) -> HttpRequest:
+    """The same request (URL, headers) with another body: part of an isolated request."""
+    return HttpRequest(
+        url=request.url, headers=request.headers, content=to_json(body), events=events
+    )
+
+
 #: What a client may be given instead of the network (tests: httpx.MockTransport).
 HttpTransport: TypeAlias = httpx.BaseTransport | httpx.AsyncBaseTransport
 

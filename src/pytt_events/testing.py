@@ -36,6 +36,10 @@ nothing but the requests themselves, never on the order concurrent requests arri
 for every test that sends concurrently. By arrival, a plan applies to the first `first` requests
 and then to every `every`-th one, counted as they arrive: exact with one request at a time.
 
+`bad_events` (event_ids) makes it refuse, like TikTok, a whole request with 40002 when one of
+its events is bad for a reason the SDK cannot see, naming the bad event's index only with
+`name_bad_index=True`: for tests of the clients' isolation of bad events.
+
 The same sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync
 and async) driven by the same handler, for fine-grained tests without sockets.
 """
@@ -49,7 +53,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,9 +200,16 @@ class Sandbox:
         *,
         require_hashed: bool = True,
         faults: FaultPlan | Sequence[FaultPlan] = (),
+        bad_events: Collection[str] = (),
+        name_bad_index: bool = False,
     ) -> None:
         self.access_token = access_token
         self.require_hashed = require_hashed
+        #: event_ids of events TikTok would refuse for a reason the SDK cannot see: a request
+        #: carrying any of them is refused whole with 40002, as TikTok does (naming the bad
+        #: event's index only with name_bad_index, as TikTok often does not).
+        self.bad_events = frozenset(bad_events)
+        self.name_bad_index = name_bad_index
         self.faults: tuple[FaultPlan, ...] = (
             (faults,) if isinstance(faults, FaultPlan) else tuple(faults)
         )
@@ -403,6 +414,12 @@ class Sandbox:
             if more > 0:
                 shown += f"; and {more} more"
             return 40002, shown, payload
+        if self.bad_events:
+            for index, event in enumerate(_events_of(payload)):
+                if isinstance(event, dict) and event.get("event_id") in self.bad_events:
+                    key = "data" if family == "event_track" else "batch"
+                    where = f"{key}.{index}." if self.name_bad_index and key in payload else ""
+                    return 40002, f"{where}event_id: Invalid value (sandbox bad_events)", payload
         return 0, "OK", payload
 
 
@@ -419,8 +436,16 @@ class SandboxServer(Sandbox):
         require_hashed: bool = True,
         on_request: Callable[[ReceivedRequest], None] | None = None,
         faults: FaultPlan | Sequence[FaultPlan] = (),
+        bad_events: Collection[str] = (),
+        name_bad_index: bool = False,
     ) -> None:
-        super().__init__(access_token, require_hashed=require_hashed, faults=faults)
+        super().__init__(
+            access_token,
+            require_hashed=require_hashed,
+            faults=faults,
+            bad_events=bad_events,
+            name_bad_index=name_bad_index,
+        )
         self._address = (host, port)
         self._on_request = on_request
         self._server: ThreadingHTTPServer | None = None

@@ -24,8 +24,10 @@ from pytt_events._client import (
     FATAL_ERRORS,
     AnyEvent,
     BaseEventsApi,
+    Delivery,
     EventsApiVersion,
     Plan,
+    PlannedRequest,
 )
 from pytt_events._exceptions import PyttEventsError
 from pytt_events._response import BulkResponse, TikTokResponse
@@ -63,6 +65,13 @@ class TikTokEventsApi(BaseEventsApi):
         on_retry: called before each wait with a RetryEvent (for logging or metrics).
         api_version: the API version to use instead of TIKTOK_API_VERSION; it selects the URL,
             the models and the schema together (an unknown one raises UnknownApiVersionError).
+        isolate_invalid: True (default): when TikTok refuses a multi-event request for its
+            parameters (40002, which it does for one bad event), send its events again in
+            parts until only the bad events fail (at most about 2·k·log2(n) extra requests for
+            k bad events among n); False: the whole request fails.
+        default_phone_region: read phone numbers without a country code as numbers of this
+            region (ISO 3166-1 alpha-2, e.g. "BR"), process-wide; default: the environment
+            variable TIKTOK_DEFAULT_PHONE_REGION, or none (such numbers are refused).
         transport: an httpx transport to use instead of the network (tests).
         sleep: how to wait between attempts (tests inject a recorder).
     """
@@ -78,6 +87,8 @@ class TikTokEventsApi(BaseEventsApi):
         max_concurrency: int = DEFAULT_CONCURRENCY,
         on_retry: Callable[[RetryEvent], None] | None = None,
         api_version: str | None = None,
+        isolate_invalid: bool = True,
+        default_phone_region: str | None = None,
         transport: HttpTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -90,6 +101,8 @@ class TikTokEventsApi(BaseEventsApi):
             max_concurrency=max_concurrency,
             on_retry=on_retry,
             api_version=api_version,
+            isolate_invalid=isolate_invalid,
+            default_phone_region=default_phone_region,
         )
         self._sender = SyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -208,18 +221,23 @@ class TikTokEventsApi(BaseEventsApi):
                 return response
 
     def _send_plan(self, plan: Plan, retry: RetryPolicy | None) -> BulkResponse:
-        outcomes: list[Outcome] = [None] * len(plan.requests)
+        deliveries: list[Delivery | None] = [None] * len(plan.requests)
         stop = threading.Event()
 
-        def run(position: int) -> None:
-            if stop.is_set():
-                return
+        def deliver(planned: PlannedRequest) -> Delivery:
             try:
-                outcomes[position] = self._send(plan.requests[position].request, retry)
+                return [(planned, self._send(planned.request, retry))]
             except PyttEventsError as error:
-                outcomes[position] = error
                 if isinstance(error, FATAL_ERRORS):
                     stop.set()
+                parts = self._isolate(planned, error)
+                if parts is None:
+                    return [(planned, error)]
+                return [pair for part in parts for pair in deliver(part)]
+
+        def run(position: int) -> None:
+            if not stop.is_set():
+                deliveries[position] = deliver(plan.requests[position])
 
         workers = min(self.max_concurrency, len(plan.requests))
         if workers <= 1:
@@ -228,7 +246,7 @@ class TikTokEventsApi(BaseEventsApi):
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pytt-events") as pool:
                 list(pool.map(run, range(len(plan.requests))))
-        return self._finish(plan, outcomes)
+        return self._finish(plan, deliveries)
 
     def close(self) -> None:
         """Close the pooled connection."""
@@ -271,6 +289,8 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         max_concurrency: int = DEFAULT_CONCURRENCY,
         on_retry: Callable[[RetryEvent], None] | None = None,
         api_version: str | None = None,
+        isolate_invalid: bool = True,
+        default_phone_region: str | None = None,
         transport: HttpTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -283,6 +303,8 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             max_concurrency=max_concurrency,
             on_retry=on_retry,
             api_version=api_version,
+            isolate_invalid=isolate_invalid,
+            default_phone_region=default_phone_region,
         )
         self._sender = AsyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -365,23 +387,28 @@ class AsyncTikTokEventsApi(BaseEventsApi):
                 return response
 
     async def _send_plan(self, plan: Plan, retry: RetryPolicy | None) -> BulkResponse:
-        outcomes: list[Outcome] = [None] * len(plan.requests)
+        deliveries: list[Delivery | None] = [None] * len(plan.requests)
         stop = asyncio.Event()
         gate = asyncio.Semaphore(self.max_concurrency)
 
+        async def deliver(planned: PlannedRequest) -> Delivery:
+            try:
+                return [(planned, await self._send(planned.request, retry))]
+            except PyttEventsError as error:
+                if isinstance(error, FATAL_ERRORS):
+                    stop.set()
+                parts = self._isolate(planned, error)
+                if parts is None:
+                    return [(planned, error)]
+                return [pair for part in parts for pair in await deliver(part)]
+
         async def run(position: int) -> None:
             async with gate:
-                if stop.is_set():
-                    return
-                try:
-                    outcomes[position] = await self._send(plan.requests[position].request, retry)
-                except PyttEventsError as error:
-                    outcomes[position] = error
-                    if isinstance(error, FATAL_ERRORS):
-                        stop.set()
+                if not stop.is_set():
+                    deliveries[position] = await deliver(plan.requests[position])
 
         await asyncio.gather(*(run(position) for position in range(len(plan.requests))))
-        return self._finish(plan, outcomes)
+        return self._finish(plan, deliveries)
 
     async def aclose(self) -> None:
         """Close the pooled connection."""
