@@ -176,3 +176,28 @@ def test_track_accepts_original_events_too(
     api.track([event, purchase()], auth=auth)
     (body,) = assert_received_cleanly(sandbox)
     assert [item["event"] for item in body["data"]] == ["ViewContent", "Purchase"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["web-purchase", "app-purchase-ios", "offline-complete-payment", "crm-lead", "web-travel",
+     "web-vehicle"],
+)  # fmt: skip
+def test_bodies_in_the_shape_of_tiktoks_code_replay_through_track(
+    name: str, auth: TikTokAuth, sandbox: SandboxServer
+) -> None:
+    body = json.loads((CORPUS / f"segment-shape__{name}.json").read_text())
+    assert errors(validate_payload(body, "event_track", require_hashed=True)) == []
+    with TikTokEventsApi() as api:
+        result = api.track(
+            body["data"],
+            auth=auth,
+            event_source=body["event_source"],
+            event_source_id=body["event_source_id"],
+            partner_name=body.get("partner_name"),
+        )
+    assert result.accepted == (0,)
+    (sent,) = assert_received_cleanly(sandbox)
+    original, replayed = body["data"][0], sent["data"][0]
+    assert replayed["user"] == original["user"]  # digests pass through; location stays raw
+    assert replayed["properties"] == original["properties"]
