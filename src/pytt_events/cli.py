@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -366,14 +367,19 @@ def send(
     written to --failed-out.
     """
     from pytt_events import BulkSendError, TikTokAuth, TikTokEventsApi
-    from pytt_events.stored import read_payloads
+    from pytt_events.stored import event_times, read_payloads
 
     try:
         auth = TikTokAuth()
     except ValidationError as error:
         missing = ", ".join(str(item["loc"][0]) for item in error.errors())
         raise click.UsageError(f"missing or invalid settings: {missing}") from None
-    totals = {"events": 0, "accepted": 0, "failed": 0, "invalid": 0, "unreadable": 0, "requests": 0}
+    totals = {
+        "events": 0, "accepted": 0, "failed": 0, "invalid": 0, "unreadable": 0, "requests": 0,
+        "old": 0,
+    }  # fmt: skip
+    # TikTok deduplicates an event_id within 48 hours: an older event sent again may count twice.
+    dedup_since = time.time() - 48 * 3600
     out: AbstractContextManager[Any] = nullcontext()
     if failed_out is not None and not dry_run:
         out = click.open_file(str(failed_out), "w", encoding="utf-8", lazy=True)
@@ -393,6 +399,8 @@ def send(
                     else:
                         readable.append(stored)
                 payloads = [stored.payload for stored in readable]
+                totals["old"] += sum(1 for payload in payloads for moment in event_times(payload)
+                                     if moment < dedup_since)  # fmt: skip
                 if dry_run:
                     preview = api.preview_payloads(payloads, auth)
                     totals["events"] += preview.events
@@ -441,6 +449,13 @@ def send(
                 if failed_out and totals["failed"]
                 else ""
             )
+        )
+    if totals["old"]:
+        click.echo(
+            f"warning: {totals['old']} event(s) happened more than 48 hours ago: TikTok "
+            "deduplicates an event_id only within 48 hours, so any of them TikTok already "
+            "received may be counted twice",
+            err=True,
         )
     problems = totals["failed"] + totals["invalid"] + totals["unreadable"]
     sys.exit(1 if problems else 0)

@@ -11,6 +11,7 @@ NDJSON. A line or element that is not JSON is reported (StoredPayload.error), ne
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import io
 import json
@@ -232,3 +233,28 @@ class _Prepended(io.TextIOBase):
 
     def close(self) -> None:
         self._rest.close()
+
+
+def event_times(payload: Any) -> list[float]:
+    """When each event of a stored request body happened, as Unix times, where it says
+    (Events 2.0 event_time in seconds; Events 1.0 timestamp in ISO 8601); others are left out."""
+    if not isinstance(payload, dict):
+        return []
+    events = payload.get("data") or payload.get("batch") or [payload]
+    times: list[float] = []
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            continue
+        moment = event.get("event_time")
+        if isinstance(moment, (int, float)) and not isinstance(moment, bool):
+            times.append(float(moment))
+            continue
+        stamp = event.get("timestamp")
+        if isinstance(stamp, str):
+            try:
+                parsed = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            if parsed.tzinfo is not None:
+                times.append(parsed.timestamp())
+    return times

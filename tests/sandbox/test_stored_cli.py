@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +326,19 @@ def test_send_without_credentials_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "missing or invalid settings: TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID" in done.stderr
+
+
+def test_send_warns_about_events_older_than_the_dedup_window(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "old.ndjson", VALID)  # the corpus bodies are years old
+    with SandboxServer(access_token=TOKEN) as up:
+        done = run("send", str(source), env=sandbox_env(up))
+    assert done.returncode == 0, done.stderr
+    assert "event(s) happened more than 48 hours ago" in done.stderr
+    assert "may be counted twice" in done.stderr
+    recent = ndjson(tmp_path / "new.ndjson", [
+        VALID[2] | {"data": [VALID[2]["data"][0] | {"event_time": int(time.time())}]}
+    ])  # fmt: skip
+    with SandboxServer(access_token=TOKEN) as up:
+        again = run("send", str(recent), env=sandbox_env(up))
+    assert again.returncode == 0, again.stderr
+    assert "48 hours" not in again.stderr
