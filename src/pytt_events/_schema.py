@@ -1,6 +1,7 @@
 """The JSON Schema at run time: which request families an API version has, their endpoints and
-per-request maximums, and which paths carry personal data. Everything here is read from the
-schema file shipped in the package (a byte copy of schema/<version>/), never written in code.
+per-request maximums, which paths carry personal data, and where the warning marks sit.
+Everything here is read from the schema file shipped in the package (a byte copy of
+schema/<version>/), never written in code.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ import functools
 import importlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from types import ModuleType
 from typing import Any
 
-from pytt_events import _generated
+from pytt_events import _generated, _soft
 from pytt_events._hashing import PiiPlan
 
 DEFAULT_API_VERSION = "v1.3"
@@ -175,3 +176,84 @@ def model_class(
         raise KeyError(f"schema {api_version} has no request family {family_name!r}")
     definition = family.item_definition if item and family.item_definition else family.definition
     return getattr(models_module(api_version), definition)
+
+
+#: The marks that earn warnings on a value (checked by pytt_events._soft).
+_WARNING_MARKS = (
+    "x-expected-pattern",
+    "x-expected-values",
+    "x-deprecated-values",
+    "x-max-age",
+    "x-normalize",
+)
+
+
+@dataclass(frozen=True)
+class WarningPlan:
+    """Where the schema's warning marks sit below a node: the marks of the value itself (mark,
+    rule, x-message), the keys an open object lists (x-warn-unknown; None: not marked), and the
+    plans of the fields below. Lists are walked transparently."""
+
+    marks: tuple[tuple[str, Any, str | None], ...] = ()
+    known: tuple[str, ...] | None = None
+    children: Mapping[str, WarningPlan] = field(default_factory=dict)
+    #: The marks' checks, compiled once (see pytt_events._soft.compile_check).
+    checks: tuple[_soft.Check, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.marks and self.known is None and not self.children
+
+
+@functools.cache
+def warning_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> WarningPlan:
+    """Where the warning marks sit below a $defs entry (rules between fields, in allOf, are not
+    part of it: see conditions)."""
+    document = load_schema(api_version)
+    return _warning_plan_of(document, document["$defs"][definition], frozenset())
+
+
+def _warning_plan_of(
+    document: Mapping[str, Any], node: Mapping[str, Any], seen: frozenset[int]
+) -> WarningPlan:
+    resolved = _resolve(document, node)
+    # Marks sit on the property (currency: beside its $ref) or on the definition it refers to.
+    marks = tuple(
+        (mark, place[mark], place.get("x-message"))
+        for place in ((node, resolved) if resolved is not node else (node,))
+        for mark in _WARNING_MARKS
+        if mark in place
+    )
+    if id(resolved) in seen:
+        return WarningPlan(
+            marks, checks=tuple(_soft.compile_check(m, r, document, t) for m, r, t in marks)
+        )
+    seen = seen | {id(resolved)}
+    children: dict[str, WarningPlan] = {}
+    items = resolved.get("items")
+    below = [*resolved.get("anyOf", ()), *resolved.get("oneOf", ())] + (
+        [items] if isinstance(items, Mapping) else []
+    )
+    known: tuple[str, ...] | None = None
+    for branch in below:
+        plan = _warning_plan_of(document, branch, seen)
+        children.update(plan.children)
+        known = plan.known if plan.known is not None else known
+        marks += tuple(mark for mark in plan.marks if mark not in marks)
+    properties = resolved.get("properties", {})
+    for key, child in properties.items():
+        plan = _warning_plan_of(document, child, seen)
+        if not plan.empty:
+            children[key] = plan
+    if resolved.get("x-warn-unknown") is True:
+        known = tuple(properties)
+    checks = tuple(_soft.compile_check(mark, rule, document, text) for mark, rule, text in marks)
+    return WarningPlan(marks, known, children, checks)
+
+
+@functools.cache
+def conditions(definition: str, api_version: str = DEFAULT_API_VERSION) -> tuple[Any, ...]:
+    """The rules between fields of a $defs entry: its allOf of if/then rules."""
+    node = load_schema(api_version)["$defs"][definition]
+    rules = [rule for rule in node.get("allOf", ()) if isinstance(rule, Mapping) and "if" in rule]
+    return tuple(rules)

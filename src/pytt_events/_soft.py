@@ -19,7 +19,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -65,6 +65,9 @@ def _enum(document: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return definition
 
 
+Check = Callable[[Any, "float | None"], "str | None"]
+
+
 def check_value(
     mark: str,
     rule: Any,
@@ -76,34 +79,64 @@ def check_value(
     """The warning a value earns under one mark (None: no warning). `message` is the
     x-message beside the mark, if any; `document` is the schema, for marks that name an enum.
     Values of a type the mark is not about earn nothing: type rules are the schema's."""
-    if isinstance(value, bool):
-        return None
+    key = (mark, rule, message, id(document))
+    check = _compiled.get(key)
+    if check is None:
+        check = _compiled[key] = compile_check(mark, rule, document, message)
+    return check(value, now)
+
+
+# The schema documents are loaded once per API version and kept (functools.cache), so their
+# ids stay valid; the marks of a schema are few.
+_compiled: dict[tuple[str, Any, str | None, int], Check] = {}
+
+
+def compile_check(
+    mark: str, rule: Any, document: Mapping[str, Any], message: str | None = None
+) -> Check:
+    """check_value for one mark, its rule and message fixed: a function of (value, now), made
+    once per place in the schema (stored-payload validation calls it for every value)."""
     if mark == "x-expected-pattern":
-        if isinstance(value, str) and value and not _pattern(rule).match(value):
-            return message or f"does not have the documented shape {rule}; it is sent as given"
-        return None
+        match = _pattern(rule).match
+        shape = message or f"does not have the documented shape {rule}; it is sent as given"
+
+        def expected_pattern(value: Any, now: float | None) -> str | None:
+            return shape if type(value) is str and value and not match(value) else None
+
+        return expected_pattern
     if mark == "x-expected-values":
-        value = getattr(value, "value", value)
-        allowed = _enum(document, rule)["enum"]
-        if isinstance(value, str) and value and value not in allowed:
-            return message or (
-                f"is not one of the {len(allowed)} values TikTok supports ({rule}); "
-                "it is sent as given"
-            )
-        return None
+        allowed = frozenset(_enum(document, rule)["enum"])
+        outside = message or (
+            f"is not one of the {len(allowed)} values TikTok supports ({rule}); it is sent as given"
+        )
+
+        def expected_values(value: Any, now: float | None) -> str | None:
+            value = getattr(value, "value", value)
+            return outside if isinstance(value, str) and value and value not in allowed else None
+
+        return expected_values
     if mark == "x-deprecated-values":
-        value = getattr(value, "value", value)
-        replacements = _enum(document, rule).get("x-replacements", {})
-        if isinstance(value, str) and value in replacements:
-            return f"{value!r} is {replacements[value]}"
-        return None
+        replacements: Mapping[str, str] = _enum(document, rule).get("x-replacements", {})
+
+        def deprecated_values(value: Any, now: float | None) -> str | None:
+            value = getattr(value, "value", value)
+            if isinstance(value, str) and value in replacements:
+                return f"{value!r} is {replacements[value]}"
+            return None
+
+        return deprecated_values
     if mark == "x-max-age":
-        if isinstance(value, (int, float)) and (now or time.time()) - value > rule:
-            return message or f"is more than {rule // 86400} days old"
-        return None
+        old = message or f"is more than {rule // 86400} days old"
+
+        def max_age(value: Any, now: float | None) -> str | None:
+            if type(value) in (int, float) and (now or time.time()) - value > rule:
+                return old
+            return None
+
+        return max_age
     if mark == "x-normalize":
-        return _check_normalized(rule, value, message)
-    return None
+        return lambda value, now: _check_normalized(rule, value, message)
+    return lambda value, now: None
 
 
 def _check_normalized(kind: str, value: Any, message: str | None) -> str | None:

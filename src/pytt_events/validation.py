@@ -132,18 +132,19 @@ def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
 
 @functools.cache
 def _fast_validator(family: str, api_version: str) -> Any:
-    """The fast path (jsonschema-rs): the verdict on errors, and the warnings."""
-    return _rs_validator(_family_schema(family, api_version), _schema.load_schema(api_version))
+    """The fast path (jsonschema-rs, pure Rust): the verdict on errors."""
+    return jsonschema_rs.validator_for(_family_schema(family, api_version), validate_formats=True)
 
 
 def _rs_validator(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
+    """A jsonschema-rs validator that also reports the warning marks (as "Custom" errors)."""
     return jsonschema_rs.validator_for(
         dict(schema), validate_formats=True, keywords=_warning_keywords(document)
     )
 
 
 def _fast_check(validator: Any, payload: Any) -> tuple[bool, list[Problem]]:
-    """(whether jsonschema-rs finds an error, the warnings it reports)."""
+    """(whether the validator finds an error, the warnings it reports)."""
     invalid = False
     warnings: list[Problem] = []
     for error in validator.iter_errors(payload):
@@ -154,10 +155,93 @@ def _fast_check(validator: Any, payload: Any) -> tuple[bool, list[Problem]]:
     return invalid, warnings
 
 
+def _soft_problems(
+    value: Any,
+    plan: _schema.WarningPlan,
+    path: str,
+    document: Mapping[str, Any],
+    now: float | None,
+    out: list[Problem],
+) -> None:
+    """The warnings of a value under a warning plan, appended to out."""
+    for check in plan.checks:
+        problem = check(value, now)
+        if problem is not None:
+            out.append(Problem(path, problem, "warning"))
+    if plan.children or plan.known is not None:
+        _soft_below(value, plan, path, document, now, out)
+
+
+def _soft_below(
+    value: Any,
+    plan: _schema.WarningPlan,
+    path: str,
+    document: Mapping[str, Any],
+    now: float | None,
+    out: list[Problem],
+) -> None:
+    if type(value) is list:
+        for index, item in enumerate(value):
+            _soft_below(item, plan, f"{path}/{index}", document, now, out)
+        return
+    if type(value) is not dict:
+        return
+    if plan.known is not None:
+        unknown = _soft.unknown_keys(value, plan.known)
+        if unknown:
+            message = "; ".join(_soft.unknown_key_message(key) for key in unknown)
+            out.append(Problem(path, message, "warning"))
+    for key, child in plan.children.items():
+        if key in value:
+            _soft_problems(value[key], child, f"{path}/{key}", document, now, out)
+
+
+def _condition_warnings(payload: Any, definition: str, api_version: str) -> list[Problem]:
+    """The warnings of a payload's fields under its rules between fields (if/then), memoized
+    on those fields' values: they are request-level fields, which repeat across a file."""
+    rules = _schema.conditions(definition, api_version)
+    if not rules or not isinstance(payload, Mapping):
+        return []
+    names = _condition_names(definition, api_version)
+    key = tuple(
+        value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+        for value in (payload.get(name) for name in names)
+    )
+    return list(_memoized_condition_warnings(definition, api_version, names, key))
+
+
+@functools.cache
+def _condition_names(definition: str, api_version: str) -> tuple[str, ...]:
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                if key == "properties" and isinstance(child, Mapping):
+                    names.update(child)
+                walk(child)
+        elif isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+
+    walk(_schema.conditions(definition, api_version))
+    return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=4096)
+def _memoized_condition_warnings(
+    definition: str, api_version: str, names: tuple[str, ...], values: tuple[Any, ...]
+) -> tuple[Problem, ...]:
+    fields = {name: value for name, value in zip(names, values, strict=True) if value is not None}
+    problems = check_conditions(
+        list(_schema.conditions(definition, api_version)), fields, _schema.load_schema(api_version)
+    )
+    return tuple(problem for problem in problems if problem.severity == "warning")
+
+
 def _fast_verdict(family: str, api_version: str, payload: Any) -> bool:
     """Whether jsonschema-rs finds the payload free of errors (its warnings aside)."""
-    invalid, _ = _fast_check(_fast_validator(family, api_version), payload)
-    return not invalid
+    return bool(_fast_validator(family, api_version).is_valid(payload))
 
 
 def check_conditions(
@@ -294,6 +378,7 @@ def validate_payload(
     require_hashed: bool = False,
     *,
     now: float | None = None,
+    warn: bool = True,
 ) -> list[Problem]:
     """The problems of a request body: errors (TikTok refuses it) first, then warnings (TikTok
     takes it, but part of it is probably wrong or wasted). Valid when no problem is an error.
@@ -306,6 +391,7 @@ def validate_payload(
         require_hashed: also report (as errors) every personal-data field (x-pii) whose value
             is not a SHA-256 hex digest.
         now: the Unix time that event ages are measured from (default: now).
+        warn: False leaves warnings out (only what TikTok refuses is reported).
 
     Raises:
         UnknownApiVersionError: no schema for api_version in this build.
@@ -323,11 +409,15 @@ def validate_payload(
     if family not in known:
         return [Problem("", f"schema {api_version} has no request family {family!r}")]
     problems: list[Problem] = []
-    token = _NOW.set(now)
-    try:
-        invalid, warnings = _fast_check(_fast_validator(family, api_version), payload)
-    finally:
-        _NOW.reset(token)
+    invalid = not _fast_validator(family, api_version).is_valid(payload)
+    definition = known[family].definition
+    warnings: list[Problem] = []
+    if warn:
+        document = _schema.load_schema(api_version)
+        _soft_problems(
+            payload, _schema.warning_plan(definition, api_version), "", document, now, warnings
+        )
+        warnings = _condition_warnings(payload, definition, api_version) + warnings
     if invalid:
         validator = _validator(family, api_version)
         problems = [
@@ -339,7 +429,7 @@ def validate_payload(
         if not problems:  # pragma: no cover - the parity tests keep this from happening
             logger.debug("the fast validator refused a payload jsonschema accepts")
     if require_hashed:
-        plan = _schema.pii_plan(known[family].definition, api_version)
+        plan = _schema.pii_plan(definition, api_version)
         problems.extend(_unhashed(payload, plan, ""))
     return problems + warnings
 
