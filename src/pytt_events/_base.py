@@ -380,20 +380,7 @@ def check_fields(cls: type[SchemaModel], fields: Mapping[str, Any]) -> None:
 
 def _condition_fields(model: type[SchemaModel]) -> set[str]:
     """The fields the model's x-conditions read (only those are dumped to check them)."""
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, child in node.items():
-                if key == "properties" and isinstance(child, dict):
-                    names.update(child)
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(model.__marks__.conditions)
-    return names & set(model.model_fields)
+    return set(_schema.condition_fields(model.__marks__.conditions)) & set(model.model_fields)
 
 
 def _absent_if_empty(value: Any) -> Any:

@@ -257,3 +257,21 @@ def conditions(definition: str, api_version: str = DEFAULT_API_VERSION) -> tuple
     node = load_schema(api_version)["$defs"][definition]
     rules = [rule for rule in node.get("allOf", ()) if isinstance(rule, Mapping) and "if" in rule]
     return tuple(rules)
+
+
+def condition_fields(rules: Any) -> frozenset[str]:
+    """The fields that rules between fields (if/then) read: every key of their properties."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                if key == "properties" and isinstance(child, Mapping):
+                    names.update(child)
+                walk(child)
+        elif isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+
+    walk(rules)
+    return frozenset(names)

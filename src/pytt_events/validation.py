@@ -156,12 +156,7 @@ def _fast_check(validator: Any, payload: Any) -> tuple[bool, list[Problem]]:
 
 
 def _soft_problems(
-    value: Any,
-    plan: _schema.WarningPlan,
-    path: str,
-    document: Mapping[str, Any],
-    now: float | None,
-    out: list[Problem],
+    value: Any, plan: _schema.WarningPlan, path: str, now: float | None, out: list[Problem]
 ) -> None:
     """The warnings of a value under a warning plan, appended to out."""
     for check in plan.checks:
@@ -169,20 +164,15 @@ def _soft_problems(
         if problem is not None:
             out.append(Problem(path, problem, "warning"))
     if plan.children or plan.known is not None:
-        _soft_below(value, plan, path, document, now, out)
+        _soft_below(value, plan, path, now, out)
 
 
 def _soft_below(
-    value: Any,
-    plan: _schema.WarningPlan,
-    path: str,
-    document: Mapping[str, Any],
-    now: float | None,
-    out: list[Problem],
+    value: Any, plan: _schema.WarningPlan, path: str, now: float | None, out: list[Problem]
 ) -> None:
     if type(value) is list:
         for index, item in enumerate(value):
-            _soft_below(item, plan, f"{path}/{index}", document, now, out)
+            _soft_below(item, plan, f"{path}/{index}", now, out)
         return
     if type(value) is not dict:
         return
@@ -193,7 +183,7 @@ def _soft_below(
             out.append(Problem(path, message, "warning"))
     for key, child in plan.children.items():
         if key in value:
-            _soft_problems(value[key], child, f"{path}/{key}", document, now, out)
+            _soft_problems(value[key], child, f"{path}/{key}", now, out)
 
 
 def _condition_warnings(payload: Any, definition: str, api_version: str) -> list[Problem]:
@@ -212,20 +202,7 @@ def _condition_warnings(payload: Any, definition: str, api_version: str) -> list
 
 @functools.cache
 def _condition_names(definition: str, api_version: str) -> tuple[str, ...]:
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            for key, child in node.items():
-                if key == "properties" and isinstance(child, Mapping):
-                    names.update(child)
-                walk(child)
-        elif isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-
-    walk(_schema.conditions(definition, api_version))
-    return tuple(sorted(names))
+    return tuple(sorted(_schema.condition_fields(_schema.conditions(definition, api_version))))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -413,10 +390,8 @@ def validate_payload(
     definition = known[family].definition
     warnings: list[Problem] = []
     if warn:
-        document = _schema.load_schema(api_version)
-        _soft_problems(
-            payload, _schema.warning_plan(definition, api_version), "", document, now, warnings
-        )
+        soft = _schema.warning_plan(definition, api_version)
+        _soft_problems(payload, soft, "", now, warnings)
         warnings = _condition_warnings(payload, definition, api_version) + warnings
     if invalid:
         validator = _validator(family, api_version)
