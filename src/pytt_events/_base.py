@@ -76,6 +76,7 @@ class _Marks:
         "normalize",
         "pii",
         "soft",
+        "soft_checks",
         "warn_unknown",
     )
 
@@ -86,6 +87,8 @@ class _Marks:
         self.known: dict[str, str] = {}
         # field -> [(warning mark, its rule)], and the field's x-message
         self.soft: dict[str, list[tuple[str, Any]]] = {}
+        # The compiled checks of soft, made on first use (the schema is loaded lazily).
+        self.soft_checks: tuple[tuple[str, str, _soft.Check], ...] | None = None
         self.messages: dict[str, str] = {}
         self.convert: dict[str, str] = {}
         self.defaults: dict[str, str] = {}
@@ -272,23 +275,28 @@ class MarkedModel(SchemaModel):
             if isinstance(value, str) and not isinstance(value, Enum):
                 values[name] = _known_member(cls, name, enum_name, value)
         if marks.soft:
-            document = _document_of(cls)
-            for name, rules in marks.soft.items():
+            if marks.soft_checks is None:
+                document = _document_of(cls)
+                marks.soft_checks = tuple(
+                    (
+                        name,
+                        mark,
+                        _soft.compile_check(mark, rule, document, marks.messages.get(name)),
+                    )
+                    for name, rules in marks.soft.items()
+                    for mark, rule in rules
+                )
+            for name, mark, check in marks.soft_checks:
                 value = values.get(name)
                 if value is None:
                     continue
-                for mark, rule in rules:
-                    problem = _soft.check_value(
-                        mark, rule, value, document, marks.messages.get(name)
+                problem = check(value, None)
+                if problem is not None:
+                    # Deprecated names warn once each (the schema's constants); others once.
+                    shown = getattr(value, "value", value) if mark == "x-deprecated-values" else ""
+                    _soft.warn_once(
+                        (cls.__name__, name, mark, str(shown)), f"{cls.__name__}.{name} {problem}"
                     )
-                    if problem is not None:
-                        shown = (
-                            getattr(value, "value", value) if mark == "x-deprecated-values" else ""
-                        )
-                        _soft.warn_once(
-                            (cls.__name__, name, mark, str(shown)),
-                            f"{cls.__name__}.{name} {problem}",
-                        )
         if marks.warn_unknown and self.__pydantic_extra__:
             for key in _soft.unknown_keys(self.__pydantic_extra__, cls.model_fields):
                 _soft.warn_once(

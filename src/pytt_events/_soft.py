@@ -42,6 +42,8 @@ _lock = threading.Lock()
 
 def warn_once(key: tuple[str, ...], message: str) -> None:
     """Log message as a warning the first time key is seen in this process."""
+    if key in _warned:  # the common case, without the lock (set membership is atomic)
+        return
     with _lock:
         if key in _warned:
             return
