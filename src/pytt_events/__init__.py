@@ -21,6 +21,7 @@ from pytt_events._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BulkSendError,
+    ClientClosedError,
     InvalidRequestError,
     PayloadValidationError,
     PermissionDeniedError,
@@ -28,6 +29,7 @@ from pytt_events._exceptions import (
     RateLimitError,
     RetiredError,
     ServerError,
+    UnknownApiVersionError,
 )
 from pytt_events._hashing import (
     hash_value,
@@ -40,7 +42,7 @@ from pytt_events._hashing import (
 )
 from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
 from pytt_events._retry import NO_RETRIES, RetryEvent, RetryPolicy
-from pytt_events._schema import UnknownApiVersionError, known_versions
+from pytt_events._schema import known_versions
 from pytt_events.auth import TikTokAuth
 from pytt_events.context import Ad, Context, Page, User
 from pytt_events.event import Event
@@ -61,6 +63,7 @@ __all__ = [
     "AuthenticationError",
     "BulkResponse",
     "BulkSendError",
+    "ClientClosedError",
     "Content",
     "ContentType",
     "Context",

@@ -31,12 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import math
 import re
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from enum import Enum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import (
     AwareDatetime,
@@ -50,6 +51,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pytt_events import _compat, _generated, _hashing, _schema, _soft
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger("pytt_events")
 
@@ -156,12 +160,38 @@ class _Marks:
 
 
 class SchemaModel(BaseModel):
-    """Base of every generated model: input values never appear in validation errors, and
-    personal data (x-pii) never in repr."""
+    """Base of every generated model: input values never appear in validation errors (not in
+    their text, nor in `errors()`, `json()` or a chained exception), non-finite numbers (inf,
+    NaN: not JSON) are refused, and personal data (x-pii) never shows in repr."""
 
-    model_config = ConfigDict(hide_input_in_errors=True)
+    model_config = ConfigDict(hide_input_in_errors=True, allow_inf_nan=False)
 
     __marks__: ClassVar[_Marks]
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            scrubbed = scrub(error)
+        else:
+            return
+        raise scrubbed  # outside the except block: no __context__ holding the input
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as error:
+            scrubbed = scrub(error)
+        raise scrubbed
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as error:
+            scrubbed = scrub(error)
+        raise scrubbed
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -298,6 +328,9 @@ class MarkedModel(SchemaModel):
                         (cls.__name__, name, mark, str(shown)), f"{cls.__name__}.{name} {problem}"
                     )
         if marks.warn_unknown and self.__pydantic_extra__:
+            for key, extra in self.__pydantic_extra__.items():
+                if not _finite(extra):
+                    raise ValueError(f"{key}: must be a finite number (inf and NaN are not JSON)")
             for key in _soft.unknown_keys(self.__pydantic_extra__, cls.model_fields):
                 _soft.warn_once(
                     (cls.__name__, "x-warn-unknown", key),
@@ -389,6 +422,32 @@ def check_fields(cls: type[SchemaModel], fields: Mapping[str, Any]) -> None:
 def _condition_fields(model: type[SchemaModel]) -> set[str]:
     """The fields the model's x-conditions read (only those are dumped to check them)."""
     return set(_schema.condition_fields(model.__marks__.conditions)) & set(model.model_fields)
+
+
+def _finite(value: Any) -> bool:
+    """False for a float that is inf or NaN, anywhere in value (custom properties)."""
+    if type(value) is float:
+        return math.isfinite(value)
+    if type(value) is dict:
+        return all(_finite(item) for item in value.values())
+    if type(value) is list:
+        return all(_finite(item) for item in value)
+    return True
+
+
+def scrub(error: ValidationError) -> ValidationError:
+    """The same validation error (types, locations, messages) without the input values, which
+    pydantic keeps in `errors()` and `json()` even when it hides them from the text: frameworks
+    log `errors()`, and error trackers record chained exceptions."""
+    details: list[InitErrorDetails] = [
+        InitErrorDetails(
+            type=PydanticCustomError(item["type"], item["msg"]),
+            loc=tuple(item["loc"]),
+            input=None,
+        )
+        for item in error.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return ValidationError.from_exception_data(error.title, details, hide_input=True)
 
 
 def _absent_if_empty(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
     PyttEventsError
     ├── PayloadValidationError      rejected locally: nothing was sent
+    ├── UnknownApiVersionError      no schema for that API version in this build (a ValueError)
+    ├── ClientClosedError           the client was closed: nothing was sent
     ├── APIConnectionError          no usable response (DNS, refused, reset, TLS, bad JSON)
     │   └── APITimeoutError
     ├── APIError                    TikTok answered code != 0 (or HTTP >= 400)
@@ -39,6 +41,15 @@ class PayloadValidationError(PyttEventsError, ValueError):
     def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class UnknownApiVersionError(PyttEventsError, ValueError):
+    """No schema (and so no models) exists in this build for the requested API version."""
+
+
+class ClientClosedError(PyttEventsError):
+    """The client was closed (close(), aclose() or the end of its `with` block): nothing was
+    sent. Not retryable: make a new client."""
 
 
 class APIConnectionError(PyttEventsError):

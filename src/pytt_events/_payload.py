@@ -97,7 +97,8 @@ def coerce(value: Any, model: type[BaseModel], where: str = "") -> BaseModel:
         try:
             return model.model_validate(dict(value))
         except ValidationError as error:
-            raise validation_error(error, where) from None
+            refused = validation_error(error, where)
+        raise refused  # outside the except block: nothing chained
     raise PayloadValidationError(
         f"{where.rstrip('.') or 'event'}: expected {model.__name__} or a dict, "
         f"got {type(value).__name__}"

@@ -16,13 +16,10 @@ from types import ModuleType
 from typing import Any
 
 from pytt_events import _generated, _soft
+from pytt_events._exceptions import UnknownApiVersionError
 from pytt_events._hashing import PiiPlan
 
 DEFAULT_API_VERSION = "v1.3"
-
-
-class UnknownApiVersionError(ValueError):
-    """No schema (and so no models) exists in this build for the requested API version."""
 
 
 @dataclass(frozen=True)

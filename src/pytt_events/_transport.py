@@ -24,6 +24,8 @@ from pytt_events._exceptions import (
     PARTIAL_SUCCESS,
     APIConnectionError,
     APITimeoutError,
+    ClientClosedError,
+    PyttEventsError,
     error_class,
 )
 from pytt_events._response import TikTokResponse
@@ -167,10 +169,13 @@ def _log(request: HttpRequest, status: int | str, outcome: Any, attempt: int) ->
         )
 
 
-def _connection_error(request: HttpRequest, error: Exception) -> Exception:
+def _connection_error(request: HttpRequest, error: Exception) -> PyttEventsError:
     path = urlsplit(request.url).path
     if isinstance(error, httpx.TimeoutException):
         return APITimeoutError(f"request to {path} timed out ({type(error).__name__})")
+    if isinstance(error, RuntimeError) and not isinstance(error, httpx.HTTPError):
+        # httpx's "Cannot send a request, as the client has been closed."
+        return ClientClosedError(f"request to {path} not sent: the client was closed")
     return APIConnectionError(f"request to {path} failed: {type(error).__name__}")
 
 
@@ -208,11 +213,14 @@ class SyncSender:
             answer = self._client.post(
                 request.url, content=request.content, headers=request.headers
             )
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, RuntimeError) as error:
             failure = _connection_error(request, error)
-            _log(request, "-", failure, attempt)
-            raise failure from error
-        return _read(request, answer, attempt)
+        else:
+            return _read(request, answer, attempt)
+        # Raised outside the except block, so no chained httpx error (whose frames hold the
+        # request headers, the token among them) travels with it.
+        _log(request, "-", failure, attempt)
+        raise failure
 
     def close(self) -> None:
         self._client.close()
@@ -234,11 +242,12 @@ class AsyncSender:
             answer = await self._client.post(
                 request.url, content=request.content, headers=request.headers
             )
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, RuntimeError) as error:
             failure = _connection_error(request, error)
-            _log(request, "-", failure, attempt)
-            raise failure from error
-        return _read(request, answer, attempt)
+        else:
+            return _read(request, answer, attempt)
+        _log(request, "-", failure, attempt)
+        raise failure
 
     async def aclose(self) -> None:
         await self._client.aclose()

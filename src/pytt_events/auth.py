@@ -2,7 +2,8 @@
 
 Environment variables (keyword arguments override them, and they override a .env file):
 
-    TIKTOK_ACCESS_TOKEN      required; never shown by repr, str or logs
+    TIKTOK_ACCESS_TOKEN      required; printable ASCII; never shown by repr, str, model_dump,
+                             errors or logs
     TIKTOK_PIXEL_ID          required
     TIKTOK_API_VERSION       default "v1.3"
     TIKTOK_TEST_EVENT_CODE   optional
@@ -14,8 +15,16 @@ from __future__ import annotations
 import warnings
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pytt_events._base import scrub
 
 DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/"
 # One copy of the original package's documentation spells the variable this way.
@@ -38,9 +47,11 @@ class TikTokAuth(BaseSettings):
         frozen=True,
     )
 
-    TIKTOK_ACCESS_TOKEN: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = (
-        Field(repr=False)
-    )
+    # An HTTP header value: printable ASCII without spaces. Anything else would fail (or be
+    # echoed) deep in the HTTP stack; it is refused here, by a message that does not repeat it.
+    TIKTOK_ACCESS_TOKEN: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^[!-~]+$")
+    ] = Field(repr=False)
     TIKTOK_PIXEL_ID: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     TIKTOK_TEST_EVENT_CODE: str | None = None
     TIKTOK_API_VERSION: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4)] = (
@@ -51,6 +62,15 @@ class TikTokAuth(BaseSettings):
     ] = DEFAULT_BASE_URL
     # Read only to accept the misspelling with a DeprecationWarning; always emptied.
     TIKTOK_ACESS_TOKEN: str | None = Field(default=None, repr=False, exclude=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            scrubbed = scrub(error)
+        else:
+            return
+        raise scrubbed  # errors() and json() without the values, and nothing chained
 
     @model_validator(mode="before")
     @classmethod
@@ -78,6 +98,11 @@ class TikTokAuth(BaseSettings):
     def endpoint_url(self, endpoint: str) -> str:
         """The URL of an endpoint ("pixel/track/") for this base URL and API version."""
         return f"{self.base_url}{self.TIKTOK_API_VERSION}/{endpoint.lstrip('/')}"
+
+    @field_serializer("TIKTOK_ACCESS_TOKEN")
+    def _masked_token(self, token: str) -> str:
+        """model_dump() and model_dump_json() never carry the token (read the attribute)."""
+        return "**********"
 
     def __str__(self) -> str:
         return self.__repr__()

@@ -17,7 +17,8 @@ import click
 from pydantic import ValidationError
 
 from pytt_events import __version__
-from pytt_events._schema import DEFAULT_API_VERSION, UnknownApiVersionError
+from pytt_events._exceptions import UnknownApiVersionError
+from pytt_events._schema import DEFAULT_API_VERSION
 from pytt_events.testing import DEFAULT_ACCESS_TOKEN, ReceivedRequest, SandboxServer
 
 if TYPE_CHECKING:
@@ -490,6 +491,10 @@ def schema_command(name: str | None, api_version: str) -> None:
     """Print a schema (a request family, or a whole API version), or list them."""
     from pytt_events import _schema
 
+    try:
+        _schema.families(api_version)
+    except UnknownApiVersionError as error:
+        raise click.UsageError(str(error)) from None
     if name is None:
         for version in _schema.known_versions():
             for family in _schema.families(version).values():

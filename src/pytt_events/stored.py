@@ -25,7 +25,27 @@ from typing import IO, Any
 __all__ = ["StoredPayload", "read_payloads"]
 
 _CHUNK = 1 << 16
-_decoder = json.JSONDecoder()
+
+
+class NotJsonError(ValueError):
+    """A value JSON does not have (NaN, Infinity, -Infinity), which Python's json module reads."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotJsonError(f"{name} is not a JSON value")
+
+
+# Python's json reads NaN and Infinity, which are not JSON (TikTok refuses them): refused here.
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def loads(text: str) -> Any:
+    """One JSON value, strictly: NaN and Infinity are refused.
+
+    Raises:
+        ValueError: text is not one JSON value.
+    """
+    return _decoder.decode(text)
 
 
 @dataclass(frozen=True)
@@ -125,7 +145,7 @@ def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
         if not line.strip():
             continue
         try:
-            yield StoredPayload(source, number, json.loads(line))
+            yield StoredPayload(source, number, loads(line))
         except ValueError as error:
             yield StoredPayload(source, number, error=_describe(error))
 
@@ -133,6 +153,8 @@ def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
 def _describe(error: ValueError) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON: {error.msg} (column {error.colno})"
+    if isinstance(error, NotJsonError):
+        return f"not valid JSON: {error}"
     return "not valid JSON"
 
 
@@ -164,6 +186,8 @@ def _read_json(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
 
     skip_space()
     if not buffer:
+        # Not a JSON document (and so not the empty list of payloads an empty array is).
+        yield StoredPayload(source, line, error="the file is empty: no JSON value")
         return
     in_array = buffer[0] == "["
     if in_array:
@@ -180,6 +204,9 @@ def _read_json(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
         while True:
             try:
                 value, end = _decoder.raw_decode(buffer)
+            except NotJsonError as error:
+                yield StoredPayload(source, start_line, error=_describe(error))
+                return
             except json.JSONDecodeError as error:
                 if fill():
                     continue

@@ -160,7 +160,8 @@ def test_models_module_reexports_every_generated_class() -> None:
 
 
 PUBLIC = {
-    "CODE_TABLE", "ERROR_CODES", "RetiredError", "NO_RETRIES", "APIConnectionError", "APIError",
+    "CODE_TABLE", "ERROR_CODES", "RetiredError", "ClientClosedError", "NO_RETRIES",
+    "APIConnectionError", "APIError",
     "APITimeoutError", "Ad", "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
     "AuthenticationError", "BulkResponse", "BulkSendError", "Content", "ContentType", "Context",
     "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",
