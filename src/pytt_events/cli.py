@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -383,7 +385,8 @@ def send(
     dedup_since = time.time() - 48 * 3600
     out: AbstractContextManager[Any] = nullcontext()
     if failed_out is not None and not dry_run:
-        out = click.open_file(str(failed_out), "w", encoding="utf-8", lazy=True)
+        # Checked before the first request, so failed events always have somewhere to go.
+        out = _FailedOut(failed_out, file)
     try:
         with (
             out as failed_file,
@@ -460,6 +463,56 @@ def send(
         )
     problems = totals["failed"] + totals["invalid"] + totals["unreadable"]
     sys.exit(1 if problems else 0)
+
+
+class _FailedOut:
+    """--failed-out: refused when it is the input, opened (as a temporary file beside it) before
+    anything is sent, and renamed into place when done, so the input is never truncated while
+    it is read and a half-written file never takes the place of a whole one.
+
+    Raises:
+        click.UsageError: (when built) the output is the input, or it cannot be written.
+    """
+
+    def __init__(self, target: Path, source: Path) -> None:
+        if _same_file(target, source):
+            raise click.UsageError(
+                f"--failed-out {target} is the input file: write the failed events elsewhere"
+            )
+        self.target = target
+        self.written = 0
+        try:
+            handle, name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent or Path(".")
+            )
+        except OSError as error:
+            raise click.UsageError(
+                f"cannot write --failed-out {target}: {_os_reason(error)}"
+            ) from None
+        self.partial = Path(name)
+        self.handle = os.fdopen(handle, "w", encoding="utf-8")
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.handle.write(line)
+            self.written += 1
+
+    def __enter__(self) -> _FailedOut:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+        if self.written:
+            os.replace(self.partial, self.target)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.exists() and other.exists() and one.samefile(other)
+    except OSError:
+        return False
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

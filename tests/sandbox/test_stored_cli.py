@@ -342,3 +342,36 @@ def test_send_warns_about_events_older_than_the_dedup_window(tmp_path: Path) -> 
         again = run("send", str(recent), env=sandbox_env(up))
     assert again.returncode == 0, again.stderr
     assert "48 hours" not in again.stderr
+
+
+def test_failed_out_that_is_the_input_is_refused_before_sending(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID)
+    before = source.read_bytes()
+    with SandboxServer(access_token=TOKEN) as sandbox:
+        env = sandbox_env(sandbox) | {"TIKTOK_ACCESS_TOKEN": "wrong"}
+        done = run("send", str(source), "--failed-out", str(source), env=env)
+        assert sandbox.received == []  # refused before the first request
+    assert done.returncode == 2
+    assert "is the input file" in done.stderr
+    assert source.read_bytes() == before  # nothing lost
+
+
+def test_an_unwritable_failed_out_is_found_before_sending(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID)
+    target = tmp_path / "missing-folder" / "failed.ndjson"
+    with SandboxServer(access_token=TOKEN) as sandbox:
+        done = run("send", str(source), "--failed-out", str(target), env=sandbox_env(sandbox))
+        assert sandbox.received == []
+    assert done.returncode == 2
+    assert f"cannot write --failed-out {target}" in done.stderr
+
+
+def test_failed_out_is_written_whole_and_nothing_is_left_behind(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID)
+    failed = tmp_path / "failed.ndjson"
+    with SandboxServer(access_token=TOKEN) as sandbox:
+        env = sandbox_env(sandbox) | {"TIKTOK_ACCESS_TOKEN": "wrong"}
+        done = run("send", str(source), "--failed-out", str(failed), "--batch-size", "2", env=env)
+    assert done.returncode == 1
+    assert len(failed.read_text().splitlines()) == 5  # every event, across three batches
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["failed.ndjson", "sent.ndjson"]
