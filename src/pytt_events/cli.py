@@ -40,7 +40,14 @@ Examples:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pytt-events")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="-v: the SDK's debug log (pytt_events: paths, codes, sizes; never secrets); "
+    "-vv: httpx's too.",
+)
+def main(verbose: int) -> None:
     """pytt-events: TikTok Events API SDK tools.
 
     \b
@@ -50,7 +57,22 @@ def main() -> None:
       pytt-events schema event_track
       pytt-events demo                 send the Quick Start's event to a local sandbox
       pytt-events sandbox --port 8080  emulate TikTok's Events API on 127.0.0.1:8080
+      pytt-events -v send sent.ndjson  with the SDK's debug log
     """
+    _configure_logging(verbose)
+
+
+def _configure_logging(verbose: int) -> None:
+    """-v shows the pytt_events logger only; -vv adds httpx (and httpcore)."""
+    if not verbose:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    names = ["pytt_events"] + (["httpx", "httpcore"] if verbose > 1 else [])
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
 
 
 @main.command(epilog=_EXAMPLES_SANDBOX)
@@ -187,6 +209,7 @@ Examples:
   pytt-events validate sent.ndjson
   pytt-events validate exports/*.jsonl.gz --require-hashed
   pytt-events validate batch.json --schema pixel_batch --format json > problems.ndjson
+  zcat sent.ndjson.gz | pytt-events validate -      standard input (gzip or not)
 
 \b
 An error is something TikTok refuses; a warning something TikTok takes but that is probably
@@ -199,7 +222,7 @@ warning), 2 usage error or a file that cannot be read.
 
 
 @main.command(epilog=_VALIDATE_EXAMPLES)
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
     "--schema",
     "family",
@@ -240,7 +263,6 @@ def validate(
     constant memory.
     """
     from pytt_events import _schema
-    from pytt_events.stored import read_payloads
     from pytt_events.validation import ValidationSummary, validate_stored
 
     try:
@@ -257,19 +279,19 @@ def validate(
             handles: list[Any] = []
             try:
                 results = validate_stored(
-                    read_payloads(file, handles), family, api_version, require_hashed
+                    _payloads_of(file, handles), family, api_version, require_hashed
                 )
                 for count, result in enumerate(results, start=1):
                     summary.add(result)
                     for problem in result.problems:
-                        emit(str(file), result.line, problem)
+                        emit(result.source, result.line, problem)
                     if count % 1000 == 0 and handles:
                         progress.advance_to(finished, handles[0].position)
             except OSError as error:
                 summary.unreadable_files += 1
                 click.echo(f"{file}: cannot read: {_os_reason(error)}", err=True)
                 continue
-            finished += file.stat().st_size
+            finished += file.stat().st_size if file.is_file() else 0
             progress.advance_to(finished, 0)
     counts = {
         "payloads": summary.payloads,
@@ -342,7 +364,7 @@ unreadable, 2 usage error, missing settings or a file that cannot be read.
 
 
 @main.command(epilog=_SEND_EXAMPLES)
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--dry-run", is_flag=True, help="Validate and plan the requests; send nothing.")
 @click.option(
     "--failed-out",
@@ -370,13 +392,20 @@ def send(
     written to --failed-out.
     """
     from pytt_events import BulkSendError, TikTokAuth, TikTokEventsApi
-    from pytt_events.stored import event_times, read_payloads
+    from pytt_events.stored import event_times
 
+    # A dry run sends nothing: it needs no credentials (placeholders stand in for missing ones).
+    placeholders = {"TIKTOK_ACCESS_TOKEN": "dry-run", "TIKTOK_PIXEL_ID": "dry-run"}
     try:
-        auth = TikTokAuth()
+        try:
+            auth = TikTokAuth()
+        except ValidationError:
+            if not dry_run:
+                raise
+            missing = {key: value for key, value in placeholders.items() if not os.environ.get(key)}
+            auth = TikTokAuth(**missing)
     except ValidationError as error:
-        missing = ", ".join(str(item["loc"][0]) for item in error.errors())
-        raise click.UsageError(f"missing or invalid settings: {missing}") from None
+        raise click.UsageError(_settings_problem(error)) from None
     totals = {
         "events": 0, "accepted": 0, "failed": 0, "invalid": 0, "unreadable": 0, "requests": 0,
         "old": 0,
@@ -394,7 +423,7 @@ def send(
             _Progress([file], "sending") as progress,
         ):
             handles: list[Any] = []
-            for batch in _batches(read_payloads(file, handles), batch_size):
+            for batch in _batches(_payloads_of(file, handles), batch_size):
                 readable = []
                 for stored in batch:
                     if stored.error is not None:
@@ -513,6 +542,27 @@ def _same_file(one: Path, other: Path) -> bool:
         return one.exists() and other.exists() and one.samefile(other)
     except OSError:
         return False
+
+
+def _settings_problem(error: ValidationError) -> str:
+    """Which environment variables (or .env keys) to set, from TikTokAuth's error."""
+    missing = [str(item["loc"][0]) for item in error.errors() if item["type"] == "missing"]
+    invalid = [str(item["loc"][0]) for item in error.errors() if item["type"] != "missing"]
+    parts = []
+    if missing:
+        parts.append(f"set {', '.join(missing)} (environment variable or .env key)")
+    if invalid:
+        parts.append(f"fix {', '.join(invalid)} (invalid value)")
+    return "missing or invalid settings: " + "; ".join(parts)
+
+
+def _payloads_of(file: Path, handles: list[Any]) -> Iterator[Any]:
+    """The stored payloads of a file, or of standard input for "-"."""
+    from pytt_events.stored import read_payloads
+
+    if str(file) == "-":
+        return read_payloads(sys.stdin.buffer, handles, source="<stdin>")
+    return read_payloads(file, handles)
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

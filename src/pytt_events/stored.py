@@ -62,7 +62,7 @@ class StoredPayload:
 class _Progress:
     """Bytes read so far of the underlying (compressed) file, for progress bars."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes] | io.BufferedIOBase) -> None:
         self._raw = raw
 
     @property
@@ -98,24 +98,47 @@ def _kind(path: Path) -> str:
 
 
 def read_payloads(
-    path: str | os.PathLike[str], progress: list[_Progress] | None = None
+    path: str | os.PathLike[str] | IO[bytes],
+    progress: list[_Progress] | None = None,
+    *,
+    source: str | None = None,
 ) -> Iterator[StoredPayload]:
-    """Stream the payloads of a stored file (see the module's documentation).
+    """Stream the payloads of a stored file, or of an open binary stream (standard input, an
+    object store's stream), in constant memory (see the module's documentation).
 
     Args:
+        path: a file name (its name says the format: .json, .ndjson, .jsonl, .gz), or an open
+            binary stream, whose format is sniffed (gzip by its magic bytes; an array is
+            .json, anything else NDJSON). A stream is read, never closed.
         progress: if given, receives a handle whose `position` is the bytes read so far.
+        source: the name results carry (default: the file name, or "<stream>").
 
     Raises:
         OSError: the file cannot be opened, or it is named .gz but is not gzip.
     """
-    file = Path(path)
-    text: io.TextIOBase
-    text, raw = _open(file)
+    if isinstance(path, (str, os.PathLike)):
+        file = Path(path)
+        text, raw = _open(file)
+        yield from _read(text, raw, _kind(file), source or str(path), progress)
+        return
+    stream = _Unclosed(path)
+    binary: io.BufferedIOBase = stream
+    if stream.peek(2)[:2] == _GZIP_MAGIC:
+        binary = gzip.GzipFile(fileobj=stream, mode="rb")
+    wrapped = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")  # type: ignore[type-var]
+    yield from _read(wrapped, stream, "sniff", source or "<stream>", progress)
+
+
+def _read(
+    text: io.TextIOBase,
+    raw: IO[bytes] | _Unclosed,
+    kind: str,
+    source: str,
+    progress: list[_Progress] | None,
+) -> Iterator[StoredPayload]:
     if progress is not None:
         progress.append(_Progress(raw))
-    source = str(path)
     try:
-        kind = _kind(file)
         if kind == "sniff":
             head = text.read(_CHUNK)
             kind = "json" if head.lstrip().startswith("[") else "ndjson"
@@ -125,6 +148,49 @@ def read_payloads(
     finally:
         text.close()
         raw.close()
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class _Unclosed(io.BufferedIOBase):
+    """A caller's binary stream, read with one byte of look-ahead and never closed."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._head = b""
+
+    def peek(self, size: int = 1) -> bytes:
+        while len(self._head) < size:
+            more = self._stream.read(size - len(self._head))
+            if not more:
+                break
+            self._head += more
+        return self._head
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self._head = self._head + self._stream.read(), b""
+            return data
+        if self._head:
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._stream.read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def tell(self) -> int:
+        return self._stream.tell() - len(self._head)
 
 
 def _guard(items: Iterator[StoredPayload], source: str) -> Iterator[StoredPayload]:

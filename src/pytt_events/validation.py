@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
@@ -462,12 +462,15 @@ class ValidationSummary:
 
 
 def validate_file(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | IO[bytes],
     schema: str | None = None,
     api_version: str = _schema.DEFAULT_API_VERSION,
     require_hashed: bool = False,
+    *,
+    source: str | None = None,
 ) -> Iterator[FileResult]:
-    """Validate every payload of a stored file, streaming, in constant memory.
+    """Validate every payload of a stored file (or an open binary stream, with the name its
+    results carry as `source`), streaming, in constant memory.
 
     Reads .json (one object or an array), .ndjson and .jsonl, each optionally .gz, and yields
     one FileResult per payload, in order, with its line number. A line that is not JSON is an
@@ -476,7 +479,8 @@ def validate_file(
     Raises:
         OSError: the file cannot be opened, or (gzip) it is not a gzip file at all.
     """
-    return validate_stored(read_payloads(path), schema, api_version, require_hashed)
+    payloads = read_payloads(path, source=source)
+    return validate_stored(payloads, schema, api_version, require_hashed)
 
 
 def validate_stored(

@@ -325,7 +325,10 @@ def test_send_without_credentials_is_a_usage_error(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "missing or invalid settings: TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID" in done.stderr
+    assert (
+        "missing or invalid settings: set TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID (environment "
+        "variable or .env key)"
+    ) in done.stderr.replace("\n", " ")
 
 
 def test_send_warns_about_events_older_than_the_dedup_window(tmp_path: Path) -> None:
@@ -375,3 +378,47 @@ def test_failed_out_is_written_whole_and_nothing_is_left_behind(tmp_path: Path) 
     assert done.returncode == 1
     assert len(failed.read_text().splitlines()) == 5  # every event, across three batches
     assert sorted(p.name for p in tmp_path.iterdir()) == ["failed.ndjson", "sent.ndjson"]
+
+
+def test_dry_run_needs_no_credentials(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    done = subprocess.run(
+        [COMMAND, "send", "--dry-run", str(source)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dry run: 5 event(s) would go in" in done.stdout
+
+
+def test_standard_input_is_read_for_a_dash(tmp_path: Path) -> None:
+    data = gzip.compress("".join(json.dumps(p) + "\n" for p in VALID).encode())
+    done = subprocess.run([COMMAND, "validate", "-"], input=data, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines()[-1].startswith("5 payload(s): 5 valid")
+    broken = subprocess.run(
+        [COMMAND, "validate", "-"], input=b"not json\n", capture_output=True, check=False
+    )
+    assert broken.returncode == 1
+    assert "<stdin>:1: /: not valid JSON" in broken.stdout.decode()
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytt_events", "--help"], capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert "Usage: pytt-events" in done.stdout
+
+
+def test_verbose_shows_only_the_sdk_log_and_vv_adds_httpx(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID[:1])
+    with SandboxServer(access_token=TOKEN) as up:
+        one = run("-v", "send", str(source), env=sandbox_env(up))
+        two = run("-vv", "send", str(source), env=sandbox_env(up))
+    assert "pytt_events DEBUG POST /open_api/v1.3/pixel/batch/" in one.stderr
+    assert "httpx" not in one.stderr
+    assert "httpx" in two.stderr
+    for done in (one, two):
+        assert TOKEN not in done.stdout + done.stderr
