@@ -87,6 +87,21 @@ class BulkResponse:
     #: Payloads send_payloads(skip_invalid=True) left out as invalid.
     invalid: tuple[InvalidPayload, ...] = ()
 
+    def __repr__(self) -> str:  # a summary: a result of 10,000 failures is not a 1.6 MB repr
+        return (
+            f"BulkResponse(accepted={len(self.accepted)}, failed={len(self.failed)}, "
+            f"requests={len(self.responses)}, invalid={len(self.invalid)}, code={self.code})"
+        )
+
+    def failures_by_reason(self, first: int = 3) -> list[tuple[str, int, tuple[int, ...]]]:
+        """The failed events grouped by reason: (reason, how many, the first positions), the
+        most frequent reason first."""
+        groups: dict[str, list[int]] = {}
+        for failed in self.failed:
+            groups.setdefault(failed.reason, []).append(failed.index)
+        ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0]))
+        return [(reason, len(indexes), tuple(indexes[:first])) for reason, indexes in ranked]
+
     @property
     def partial_successes(self) -> tuple[tuple[tuple[int, ...], TikTokResponse], ...]:
         """The requests TikTok answered with 20001 (some events rejected), with the positions of

@@ -423,6 +423,7 @@ def send(
             _Progress([file], "sending") as progress,
         ):
             handles: list[Any] = []
+            start = 0  # the position, in the whole file, of the first event of this batch
             for batch in _batches(_payloads_of(file, handles), batch_size):
                 readable = []
                 for stored in batch:
@@ -448,11 +449,14 @@ def send(
                     totals["accepted"] += len(result.accepted)
                     totals["failed"] += len(result.failed)
                     totals["requests"] += len(result.responses)
-                    for failed in result.failed:
+                    for reason, count, first in result.failures_by_reason():
+                        where = ", ".join(str(start + index) for index in first)
+                        more = ", ..." if count > len(first) else ""
                         click.echo(
-                            f"{file}: event {failed.index} of this batch failed: {failed.reason}",
+                            f"{file}: {count} event(s) failed: {reason} (events {where}{more})",
                             err=True,
                         )
+                    start += len(result.accepted) + len(result.failed)
                     if failed_file is not None and result.failed:
                         result.write_failed(failed_file)
                     invalid = result.invalid

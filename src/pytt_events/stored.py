@@ -206,14 +206,32 @@ def _guard(items: Iterator[StoredPayload], source: str) -> Iterator[StoredPayloa
         )
 
 
+#: After this many unreadable lines in a row, the input is taken for something else than
+#: stored payloads (a binary file, the wrong file) and reading stops, saying so.
+MAX_UNREADABLE_IN_A_ROW = 1000
+
+
 def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
+    in_a_row = 0
     for number, line in enumerate(text, start=1):
         if not line.strip():
             continue
         try:
-            yield StoredPayload(source, number, loads(line))
+            payload = loads(line)
         except ValueError as error:
+            in_a_row += 1
+            if in_a_row > MAX_UNREADABLE_IN_A_ROW:
+                yield StoredPayload(
+                    source,
+                    number,
+                    error=f"stopped reading: {MAX_UNREADABLE_IN_A_ROW} unreadable lines in a "
+                    "row (is this a file of stored payloads?)",
+                )
+                return
             yield StoredPayload(source, number, error=_describe(error))
+        else:
+            in_a_row = 0
+            yield StoredPayload(source, number, payload)
 
 
 def _describe(error: ValueError) -> str:

@@ -422,3 +422,30 @@ def test_verbose_shows_only_the_sdk_log_and_vv_adds_httpx(tmp_path: Path) -> Non
     assert "httpx" in two.stderr
     for done in (one, two):
         assert TOKEN not in done.stdout + done.stderr
+
+
+def test_failures_are_grouped_by_reason(tmp_path: Path) -> None:
+    events = [
+        VALID[2] | {"data": [VALID[2]["data"][0] | {"event_id": f"e{i}"}]} for i in range(300)
+    ]
+    source = ndjson(tmp_path / "sent.ndjson", events)
+    with SandboxServer(access_token=TOKEN) as sandbox:
+        env = sandbox_env(sandbox) | {"TIKTOK_ACCESS_TOKEN": "wrong"}
+        done = run("send", str(source), "--batch-size", "100", env=env)
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if " event(s) failed: " in line]
+    assert len(lines) == 3  # one per batch of 100, not one per event
+    assert lines[0].startswith(f"{source}: 100 event(s) failed: TikTok code 40105")
+    assert lines[0].endswith("(events 0, 1, 2, ...)")
+    assert lines[1].endswith("(events 100, 101, 102, ...)")
+    assert "wrong" not in done.stderr  # the token given is never repeated
+
+
+def test_random_binary_input_stops_early_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "binary.ndjson"
+    path.write_bytes(b"\x00\xff garbage\n" * 5000)
+    done = run("validate", str(path))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1002  # 1,000 reported, the stop, the summary
+    assert "stopped reading: 1000 unreadable lines in a row" in lines[-2]

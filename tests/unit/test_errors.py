@@ -152,3 +152,13 @@ def test_http_errors_without_an_envelope(status: int, cls: type[APIError]) -> No
 def test_answers_that_are_not_tiktoks_are_connection_errors(content: bytes) -> None:
     with pytest.raises(APIConnectionError, match="not TikTok's JSON envelope"):
         parse_response(200, content, 1)
+
+
+def test_the_repr_of_a_bulk_result_is_a_summary() -> None:
+    from pytt_events import BulkResponse, FailedEvent
+
+    error = APIError("wrong", code=40105)
+    failed = tuple(FailedEvent(i, error, {"event_id": f"e{i}"}) for i in range(10_000))
+    result = BulkResponse(responses=(), accepted=(), failed=failed)
+    assert repr(result) == "BulkResponse(accepted=0, failed=10000, requests=0, invalid=0, code=0)"
+    assert result.failures_by_reason() == [("TikTok code 40105: wrong", 10_000, (0, 1, 2))]
