@@ -13,6 +13,7 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0"
 
+from pytt_events._client import BulkProgress
 from pytt_events._exceptions import (
     CODE_TABLE,
     ERROR_CODES,
@@ -61,6 +62,7 @@ __all__ = [
     "Ad",
     "AsyncTikTokEventsApi",
     "AuthenticationError",
+    "BulkProgress",
     "BulkResponse",
     "BulkSendError",
     "ClientClosedError",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -91,6 +92,40 @@ def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequ
 #: What became of the events of one planned request: each request actually sent (the planned
 #: one, or the parts it was split into) with its outcome (None: not sent, after a fatal error).
 Delivery = list[tuple[PlannedRequest, "TikTokResponse | PyttEventsError | None"]]
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    """How far a bulk send is, after each request: events and requests done of the total
+    (a request split to isolate bad events counts once, when all its parts are done)."""
+
+    events_done: int
+    events_total: int
+    requests_done: int
+    requests_total: int
+
+
+class ProgressTracker:
+    """Counts the finished requests of a plan and tells on_progress (from any thread)."""
+
+    def __init__(self, plan: Plan, on_progress: Callable[[BulkProgress], None] | None) -> None:
+        self._on_progress = on_progress
+        self._lock = threading.Lock()
+        self._events = 0
+        self._requests = 0
+        self._events_total = sum(len(planned.chunk.indices) for planned in plan.requests)
+        self._requests_total = len(plan.requests)
+
+    def finished(self, planned: PlannedRequest) -> None:
+        if self._on_progress is None:
+            return
+        with self._lock:
+            self._events += len(planned.chunk.indices)
+            self._requests += 1
+            progress = BulkProgress(
+                self._events, self._events_total, self._requests, self._requests_total
+            )
+        self._on_progress(progress)
 
 
 @dataclass(frozen=True)

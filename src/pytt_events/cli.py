@@ -391,7 +391,7 @@ def send(
     Invalid or unreadable payloads are reported and not sent; events that finally fail are
     written to --failed-out.
     """
-    from pytt_events import BulkSendError, TikTokAuth, TikTokEventsApi
+    from pytt_events import BulkProgress, BulkSendError, TikTokAuth, TikTokEventsApi
     from pytt_events.stored import event_times
 
     # A dry run sends nothing: it needs no credentials (placeholders stand in for missing ones).
@@ -424,6 +424,7 @@ def send(
         ):
             handles: list[Any] = []
             start = 0  # the position, in the whole file, of the first event of this batch
+            begun = 0  # the byte offset the batch was read from
             for batch in _batches(_payloads_of(file, handles), batch_size):
                 readable = []
                 for stored in batch:
@@ -441,10 +442,20 @@ def send(
                     totals["requests"] += preview.requests
                     invalid = preview.invalid
                 else:
+                    # The bar moves per request, across the bytes this batch was read from.
+                    end = handles[0].position if handles else 0
+
+                    def advance(done: BulkProgress, begin: int = begun, end: int = end) -> None:
+                        share = done.events_done / done.events_total if done.events_total else 1
+                        progress.advance_to(0, begin + int((end - begin) * share))
+
                     try:
-                        result = api.send_payloads(payloads, auth, skip_invalid=True)
+                        result = api.send_payloads(
+                            payloads, auth, skip_invalid=True, on_progress=advance
+                        )
                     except BulkSendError as error:
                         result = error.result
+                    begun = end
                     totals["events"] += len(result.accepted) + len(result.failed)
                     totals["accepted"] += len(result.accepted)
                     totals["failed"] += len(result.failed)

@@ -24,10 +24,12 @@ from pytt_events._client import (
     FATAL_ERRORS,
     AnyEvent,
     BaseEventsApi,
+    BulkProgress,
     Delivery,
     EventsApiVersion,
     Plan,
     PlannedRequest,
+    ProgressTracker,
 )
 from pytt_events._exceptions import PyttEventsError
 from pytt_events._response import BulkResponse, TikTokResponse
@@ -130,9 +132,14 @@ class TikTokEventsApi(BaseEventsApi):
         auth: TikTokAuth | None = None,
         *,
         retry: RetryPolicy | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """Send events to /pixel/batch/ (or /event/track/ with events_api="2.0"), in as many
         requests as the schema's per-request maximum requires, max_concurrency at a time.
+
+        Args:
+            on_progress: called after each request with a BulkProgress (events and requests
+                done of the total), from the thread or task that sent it.
 
         Returns:
             BulkResponse: every event's position in `accepted`; one TikTokResponse per request.
@@ -143,7 +150,7 @@ class TikTokEventsApi(BaseEventsApi):
             BulkSendError: some events finally failed; `error.result.failed` lists each one
                 with its error and its payload (see `write_failed`).
         """
-        return self._send_plan(self._plan_bulk(events, self._auth(auth)), retry)
+        return self._send_plan(self._plan_bulk(events, self._auth(auth)), retry, on_progress)
 
     def track(
         self,
@@ -155,12 +162,14 @@ class TikTokEventsApi(BaseEventsApi):
         test_event_code: str | None = None,
         partner_name: str | None = None,
         retry: RetryPolicy | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """Send one event or a list to /event/track/ (Events 2.0).
 
         Each event is a TrackEvent, a dict shaped like one, or an Events 1.0 `Event`. Lists
         beyond the per-request maximum (1,000) go in several requests. event_source_id defaults
-        to TIKTOK_PIXEL_ID and test_event_code to TIKTOK_TEST_EVENT_CODE.
+        to TIKTOK_PIXEL_ID and test_event_code to TIKTOK_TEST_EVENT_CODE. on_progress is
+        called after each request (see post_events_in_bulk).
 
         Raises:
             PayloadValidationError: an event or an argument is invalid; nothing was sent.
@@ -174,7 +183,7 @@ class TikTokEventsApi(BaseEventsApi):
             test_event_code,
             partner_name,
         )
-        return self._send_plan(plan, retry)
+        return self._send_plan(plan, retry, on_progress)
 
     def send_payloads(
         self,
@@ -183,6 +192,7 @@ class TikTokEventsApi(BaseEventsApi):
         *,
         retry: RetryPolicy | None = None,
         skip_invalid: bool = False,
+        on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """Send stored request bodies again (any family; e.g. the lines `write_failed` wrote),
         regrouped into as few requests as allowed. Positions count events across payloads.
@@ -190,13 +200,14 @@ class TikTokEventsApi(BaseEventsApi):
         Args:
             skip_invalid: leave invalid payloads out (listed in `result.invalid`) instead of
                 raising before anything is sent.
+            on_progress: called after each request (see post_events_in_bulk).
 
         Raises:
             PayloadValidationError: a payload is invalid (without skip_invalid); nothing sent.
             BulkSendError: some events finally failed.
         """
         plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
-        return self._send_plan(plan, retry)
+        return self._send_plan(plan, retry, on_progress)
 
     # -- I/O --------------------------------------------------------------------------------
 
@@ -220,9 +231,15 @@ class TikTokEventsApi(BaseEventsApi):
                 response: TikTokResponse = done.value
                 return response
 
-    def _send_plan(self, plan: Plan, retry: RetryPolicy | None) -> BulkResponse:
+    def _send_plan(
+        self,
+        plan: Plan,
+        retry: RetryPolicy | None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> BulkResponse:
         deliveries: list[Delivery | None] = [None] * len(plan.requests)
         stop = threading.Event()
+        progress = ProgressTracker(plan, on_progress)
 
         def deliver(planned: PlannedRequest) -> Delivery:
             try:
@@ -238,6 +255,7 @@ class TikTokEventsApi(BaseEventsApi):
         def run(position: int) -> None:
             if not stop.is_set():
                 deliveries[position] = deliver(plan.requests[position])
+                progress.finished(plan.requests[position])
 
         workers = min(self.max_concurrency, len(plan.requests))
         if workers <= 1:
@@ -326,9 +344,10 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         auth: TikTokAuth | None = None,
         *,
         retry: RetryPolicy | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.post_events_in_bulk."""
-        return await self._send_plan(self._plan_bulk(events, self._auth(auth)), retry)
+        return await self._send_plan(self._plan_bulk(events, self._auth(auth)), retry, on_progress)
 
     async def track(
         self,
@@ -340,6 +359,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         test_event_code: str | None = None,
         partner_name: str | None = None,
         retry: RetryPolicy | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.track."""
         plan = self._plan_track(
@@ -350,7 +370,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             test_event_code,
             partner_name,
         )
-        return await self._send_plan(plan, retry)
+        return await self._send_plan(plan, retry, on_progress)
 
     async def send_payloads(
         self,
@@ -359,10 +379,11 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         *,
         retry: RetryPolicy | None = None,
         skip_invalid: bool = False,
+        on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.send_payloads."""
         plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
-        return await self._send_plan(plan, retry)
+        return await self._send_plan(plan, retry, on_progress)
 
     # -- I/O --------------------------------------------------------------------------------
 
@@ -386,10 +407,16 @@ class AsyncTikTokEventsApi(BaseEventsApi):
                 response: TikTokResponse = done.value
                 return response
 
-    async def _send_plan(self, plan: Plan, retry: RetryPolicy | None) -> BulkResponse:
+    async def _send_plan(
+        self,
+        plan: Plan,
+        retry: RetryPolicy | None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> BulkResponse:
         deliveries: list[Delivery | None] = [None] * len(plan.requests)
         stop = asyncio.Event()
         gate = asyncio.Semaphore(self.max_concurrency)
+        progress = ProgressTracker(plan, on_progress)
 
         async def deliver(planned: PlannedRequest) -> Delivery:
             try:
@@ -406,6 +433,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             async with gate:
                 if not stop.is_set():
                     deliveries[position] = await deliver(plan.requests[position])
+                    progress.finished(plan.requests[position])
 
         await asyncio.gather(*(run(position) for position in range(len(plan.requests))))
         return self._finish(plan, deliveries)

@@ -103,3 +103,29 @@ def test_the_original_bulk_api_isolates_too(mode: str) -> None:
     assert [item.index for item in result.failed] == [7]
     assert len(result.accepted) == 119
     assert result.failed[0].payload["event_id"] == "evt-7"  # a /pixel/track/ body of its own
+
+
+def test_bulk_sends_report_progress_per_request(mode: str) -> None:
+    seen: list[Any] = []
+    items = [
+        event | {"event_id": f"{event['event_id']}-{n}"} for n in range(3) for event in events()
+    ]
+    with SandboxServer(access_token=TOKEN) as sandbox:
+        auth = TikTokAuth(
+            TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=sandbox.base_url
+        )
+        if mode == "sync":
+            with TikTokEventsApi() as api:
+                result = api.track(items, auth=auth, on_progress=seen.append)
+        else:
+
+            async def run() -> BulkResponse:
+                async with AsyncTikTokEventsApi() as api:
+                    return await api.track(items, auth=auth, on_progress=seen.append)
+
+            result = asyncio.run(run())
+    assert len(result.accepted) == 3 * EVENTS
+    # Requests finish in any order; the counts only grow, one request at a time.
+    assert [(p.requests_done, p.requests_total) for p in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert [p.events_done for p in seen] == [1000, 2000, 3000]
+    assert {p.events_total for p in seen} == {3000}
