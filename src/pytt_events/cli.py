@@ -408,24 +408,32 @@ def send(
         raise click.UsageError(_settings_problem(error)) from None
     totals = {
         "events": 0, "accepted": 0, "failed": 0, "invalid": 0, "unreadable": 0, "requests": 0,
-        "old": 0,
+        "old": 0, "unsent": 0,
     }  # fmt: skip
     # TikTok deduplicates an event_id within 48 hours: an older event sent again may count twice.
     dedup_since = time.time() - 48 * 3600
     out: AbstractContextManager[Any] = nullcontext()
-    if failed_out is not None and not dry_run:
-        # Checked before the first request, so failed events always have somewhere to go.
-        out = _FailedOut(failed_out, file)
+    if not dry_run:
+        # Opened before the first request, so failed events always have somewhere to go. With
+        # no --failed-out, a default file is kept only if the send is interrupted.
+        out = _FailedOut(failed_out or _unsent_name(file), file, keep=failed_out is not None)
+    interrupts = _Interrupts()
     try:
         with (
             out as failed_file,
             TikTokEventsApi(max_concurrency=concurrency) as api,
             _Progress([file], "sending") as progress,
+            interrupts,
         ):
             handles: list[Any] = []
             start = 0  # the position, in the whole file, of the first event of this batch
             begun = 0  # the byte offset the batch was read from
-            for batch in _batches(_payloads_of(file, handles), batch_size):
+            stored_payloads = _payloads_of(file, handles)
+            for batch in _batches(stored_payloads, batch_size):
+                if interrupts.received:
+                    # Nothing more is sent: this batch and the rest are written as they are.
+                    totals["unsent"] += _write_unsent(failed_file, [batch, stored_payloads])
+                    break
                 readable = []
                 for stored in batch:
                     if stored.error is not None:
@@ -468,7 +476,7 @@ def send(
                             err=True,
                         )
                     start += len(result.accepted) + len(result.failed)
-                    if failed_file is not None and result.failed:
+                    if result.failed:
                         result.write_failed(failed_file)
                     invalid = result.invalid
                 for item in invalid:
@@ -478,6 +486,8 @@ def send(
                         click.echo(f"{file}:{line}: {path}: {reason}", err=True)
                 if handles:
                     progress.advance_to(0, handles[0].position)
+            if interrupts.received and failed_file is not None:
+                failed_file.keep = True  # what was not accepted is kept, wherever it goes
     except OSError as error:
         click.echo(f"{file}: cannot read: {_os_reason(error)}", err=True)
         sys.exit(2)
@@ -487,7 +497,7 @@ def send(
             f"{totals['invalid']} invalid and {totals['unreadable']} unreadable payload(s) "
             "would be skipped"
         )
-    else:
+    elif not interrupts.received:
         click.echo(
             f"{totals['accepted']} of {totals['events']} event(s) accepted, "
             f"{totals['failed']} failed; "
@@ -498,6 +508,16 @@ def send(
                 else ""
             )
         )
+    if interrupts.received:
+        kept = totals["failed"] + totals["unsent"]
+        click.echo(
+            f"interrupted: {totals['accepted']} event(s) accepted, {totals['failed']} failed, "
+            f"{totals['unsent']} not sent; the {kept} not accepted are written to "
+            f"{failed_file.target if failed_file is not None else '-'} (send it again to "
+            "finish)",
+            err=True,
+        )
+        sys.exit(130)
     if totals["old"]:
         click.echo(
             f"warning: {totals['old']} event(s) happened more than 48 hours ago: TikTok "
@@ -509,6 +529,56 @@ def send(
     sys.exit(1 if problems else 0)
 
 
+class _Interrupts:
+    """While sending: Ctrl-C (SIGINT) or SIGTERM asks to stop. No new batch is taken, the
+    requests in flight finish, and send then writes every event not accepted."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: dict[int, Any] = {}
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if not self.received:
+            click.echo("stopping: finishing the requests in flight...", err=True)
+        self.received = True
+
+    def __enter__(self) -> _Interrupts:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _unsent_name(file: Path) -> Path:
+    """Where an interrupted send without --failed-out writes the events not accepted."""
+    if str(file) == "-":
+        return Path(f"pytt-events-unsent-{time.strftime('%Y%m%d-%H%M%S')}.ndjson")
+    return file.with_name(file.name.removesuffix(".gz") + ".unsent.ndjson")
+
+
+def _write_unsent(out: _FailedOut | None, parts: Iterable[Iterable[Any]]) -> int:
+    """Copy stored payloads not sent to out, as they were read; the number of events."""
+    events = 0
+    for part in parts:
+        for stored in part:
+            if stored.error is not None or out is None:
+                continue  # an unreadable line was reported when read
+            out.writelines([json.dumps(stored.payload, separators=(",", ":")) + "\n"])
+            events += _events_in(stored.payload)
+    return events
+
+
+def _events_in(payload: Any) -> int:
+    if isinstance(payload, dict):
+        for key in ("data", "batch"):
+            if isinstance(payload.get(key), list):
+                return len(payload[key])
+    return 1
+
+
 class _FailedOut:
     """--failed-out: refused when it is the input, opened (as a temporary file beside it) before
     anything is sent, and renamed into place when done, so the input is never truncated while
@@ -518,7 +588,8 @@ class _FailedOut:
         click.UsageError: (when built) the output is the input, or it cannot be written.
     """
 
-    def __init__(self, target: Path, source: Path) -> None:
+    def __init__(self, target: Path, source: Path, *, keep: bool = True) -> None:
+        self.keep = keep
         if _same_file(target, source):
             raise click.UsageError(
                 f"--failed-out {target} is the input file: write the failed events elsewhere"
@@ -546,7 +617,7 @@ class _FailedOut:
 
     def __exit__(self, *exc: object) -> None:
         self.handle.close()
-        if self.written:
+        if self.written and self.keep:
             os.replace(self.partial, self.target)
         else:
             self.partial.unlink(missing_ok=True)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -449,3 +451,38 @@ def test_random_binary_input_stops_early_and_says_so(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == 1002  # 1,000 reported, the stop, the summary
     assert "stopped reading: 1000 unreadable lines in a row" in lines[-2]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_send_writes_every_event_not_accepted(
+    tmp_path: Path, stop_signal: int
+) -> None:
+    events = [VALID[2] | {"data": [VALID[2]["data"][0] | {"event_id": f"e{i}"}]} for i in range(30)]
+    source = ndjson(tmp_path / "sent.ndjson", events)
+    first_request = threading.Event()
+    # Every request is slow, so the signal reliably arrives while the first batch is in flight.
+    delay = FaultPlan(Fault.DELAY, attempts=99, delay=1.0)
+    with SandboxServer(
+        access_token=TOKEN, faults=delay, on_request=lambda record: first_request.set()
+    ) as sandbox:
+        process = subprocess.Popen(
+            [COMMAND, "send", str(source), "--batch-size", "10"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **sandbox_env(sandbox)},
+        )  # fmt: skip
+        try:
+            assert first_request.wait(60)  # answered: the first batch's request is done
+            process.send_signal(stop_signal)
+            _out, err = process.communicate(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        accepted = {event["event_id"] for event in sandbox.accepted_events()}
+    assert process.returncode == 130, err
+    unsent = tmp_path / "sent.ndjson.unsent.ndjson"
+    lines = unsent.read_text().splitlines() if unsent.exists() else []  # none: all accepted
+    written = [json.loads(line)["data"][0]["event_id"] for line in lines]
+    # Nothing lost, nothing twice: accepted plus written is the input.
+    assert sorted(accepted | set(written)) == sorted(f"e{i}" for i in range(30))
+    assert accepted.isdisjoint(written)
+    assert f"not sent; the {len(written)} not accepted are written to {unsent}" in err
