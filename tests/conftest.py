@@ -43,6 +43,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "TIKTOK_API_VERSION",
         "TIKTOK_TEST_EVENT_CODE",
         "TIKTOK_API_BASE_URL",
+        "TIKTOK_DEFAULT_PHONE_REGION",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

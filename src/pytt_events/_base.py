@@ -349,8 +349,9 @@ def _coerce(kind: str, value: Any) -> Any:
         if isinstance(value, list) and any(type(item) is int for item in value):
             return [str(item) if type(item) is int else item for item in value]
         return value
-    if kind == "upper" and isinstance(value, str) and not value.isupper():
-        return value.strip().upper()
+    if kind == "upper" and isinstance(value, str):
+        upper = value.strip().upper()
+        return upper if upper != value else value
     return value
 
 
@@ -359,6 +360,12 @@ def _normalize_raw(model: str, name: str, mark: str, value: Any) -> Any:
     a known code or name is kept, with a warning. Never refused."""
     if not isinstance(value, str):
         return value  # the field's own type check refuses it
+    if _hashing.is_sha256_hex(value.strip()):
+        _soft.warn_once(
+            (model, name, "hashed"),
+            f"{model}.{name} looks like a SHA-256 digest, but TikTok takes this field raw "
+            "(normalized, not hashed): it will probably not match",
+        )
     normalized = _hashing.normalize(mark, value)
     if not normalized:
         return None

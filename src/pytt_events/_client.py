@@ -6,6 +6,7 @@ outcomes into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sl
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -55,21 +56,31 @@ class PlannedRequest:
 
 
 _NAMED_INDEX = re.compile(r"^\s*(?:batch|data)[.\[](\d+)", re.IGNORECASE)
+#: The codes a multi-event request may be refused with because of one of its events (40002,
+#: 40700), or because it is too big (40061): worth sending again in parts. Others (a wrong
+#: partner_name, unhashed data everywhere) are about the request: every part would fail too.
+ISOLATED_CODES = frozenset({40002, 40061, 40700})
+#: How many bad events per request isolation looks for before it gives up on the rest: the
+#: extra requests stay within 2·k·log2(n) for k up to this many.
+MAX_ISOLATED = 8
 
 
 def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequest] | None:
     """What to send instead of a multi-event request TikTok refused whole for its parameters
-    (InvalidRequestError: TikTok refuses a whole request with 40002 when one event is bad), so
-    that one bad event does not cost the others: None when there is nothing to isolate.
+    (TikTok refuses a whole request with 40002 when one event is bad), so that one bad event
+    does not cost the others: None when there is nothing to isolate.
 
     When TikTok's message names an event ("data.3.event_id: ...", "Batch.0.properties..."),
-    that event alone and the others together; otherwise the two halves. Sending the parts
-    again, and isolating again in a refused part, finds k bad events among n in at most about
-    2·k·log2(n) extra requests, and every good event is delivered.
+    that event alone and the others together; otherwise the two halves.
     """
     chunk = planned.chunk
     count = len(chunk.indices)
-    if count < 2 or chunk.events_key is None or not isinstance(error, InvalidRequestError):
+    if (
+        count < 2
+        or chunk.events_key is None
+        or not isinstance(error, InvalidRequestError)
+        or error.code not in ISOLATED_CODES
+    ):
         return None
     match = _NAMED_INDEX.match(getattr(error, "message", "") or "")
     named = int(match.group(1)) if match else None
@@ -80,13 +91,17 @@ def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequ
         cuts = [(0, half), (half, count)]
     parts = []
     for start, stop in cuts:
-        if start >= stop:
-            continue
-        if (start, stop) == (0, count):  # pragma: no cover - every cut is smaller
-            return None
-        part = chunk.part(start, stop)
-        parts.append(PlannedRequest(part, with_body(planned.request, part.body, len(part.indices))))
+        if start < stop:
+            part = chunk.part(start, stop)
+            parts.append(
+                PlannedRequest(part, with_body(planned.request, part.body, len(part.indices)))
+            )
     return parts
+
+
+def isolation_budget(events: int) -> int:
+    """The most extra requests isolation sends for one refused request of `events` events."""
+    return 2 * MAX_ISOLATED * max(1, math.ceil(math.log2(max(events, 2))))
 
 
 #: What became of the events of one planned request: each request actually sent (the planned
@@ -420,23 +435,40 @@ class BaseEventsApi:
     ) -> Generator[Step, Outcome, TikTokResponse]:
         return attempt_flow(request, retry or self.retry, self.on_retry, urlsplit(request.url).path)
 
-    def _isolate(
-        self, planned: PlannedRequest, error: PyttEventsError
-    ) -> list[PlannedRequest] | None:
-        """The parts to send instead of a refused multi-event request (see isolate), unless
-        isolation is turned off (isolate_invalid=False)."""
-        if not self.isolate_invalid:
-            return None
-        parts = isolate(planned, error)
-        if parts is not None:
-            logger.info(
-                "TikTok refused a request of %d events (%s); sending it again in %d parts to "
-                "isolate the bad events",
-                len(planned.chunk.indices),
-                getattr(error, "code", None),
-                len(parts),
-            )
-        return parts
+    def _deliveries(
+        self, planned: PlannedRequest
+    ) -> Generator[PlannedRequest, TikTokResponse | PyttEventsError, Delivery]:
+        """What to send for one planned request, and what became of its events: sent, then,
+        when TikTok refuses it whole for one bad event, its parts (see isolate), one at a time,
+        within isolation_budget. Each twin drives it: it is sent each part's outcome.
+        A fatal error (authentication, permission) stops the parts not yet sent."""
+        delivery: Delivery = []
+        pending = [planned]
+        budget = isolation_budget(len(planned.chunk.indices))
+        while pending:
+            part = pending.pop(0)
+            outcome = yield part
+            parts = None
+            if isinstance(outcome, PyttEventsError) and self.isolate_invalid:
+                parts = isolate(part, outcome)
+                if parts is not None and len(parts) > budget:
+                    parts = None  # past the budget: the rest fail with TikTok's answer
+            if parts is None:
+                delivery.append((part, outcome))
+                if isinstance(outcome, FATAL_ERRORS):
+                    delivery.extend((rest, None) for rest in pending)  # not sent
+                    break
+                continue
+            if part is planned:
+                logger.info(
+                    "TikTok refused a request of %d events (code %s); sending it again in "
+                    "parts to isolate the bad events",
+                    len(part.chunk.indices),
+                    getattr(outcome, "code", None),
+                )
+            budget -= len(parts)
+            pending[0:0] = parts  # depth first: the parts of a part go next, in order
+        return delivery
 
     def _finish(self, plan: Plan, deliveries: Sequence[Delivery | None]) -> BulkResponse:
         """The result of a plan from what became of each planned request (None: not sent,

@@ -8,7 +8,7 @@ the schema's descriptions):
     email         trim, lowercase, must look like an address          " A@B.com " -> "a@b.com"
     phone         E.164 with the leading "+" (parsed by phonenumbers)  "+55 (41)9.9886-2934"
                                                                         -> "+5541998862934"
-                  China (+86): the national number, without "+86"      "+86 138 0000 0000"
+                  China (+86): hashed without the country code         "+86 138 0000 0000"
                                                                         -> "13800000000"
     external_id   trim surrounding whitespace (case is kept)           " 123456 " -> "123456"
     name          no whitespace at all, lowercase                      " Ana Luiza " -> "analuiza"
@@ -27,7 +27,9 @@ passes through (trimmed, lowercased), so hashing twice never double-hashes. An e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -83,17 +85,15 @@ def normalize_email(value: str) -> str:
 #: Region used for phone numbers without a country code; None: they are refused. Set by
 #: set_default_phone_region (TikTokEventsApi(default_phone_region=...), or the environment
 #: variable TIKTOK_DEFAULT_PHONE_REGION).
-_default_phone_region: str | None = None
-#: China's country calling code: TikTok's own server-side tag says to hash +86 numbers without
-#: it ("If the country code is 86, then do not include country code (example: 13800000000)",
-#: tiktok/gtm-template-eapi template.tpl, help of the phone field).
-_CHINA = 86
+_default_phone_region: str | None = None  # set below from TIKTOK_DEFAULT_PHONE_REGION
+# China: TikTok's own server-side tag says to hash +86 numbers without the country code ("If
+# the country code is 86, then do not include country code (example: 13800000000)",
+# tiktok/gtm-template-eapi template.tpl, help of the phone field): see phone_hash_form.
 
 
 def normalize_phone(value: str, default_region: str | None = None) -> str:
-    """Format a phone number as E.164 with its leading "+" (TikTok: "+" and country code); a
-    Chinese (+86) number as its national number, without the country code, as TikTok's own
-    server-side tag documents ("+86 138 0000 0000" -> "13800000000").
+    """Format a phone number as E.164 with its leading "+" (TikTok: "+" and country code).
+    (A Chinese number is hashed without its +86: see phone_hash_form.)
 
     Without default_region (nor a default set with set_default_phone_region) the number must
     carry its country code ("+55 41 99886-2934"); with it (an ISO 3166-1 alpha-2 region such
@@ -103,10 +103,6 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
         ValueError: the value is not a possible phone number. The message never contains it.
     """
     region = default_region or _default_phone_region
-    if value.isdigit() and len(value) == 11 and value.startswith("1") and _is_chinese(value):
-        # The hashing form of a Chinese mobile number (13800000000) stays as it is, so that
-        # normalizing a normalized number gives it back.
-        return value
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -116,16 +112,14 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
         ) from None
     if not phonenumbers.is_possible_number(number):
         raise ValueError("not a possible phone number for its country code")
-    if number.country_code == _CHINA:
-        return phonenumbers.national_significant_number(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _is_chinese(national: str) -> bool:
-    try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(national, "CN"))
-    except phonenumbers.NumberParseException:  # pragma: no cover - digits always parse
-        return False
+def phone_hash_form(normalized: str) -> str:
+    """What is hashed for a normalized (E.164) phone number: the number itself, but for China
+    (+86) the national number without the country code, as TikTok's own server-side tag
+    documents ("+8613800000000" -> "13800000000")."""
+    return normalized[3:] if normalized.startswith("+86") else normalized
 
 
 def set_default_phone_region(region: str | None) -> None:
@@ -144,6 +138,14 @@ def set_default_phone_region(region: str | None) -> None:
         if region != _default_phone_region:
             _default_phone_region = region
             _memo.clear()
+
+
+def _region_from_environment() -> None:
+    region = os.environ.get("TIKTOK_DEFAULT_PHONE_REGION", "").strip()
+    if region:
+        # A wrong one is refused again, with the message, when a client is built.
+        with contextlib.suppress(ValueError):
+            set_default_phone_region(region)
 
 
 def default_phone_region() -> str | None:
@@ -326,7 +328,10 @@ class _Memo:
         if found is not None:
             return found
         normalized = self.normalize(mark, value)
-        result = normalized if is_sha256_hex(normalized) else sha256_hex(normalized)
+        if is_sha256_hex(normalized):
+            result = normalized
+        else:
+            result = sha256_hex(phone_hash_form(normalized) if mark == "phone" else normalized)
         if len(self.digests) >= self.size:
             self.digests.clear()
         self.digests[key] = result
@@ -455,3 +460,6 @@ def _prepare(mark: str, value: Any, hash_values: bool) -> Any:
     if isinstance(value, str):  # a str subclass
         return _prepare(mark, str(value), hash_values)
     raise _RefusedError(f"personal data must be a string, not {type(value).__name__}")
+
+
+_region_from_environment()

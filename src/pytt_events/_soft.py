@@ -40,14 +40,21 @@ _warned: set[tuple[str, ...]] = set()
 _lock = threading.Lock()
 
 
+#: At most this many different warnings are logged per process (custom property names can be
+#: endless): then one last warning says so.
+MAX_WARNINGS = 1000
+
+
 def warn_once(key: tuple[str, ...], message: str) -> None:
     """Log message as a warning the first time key is seen in this process."""
     if key in _warned:  # the common case, without the lock (set membership is atomic)
         return
     with _lock:
-        if key in _warned:
+        if key in _warned or len(_warned) > MAX_WARNINGS:
             return
         _warned.add(key)
+        if len(_warned) > MAX_WARNINGS:
+            message = f"{MAX_WARNINGS} different warnings were logged: no more will be"
     logger.warning("%s (this warning is logged once per process)", message)
 
 

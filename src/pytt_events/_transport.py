@@ -173,10 +173,11 @@ def _connection_error(request: HttpRequest, error: Exception) -> PyttEventsError
     path = urlsplit(request.url).path
     if isinstance(error, httpx.TimeoutException):
         return APITimeoutError(f"request to {path} timed out ({type(error).__name__})")
-    if isinstance(error, RuntimeError) and not isinstance(error, httpx.HTTPError):
-        # httpx's "Cannot send a request, as the client has been closed."
-        return ClientClosedError(f"request to {path} not sent: the client was closed")
     return APIConnectionError(f"request to {path} failed: {type(error).__name__}")
+
+
+def _closed(request: HttpRequest) -> str:
+    return f"request to {urlsplit(request.url).path} not sent: the client was closed"
 
 
 def _read(request: HttpRequest, answer: httpx.Response, attempt: int) -> TikTokResponse:
@@ -209,11 +210,13 @@ class SyncSender:
             APIConnectionError: no usable answer.
             APIError: TikTok refused the request.
         """
+        if self._client.is_closed:
+            raise ClientClosedError(_closed(request))
         try:
             answer = self._client.post(
                 request.url, content=request.content, headers=request.headers
             )
-        except (httpx.HTTPError, RuntimeError) as error:
+        except httpx.HTTPError as error:
             failure = _connection_error(request, error)
         else:
             return _read(request, answer, attempt)
@@ -238,11 +241,13 @@ class AsyncSender:
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer (see SyncSender.send)."""
+        if self._client.is_closed:
+            raise ClientClosedError(_closed(request))
         try:
             answer = await self._client.post(
                 request.url, content=request.content, headers=request.headers
             )
-        except (httpx.HTTPError, RuntimeError) as error:
+        except httpx.HTTPError as error:
             failure = _connection_error(request, error)
         else:
             return _read(request, answer, attempt)

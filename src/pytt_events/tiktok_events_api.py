@@ -242,15 +242,21 @@ class TikTokEventsApi(BaseEventsApi):
         progress = ProgressTracker(plan, on_progress)
 
         def deliver(planned: PlannedRequest) -> Delivery:
-            try:
-                return [(planned, self._send(planned.request, retry))]
-            except PyttEventsError as error:
-                if isinstance(error, FATAL_ERRORS):
-                    stop.set()
-                parts = self._isolate(planned, error)
-                if parts is None:
-                    return [(planned, error)]
-                return [pair for part in parts for pair in deliver(part)]
+            flow = self._deliveries(planned)
+            part = next(flow)
+            while True:
+                outcome: TikTokResponse | PyttEventsError
+                try:
+                    outcome = self._send(part.request, retry)
+                except PyttEventsError as error:
+                    outcome = error
+                    if isinstance(error, FATAL_ERRORS):
+                        stop.set()
+                try:
+                    part = flow.send(outcome)
+                except StopIteration as done:
+                    delivery: Delivery = done.value
+                    return delivery
 
         def run(position: int) -> None:
             if not stop.is_set():
@@ -419,15 +425,21 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         progress = ProgressTracker(plan, on_progress)
 
         async def deliver(planned: PlannedRequest) -> Delivery:
-            try:
-                return [(planned, await self._send(planned.request, retry))]
-            except PyttEventsError as error:
-                if isinstance(error, FATAL_ERRORS):
-                    stop.set()
-                parts = self._isolate(planned, error)
-                if parts is None:
-                    return [(planned, error)]
-                return [pair for part in parts for pair in await deliver(part)]
+            flow = self._deliveries(planned)
+            part = next(flow)
+            while True:
+                outcome: TikTokResponse | PyttEventsError
+                try:
+                    outcome = await self._send(part.request, retry)
+                except PyttEventsError as error:
+                    outcome = error
+                    if isinstance(error, FATAL_ERRORS):
+                        stop.set()
+                try:
+                    part = flow.send(outcome)
+                except StopIteration as done:
+                    delivery: Delivery = done.value
+                    return delivery
 
         async def run(position: int) -> None:
             async with gate:

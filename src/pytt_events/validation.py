@@ -5,12 +5,11 @@ The same schema files the models are compiled from. Each problem has a severity:
 something TikTok refuses; a "warning" is something TikTok takes but that is probably wrong or
 wasted (the schema's warning marks, checked by _soft: a deprecated event name, a currency TikTok
 does not support, an event older than TikTok's match window, an unknown key on an open object,
-an unexpected shape). jsonschema is the reference for errors: its errors become the messages,
-which name the field (as a JSON Pointer) and the rule, never the value, so they are safe to log
-for personal data. jsonschema-rs answers first, ~100 times faster, and reports the warnings
-through the schema's warning marks registered as its custom keywords; only payloads it finds
-invalid go through jsonschema for the messages. A test proves both give the same verdicts on
-the whole test corpus and on generated payloads.
+an unexpected shape), found by walking a plan of the schema's warning marks. jsonschema is the
+reference for errors: its errors become the messages, which name the field (as a JSON Pointer)
+and the rule, never the value, so they are safe to log for personal data. jsonschema-rs answers
+first, ~100 times faster; only payloads it finds invalid go through jsonschema for the messages.
+A test proves both give the same verdicts on the whole test corpus and on generated payloads.
 """
 
 from __future__ import annotations
@@ -255,6 +254,8 @@ def _freeze(conditions: list[Any]) -> str:
 def _conditions_validator(key: str, document_id: int, document: Mapping[str, Any]) -> _Pair:
     found = _conditions_cache.get((key, document_id))
     if found is None:
+        if len(_conditions_cache) >= 64:  # bounded: the schemas have a handful of rule sets
+            _conditions_cache.clear()
         schema = {"allOf": _thaw(key)}
         found = _Pair(
             _rs_validator(schema, document),
@@ -355,10 +356,11 @@ def validate_payload(
     require_hashed: bool = False,
     *,
     now: float | None = None,
-    warn: bool = True,
+    warn: bool = False,
 ) -> list[Problem]:
-    """The problems of a request body: errors (TikTok refuses it) first, then warnings (TikTok
-    takes it, but part of it is probably wrong or wasted). Valid when no problem is an error.
+    """The problems of a request body: its errors (what TikTok refuses; none: it is valid),
+    and with warn=True its warnings after them (TikTok takes it, but part of it is probably
+    wrong or wasted).
 
     Args:
         payload: a parsed JSON request body.
@@ -368,7 +370,7 @@ def validate_payload(
         require_hashed: also report (as errors) every personal-data field (x-pii) whose value
             is not a SHA-256 hex digest.
         now: the Unix time that event ages are measured from (default: now).
-        warn: False leaves warnings out (only what TikTok refuses is reported).
+        warn: also report warnings (validate_file and the CLI do).
 
     Raises:
         UnknownApiVersionError: no schema for api_version in this build.
@@ -468,6 +470,7 @@ def validate_file(
     require_hashed: bool = False,
     *,
     source: str | None = None,
+    now: float | None = None,
 ) -> Iterator[FileResult]:
     """Validate every payload of a stored file (or an open binary stream, with the name its
     results carry as `source`), streaming, in constant memory.
@@ -480,7 +483,7 @@ def validate_file(
         OSError: the file cannot be opened, or (gzip) it is not a gzip file at all.
     """
     payloads = read_payloads(path, source=source)
-    return validate_stored(payloads, schema, api_version, require_hashed)
+    return validate_stored(payloads, schema, api_version, require_hashed, now=now)
 
 
 def validate_stored(
@@ -488,11 +491,16 @@ def validate_stored(
     schema: str | None = None,
     api_version: str = _schema.DEFAULT_API_VERSION,
     require_hashed: bool = False,
+    *,
+    now: float | None = None,
 ) -> Iterator[FileResult]:
-    """Validate stored payloads as read by pytt_events.stored.read_payloads."""
+    """Validate stored payloads as read by pytt_events.stored.read_payloads: errors and
+    warnings (event ages measured from `now`, default: now)."""
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
             continue
-        problems = validate_payload(stored.payload, schema, api_version, require_hashed)
+        problems = validate_payload(
+            stored.payload, schema, api_version, require_hashed, warn=True, now=now
+        )
         yield FileResult(stored.source, stored.line, tuple(problems))

@@ -6,6 +6,7 @@ extra requests (about 2·k·log2(n) for k bad events among n)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from typing import Any
 
@@ -18,6 +19,7 @@ from pytt_events import (
     InvalidRequestError,
     TikTokEventsApi,
 )
+from pytt_events._client import isolation_budget
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.testing import SandboxServer
@@ -129,3 +131,57 @@ def test_bulk_sends_report_progress_per_request(mode: str) -> None:
     assert [(p.requests_done, p.requests_total) for p in seen] == [(1, 3), (2, 3), (3, 3)]
     assert [p.events_done for p in seen] == [1000, 2000, 3000]
     assert {p.events_total for p in seen} == {3000}
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["unnamed", "named"])
+@pytest.mark.parametrize("every", [1, 2], ids=["all-bad", "every-second-bad"])
+def test_many_bad_events_stay_within_the_budget(mode: str, named: bool, every: int) -> None:
+    count = 200
+    bad = {f"evt-{i}" for i in range(0, count, every)}
+    with SandboxServer(access_token=TOKEN, bad_events=bad, name_bad_index=named) as sandbox:
+        result = send(mode, sandbox, "track", events()[:count])
+        delivered = {event["event_id"] for event in sandbox.accepted_events()}
+        requests = len(sandbox.received)
+    assert requests <= 1 + isolation_budget(count)  # never 2n-1 requests, never a recursion
+    failed = {f"evt-{item.index}" for item in result.failed}
+    assert failed >= bad  # every bad event is reported failed
+    assert delivered.isdisjoint(bad)
+    assert delivered | failed == {f"evt-{i}" for i in range(count)}  # each: sent or failed
+    assert set(result.accepted).isdisjoint(item.index for item in result.failed)
+
+
+def sandbox_answering(code: int, after: int | None = None, then: int | None = None) -> Any:
+    """An in-process transport answering `code` to every request (or, after `after`
+    requests, `then`), as TikTok would, counting the events of each request."""
+    from pytt_events._transport import mock_transport
+
+    sizes: list[int] = []
+
+    def handler(method: str, path: str, headers: Any, body: bytes) -> Any:
+        sizes.append(len(json.loads(body)["data"]))
+        answer = then if after is not None and len(sizes) > after else code
+        envelope = {"code": answer, "message": "refused", "request_id": "r", "data": {}}
+        return 200, {"Content-Type": "application/json"}, json.dumps(envelope).encode()
+
+    return mock_transport(handler), sizes
+
+
+@pytest.mark.parametrize("code", [40063, 40062, 40000])
+def test_request_level_refusals_are_not_split(code: int) -> None:
+    transport, sizes = sandbox_answering(code)
+    auth = TikTokAuth(TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL)
+    with TikTokEventsApi(transport=transport) as api, pytest.raises(BulkSendError) as caught:
+        api.track(events(), auth=auth)
+    assert sizes == [EVENTS]
+    assert len(caught.value.result.failed) == EVENTS
+
+
+def test_a_fatal_error_during_isolation_stops_the_parts_left() -> None:
+    transport, sizes = sandbox_answering(40002, after=3, then=40105)
+    auth = TikTokAuth(TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL)
+    with TikTokEventsApi(transport=transport) as api, pytest.raises(BulkSendError) as caught:
+        api.track(events(), auth=auth)
+    assert len(sizes) == 4  # three refusals split the request; the 40105 stops the rest
+    result = caught.value.result
+    assert result.accepted == ()
+    assert {item.index for item in result.failed} == set(range(EVENTS))

@@ -133,7 +133,7 @@ def _auth() -> TikTokAuth:
 
 def test_an_id_of_neither_shape_earns_a_warning() -> None:
     body = {"event_source": "offline", "event_source_id": "test", "data": [EVENT]}
-    assert [(p.path, p.severity) for p in validate_payload(body)] == [
+    assert [(p.path, p.severity) for p in validate_payload(body, warn=True)] == [
         ("/event_source_id", "warning")
     ]
 
@@ -193,10 +193,23 @@ def test_the_default_phone_region_comes_from_the_environment(
 
 
 @pytest.mark.parametrize(
-    ("given", "normalized"),
-    [("+86 138 0013 8000", "13800138000"), ("13800138000", "13800138000"),
-     ("+1 202 555 0123", "+12025550123")],
+    ("given", "normalized", "hashed_as"),
+    [("+86 138 0013 8000", "+8613800138000", "13800138000"),
+     ("+1 310 555 1234", "+13105551234", "+13105551234")],
 )  # fmt: skip
-def test_chinese_numbers_are_hashed_without_the_country_code(given: str, normalized: str) -> None:
+def test_chinese_numbers_are_hashed_without_the_country_code(
+    given: str, normalized: str, hashed_as: str
+) -> None:
     assert _hashing.normalize_phone(given) == normalized
     assert _hashing.normalize_phone(normalized) == normalized  # idempotent
+    assert _hashing.hash_value("phone", given) == _hashing.sha256_hex(hashed_as)
+
+
+def test_north_american_numbers_are_not_taken_for_chinese_ones() -> None:
+    assert _hashing.normalize_phone("13105551234", "US") == "+13105551234"
+    with pytest.raises(ValueError, match="international format"):
+        _hashing.normalize_phone("13105551234")  # no country code, no region: refused
+
+
+def test_a_currency_with_spaces_is_coerced_too() -> None:
+    assert TrackProperties(currency=" USD ").currency.value == "USD"  # type: ignore[union-attr]
