@@ -22,6 +22,7 @@ from pytt_events._base import check_fields
 from pytt_events._exceptions import (
     AuthenticationError,
     BulkSendError,
+    ConfigurationError,
     InvalidRequestError,
     PayloadValidationError,
     PermissionDeniedError,
@@ -185,9 +186,9 @@ class BaseEventsApi:
         if api_version is not None:
             _schema.families(api_version)  # an unknown version fails here, listing the known
         if events_api not in ("1.0", "2.0"):
-            raise ValueError(f"events_api must be '1.0' or '2.0', not {events_api!r}")
+            raise ConfigurationError(f"events_api must be '1.0' or '2.0', not {events_api!r}")
         if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
+            raise ConfigurationError("max_concurrency must be at least 1")
         self.DEBUG = DEBUG
         self.timeout = timeout
         self.hash_personal_data = hash_personal_data

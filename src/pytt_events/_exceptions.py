@@ -2,7 +2,8 @@
 
     PyttEventsError
     ├── PayloadValidationError      rejected locally: nothing was sent
-    ├── UnknownApiVersionError      no schema for that API version in this build (a ValueError)
+    ├── ConfigurationError          a client, policy or setting got a wrong value (a ValueError)
+    │   └── UnknownApiVersionError      no schema for that API version in this build
     ├── ClientClosedError           the client was closed: nothing was sent
     ├── APIConnectionError          no usable response (DNS, refused, reset, TLS, bad JSON)
     │   └── APITimeoutError
@@ -43,7 +44,12 @@ class PayloadValidationError(PyttEventsError, ValueError):
         self.errors = errors or []
 
 
-class UnknownApiVersionError(PyttEventsError, ValueError):
+class ConfigurationError(PyttEventsError, ValueError):
+    """A client, a retry policy, a sandbox or a setting was given a value it cannot work with
+    (the message says which and why); nothing was sent."""
+
+
+class UnknownApiVersionError(ConfigurationError):
     """No schema (and so no models) exists in this build for the requested API version."""
 
 

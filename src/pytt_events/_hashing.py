@@ -37,6 +37,8 @@ from typing import Any, TypeAlias
 
 import phonenumbers
 
+from pytt_events._exceptions import ConfigurationError
+
 Normalizer: TypeAlias = Callable[[str], str]
 # A hashing plan: for each key, either the x-pii mark of that field or the plan of the object
 # below it. Lists are walked transparently (a plan applies to every item).
@@ -133,7 +135,9 @@ def set_default_phone_region(region: str | None) -> None:
     if region is not None:
         region = region.strip().upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError("not an ISO 3166-1 alpha-2 region known to phonenumbers (e.g. 'BR')")
+            raise ConfigurationError(
+                "not an ISO 3166-1 alpha-2 region known to phonenumbers (e.g. 'BR')"
+            )
     with _lock:
         if region != _default_phone_region:
             _default_phone_region = region

@@ -16,6 +16,7 @@ from typing import Any
 from pytt_events._exceptions import (
     APIConnectionError,
     APIError,
+    ConfigurationError,
     PyttEventsError,
 )
 from pytt_events._response import TikTokResponse
@@ -59,9 +60,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
+            raise ConfigurationError("max_retries must be >= 0")
         if self.initial_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
-            raise ValueError("delays must be >= 0")
+            raise ConfigurationError("delays must be >= 0")
 
     def should_retry(self, error: BaseException, retries_done: int) -> bool:
         """Whether error deserves another attempt after retries_done retries."""

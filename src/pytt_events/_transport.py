@@ -25,6 +25,7 @@ from pytt_events._exceptions import (
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
+    ConfigurationError,
     PyttEventsError,
     error_class,
 )
@@ -199,7 +200,7 @@ class SyncSender:
         self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
     ) -> None:
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
-            raise TypeError("the sync client needs a sync transport (httpx.BaseTransport)")
+            raise ConfigurationError("the sync client needs a sync transport (httpx.BaseTransport)")
         self._client = httpx.Client(timeout=timeout, transport=transport)
 
     def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
@@ -236,7 +237,9 @@ class AsyncSender:
         self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
     ) -> None:
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
-            raise TypeError("the async client needs an async transport (AsyncBaseTransport)")
+            raise ConfigurationError(
+                "the async client needs an async transport (AsyncBaseTransport)"
+            )
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:

@@ -77,7 +77,13 @@ def _configure_logging(verbose: int) -> None:
 
 @main.command(epilog=_EXAMPLES_SANDBOX)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free).")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free).",
+)
 @click.option(
     "--token",
     default=DEFAULT_ACCESS_TOKEN,
@@ -107,7 +113,13 @@ def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     server = SandboxServer(host, port, token, require_hashed=not allow_unhashed, on_request=report)
-    server.bind()
+    try:
+        server.bind()
+    except OSError as error:  # a busy port, an address this machine does not have
+        click.echo(
+            f"pytt-events sandbox: cannot listen on {host}:{port}: {_os_reason(error)}", err=True
+        )
+        sys.exit(2)
     click.echo(f"sandbox listening: TIKTOK_API_BASE_URL={server.base_url}")
     click.echo(f"accepted token:    TIKTOK_ACCESS_TOKEN={token}")
     try:

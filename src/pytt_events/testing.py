@@ -61,6 +61,7 @@ from types import TracebackType
 from typing import Any
 
 from pytt_events import _schema
+from pytt_events._exceptions import ConfigurationError
 from pytt_events._transport import SimulatedNetworkError, mock_transport
 from pytt_events.validation import validate_payload
 
@@ -109,9 +110,9 @@ class FaultPlan:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share <= 1.0:
-            raise ValueError(f"share must be between 0 and 1, not {self.share!r}")
+            raise ConfigurationError(f"share must be between 0 and 1, not {self.share!r}")
         if self.attempts < 0 or self.first < 0 or self.every < 0:
-            raise ValueError("attempts, first and every must not be negative")
+            raise ConfigurationError("attempts, first and every must not be negative")
 
     def picks(self, key: str) -> bool:
         """Whether this plan picks the request with this key (`request_key`), by content."""
@@ -451,7 +452,7 @@ class SandboxServer(Sandbox):
     @property
     def port(self) -> int:
         if self._server is None:
-            raise RuntimeError("the sandbox is not running: call start() (or bind())")
+            raise ConfigurationError("the sandbox is not running: call start() (or bind())")
         return int(self._server.server_address[1])
 
     @property

@@ -160,7 +160,8 @@ def test_models_module_reexports_every_generated_class() -> None:
 
 
 PUBLIC = {
-    "CODE_TABLE", "ERROR_CODES", "RetiredError", "ClientClosedError", "NO_RETRIES",
+    "CODE_TABLE", "ERROR_CODES", "RetiredError", "ClientClosedError", "ConfigurationError",
+    "NO_RETRIES",
     "APIConnectionError", "APIError",
     "APITimeoutError", "Ad", "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
     "AuthenticationError", "BulkProgress", "BulkResponse", "BulkSendError", "Content",

@@ -12,6 +12,7 @@ import pytest
 
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
+from pytt_events.testing import SandboxServer
 from pytt_events.tiktok_events_api import TikTokEventsApi
 from tests.conftest import QUICK_START_DIGESTS, RAW_PERSONAL_DATA
 
@@ -80,3 +81,21 @@ def test_sandbox_command_serves_until_interrupted(event: Event, stop_signal: int
             pytest.fail(f"the sandbox did not stop on {stop_signal}: {out!r} {err!r}")
     assert process.returncode == 0, err
     assert "stopping" in out
+
+
+def test_sandbox_on_a_busy_port_or_a_bad_port_is_a_message_not_a_traceback() -> None:
+    with SandboxServer() as busy:
+        port = busy.port
+        done = run("sandbox", "--port", str(port))
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: " in done.stderr
+    assert "Traceback" not in done.stderr
+    bad = run("sandbox", "--port", "99999")
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+
+
+def test_schema_of_an_unknown_api_version_is_a_usage_error() -> None:
+    done = run("schema", "--api-version", "v9")
+    assert done.returncode == 2
+    assert "known versions: v1.3" in done.stderr

@@ -176,3 +176,21 @@ def test_an_unknown_api_version_is_a_library_error() -> None:
         TikTokEventsApi(api_version="v9")
     assert isinstance(caught.value, PyttEventsError)
     assert isinstance(caught.value, ValueError)  # as it was
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: TikTokEventsApi(max_concurrency=0),
+        lambda: TikTokEventsApi(events_api="3.0"),  # type: ignore[arg-type]
+        lambda: __import__("pytt_events").RetryPolicy(max_retries=-1),
+        lambda: TikTokEventsApi(default_phone_region="XX"),
+    ],
+)
+def test_configuration_mistakes_are_library_errors(build: Any) -> None:
+    from pytt_events import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        build()
+    assert isinstance(caught.value, PyttEventsError)
+    assert isinstance(caught.value, ValueError)  # as before
