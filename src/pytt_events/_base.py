@@ -168,6 +168,9 @@ class SchemaModel(BaseModel):
 
     __marks__: ClassVar[_Marks]
 
+    # Each raises the scrubbed error outside its except block (no __context__ holding the
+    # input) and drops its own reference to the input first: tools that record the frames of
+    # a traceback (pytest --showlocals, error trackers) find no raw value in ours.
     def __init__(self, /, **data: Any) -> None:
         try:
             super().__init__(**data)
@@ -175,7 +178,8 @@ class SchemaModel(BaseModel):
             scrubbed = scrub(error)
         else:
             return
-        raise scrubbed  # outside the except block: no __context__ holding the input
+        del data
+        raise scrubbed
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
@@ -183,6 +187,7 @@ class SchemaModel(BaseModel):
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as error:
             scrubbed = scrub(error)
+        del obj, args, kwargs
         raise scrubbed
 
     @classmethod
@@ -191,6 +196,7 @@ class SchemaModel(BaseModel):
             return super().model_validate_json(json_data, *args, **kwargs)
         except ValidationError as error:
             scrubbed = scrub(error)
+        del json_data, args, kwargs
         raise scrubbed
 
     @classmethod

@@ -70,6 +70,7 @@ class TikTokAuth(BaseSettings):
             scrubbed = scrub(error)
         else:
             return
+        del values  # no frame of the traceback keeps the token
         raise scrubbed  # errors() and json() without the values, and nothing chained
 
     @model_validator(mode="before")

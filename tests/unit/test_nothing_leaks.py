@@ -194,3 +194,19 @@ def test_configuration_mistakes_are_library_errors(build: Any) -> None:
         build()
     assert isinstance(caught.value, PyttEventsError)
     assert isinstance(caught.value, ValueError)  # as before
+
+
+def test_the_frames_of_a_validation_error_keep_no_input() -> None:
+    for build in (
+        lambda: User(phone_number=[RAW]),
+        lambda: User.model_validate({"phone_number": [RAW]}),
+        lambda: TikTokAuth(TIKTOK_ACCESS_TOKEN="bad token " + TOKEN, TIKTOK_PIXEL_ID="P"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            build()
+        for frame, _ in traceback.walk_tb(caught.value.__traceback__):
+            if "pytt_events" not in frame.f_code.co_filename:
+                continue  # the caller's own frames hold what the caller passed
+            for value in frame.f_locals.values():
+                assert RAW not in repr(value)
+                assert TOKEN not in repr(value)
