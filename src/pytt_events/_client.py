@@ -36,7 +36,6 @@ from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.models.v1_3 import EventSource, PixelTrackRequest, TrackEvent
 from pytt_events.track import track_event_from
-from pytt_events.validation import detect_family
 
 logger = logging.getLogger("pytt_events")
 
@@ -331,6 +330,9 @@ class BaseEventsApi:
         Raises:
             PayloadValidationError: the payload or one of its events is invalid.
         """
+        # Imported here: `import pytt_events` does not load the schema validators.
+        from pytt_events.validation import detect_family
+
         where = f"payloads.{number}."
         family = detect_family(payload)
         found: list[tuple[tuple[str, str, str | None, str | None] | None, BaseModel]] = []
