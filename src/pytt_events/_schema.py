@@ -112,6 +112,22 @@ def families(api_version: str = DEFAULT_API_VERSION) -> Mapping[str, Family]:
     return found
 
 
+@functools.cache
+def _events_keys(api_version: str) -> tuple[str, ...]:
+    return tuple(f.events_key for f in families(api_version).values() if f.events_key)
+
+
+def events_of(payload: Any, api_version: str = DEFAULT_API_VERSION) -> list[Any]:
+    """The events a request body carries: the list under its family's x-events key ("batch",
+    "data"), or the body itself for a single-event body; none for what is not an object."""
+    if not isinstance(payload, Mapping):
+        return []
+    for key in _events_keys(api_version):
+        if isinstance(payload.get(key), list):
+            return list(payload[key])
+    return [payload]
+
+
 def family(name: str, api_version: str = DEFAULT_API_VERSION) -> Family:
     """One request family of an API version.
 
@@ -175,16 +191,6 @@ def model_class(
     return getattr(models_module(api_version), definition)
 
 
-#: The marks that earn warnings on a value (checked by pytt_events._soft).
-_WARNING_MARKS = (
-    "x-expected-pattern",
-    "x-expected-values",
-    "x-deprecated-values",
-    "x-max-age",
-    "x-normalize",
-)
-
-
 @dataclass(frozen=True)
 class WarningPlan:
     """Where the schema's warning marks sit below a node: the marks of the value itself (mark,
@@ -218,7 +224,7 @@ def _warning_plan_of(
     marks = tuple(
         (mark, place[mark], place.get("x-message"))
         for place in ((node, resolved) if resolved is not node else (node,))
-        for mark in _WARNING_MARKS
+        for mark in _soft.VALUE_MARKS
         if mark in place
     )
     if id(resolved) in seen:

@@ -573,22 +573,16 @@ def _unsent_name(file: Path) -> Path:
 
 def _write_unsent(out: _FailedOut | None, parts: Iterable[Iterable[Any]]) -> int:
     """Copy stored payloads not sent to out, as they were read; the number of events."""
+    from pytt_events import _schema
+
     events = 0
     for part in parts:
         for stored in part:
             if stored.error is not None or out is None:
                 continue  # an unreadable line was reported when read
             out.writelines([json.dumps(stored.payload, separators=(",", ":")) + "\n"])
-            events += _events_in(stored.payload)
+            events += len(_schema.events_of(stored.payload))
     return events
-
-
-def _events_in(payload: Any) -> int:
-    if isinstance(payload, dict):
-        for key in ("data", "batch"):
-            if isinstance(payload.get(key), list):
-                return len(payload[key])
-    return 1
 
 
 class _FailedOut:

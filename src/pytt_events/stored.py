@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from pytt_events import _schema
+
 __all__ = ["StoredPayload", "read_payloads"]
 
 _CHUNK = 1 << 16
@@ -349,11 +351,8 @@ class _Prepended(io.TextIOBase):
 def event_times(payload: Any) -> list[float]:
     """When each event of a stored request body happened, as Unix times, where it says
     (Events 2.0 event_time in seconds; Events 1.0 timestamp in ISO 8601); others are left out."""
-    if not isinstance(payload, dict):
-        return []
-    events = payload.get("data") or payload.get("batch") or [payload]
     times: list[float] = []
-    for event in events if isinstance(events, list) else []:
+    for event in _schema.events_of(payload):
         if not isinstance(event, dict):
             continue
         moment = event.get("event_time")

@@ -134,21 +134,12 @@ def request_key(payload: Any, body: bytes) -> str:
     """What tells requests apart for by-content fault plans: the event_ids of the events the
     body carries, in order (a retry carries the same ones), or the body's bytes when an event
     has none."""
-    events = _events_of(payload)
+    events = _schema.events_of(payload)
     ids = [event.get("event_id") for event in events if isinstance(event, dict)]
     strings = [i for i in ids if isinstance(i, str) and i]
     if events and len(strings) == len(events):
         return "ids:" + "\n".join(strings)
     return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-def _events_of(payload: Any) -> list[Any]:
-    if not isinstance(payload, dict):
-        return []
-    for key in ("batch", "data"):
-        if isinstance(payload.get(key), list):
-            return list(payload[key])
-    return [payload]
 
 
 @dataclass(frozen=True)
@@ -189,7 +180,7 @@ class ReceivedRequest:
     @property
     def events(self) -> list[Any]:
         """The events the body carried (one for a single-event body)."""
-        return _events_of(self.body)
+        return _schema.events_of(self.body)
 
 
 class Sandbox:
@@ -413,7 +404,7 @@ class Sandbox:
                 shown += f"; and {more} more"
             return 40002, shown, payload
         if self.bad_events:
-            for index, event in enumerate(_events_of(payload)):
+            for index, event in enumerate(_schema.events_of(payload)):
                 if isinstance(event, dict) and event.get("event_id") in self.bad_events:
                     key = "data" if family == "event_track" else "batch"
                     where = f"{key}.{index}." if self.name_bad_index and key in payload else ""

@@ -33,7 +33,7 @@ from pytt_events._client import (
 )
 from pytt_events._exceptions import PyttEventsError
 from pytt_events._response import BulkResponse, TikTokResponse
-from pytt_events._retry import RetryEvent, RetryPolicy, Sleep
+from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
 from pytt_events._transport import (
     DEFAULT_TIMEOUT,
     AsyncSender,
@@ -46,8 +46,6 @@ from pytt_events.event import Event
 from pytt_events.models.v1_3 import EventSource
 
 __all__ = ["AsyncTikTokEventsApi", "TikTokEventsApi"]
-
-Outcome = TikTokResponse | PyttEventsError | None
 
 
 class TikTokEventsApi(BaseEventsApi):

@@ -14,8 +14,8 @@ A test proves both give the same verdicts on the whole test corpus and on genera
 
 from __future__ import annotations
 
-import contextvars
 import functools
+import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -92,9 +92,6 @@ def _validator(family: str, api_version: str) -> Draft202012Validator:
 
 
 # The moment warnings about age (x-max-age) are measured from; None: now.
-_NOW: contextvars.ContextVar[float | None] = contextvars.ContextVar("pytt_events_now", default=None)
-
-
 def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
     """The schema's warning marks as jsonschema-rs custom keywords: each raises (a "Custom"
     error, read as a warning) with _soft's message."""
@@ -106,9 +103,7 @@ def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
                 self.message = parent_schema.get("x-message")
 
             def validate(self, instance: Any) -> None:
-                problem = _soft.check_value(
-                    mark, self.rule, instance, document, self.message, _NOW.get()
-                )
+                problem = _soft.check_value(mark, self.rule, instance, document, self.message)
                 if problem is not None:
                     raise ValueError(problem)
 
@@ -225,7 +220,9 @@ def check_conditions(
 ) -> list[Problem]:
     """The problems of an object's fields under rules between them (a schema's if/then rules,
     as the models carry them in x-conditions): errors and warnings."""
-    validator = _conditions_validator(_freeze(conditions), id(document), document)
+    validator = _conditions_validator(
+        json.dumps(conditions, sort_keys=True), id(document), document
+    )
     invalid, warnings = _fast_check(validator.rs, fields)
     problems: list[Problem] = []
     if invalid:
@@ -245,30 +242,18 @@ class _Pair:
 _conditions_cache: dict[tuple[str, int], _Pair] = {}
 
 
-def _freeze(conditions: list[Any]) -> str:
-    import json
-
-    return json.dumps(conditions, sort_keys=True)
-
-
 def _conditions_validator(key: str, document_id: int, document: Mapping[str, Any]) -> _Pair:
     found = _conditions_cache.get((key, document_id))
     if found is None:
         if len(_conditions_cache) >= 64:  # bounded: the schemas have a handful of rule sets
             _conditions_cache.clear()
-        schema = {"allOf": _thaw(key)}
+        schema = {"allOf": json.loads(key)}
         found = _Pair(
             _rs_validator(schema, document),
             Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
         )
         _conditions_cache[(key, document_id)] = found
     return found
-
-
-def _thaw(key: str) -> Any:
-    import json
-
-    return json.loads(key)
 
 
 def _pointer(path: Any) -> str:
