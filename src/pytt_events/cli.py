@@ -367,11 +367,16 @@ _SEND_EXAMPLES = """
 Examples:
   pytt-events send sent.ndjson --dry-run
   pytt-events send failed.ndjson --failed-out still-failed.ndjson
+  zcat sent.ndjson.gz | pytt-events send -
 
 \b
-Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env).
+Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env);
+--dry-run needs none. --failed-out may not be the input; it is checked before the first request.
+Ctrl-C or SIGTERM: no new batch is taken, the requests in flight finish, and every event not
+accepted is written to --failed-out (or to <input>.unsent.ndjson, named on screen).
 Exit status: 0 everything accepted, 1 some event failed or some payload is invalid or
-unreadable, 2 usage error, missing settings or a file that cannot be read.
+unreadable, 2 usage error, missing settings, an output that cannot be written or a file that
+cannot be read, 130 interrupted.
 """
 
 
@@ -398,10 +403,11 @@ unreadable, 2 usage error, missing settings or a file that cannot be read.
 def send(
     file: Path, dry_run: bool, failed_out: Path | None, batch_size: int, concurrency: int
 ) -> None:
-    """Send stored payloads (any family) again through the bulk sender, with retries.
+    """Send stored payloads (any family, FILE or - for standard input) again through the bulk
+    sender, with retries and isolation of bad events.
 
     Invalid or unreadable payloads are reported and not sent; events that finally fail are
-    written to --failed-out.
+    written to --failed-out, and failures are printed grouped by reason.
     """
     from pytt_events import BulkProgress, BulkSendError, TikTokAuth, TikTokEventsApi
     from pytt_events.stored import event_times
