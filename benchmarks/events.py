@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import raw_events
 
 from pytt_events import _hashing
-from pytt_events._payload import track_body, track_chunks
+from pytt_events._plan import track_body, track_chunks
 from pytt_events.context import Ad, Context, Page, User
 from pytt_events.event import Event
 from pytt_events.properties import Content, Properties

@@ -25,7 +25,7 @@ from _data import raw_events
 from pydantic_core import to_json
 
 from pytt_events import AsyncTikTokEventsApi, TikTokAuth, TikTokEventsApi
-from pytt_events._payload import batch_chunks, track_chunks
+from pytt_events._plan import batch_chunks, track_chunks
 from pytt_events.event import Event
 from pytt_events.track import TrackEvent
 

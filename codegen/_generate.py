@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -20,24 +21,11 @@ GENERATED_DIR = Path("src/pytt_events/_generated")
 SCHEMA_DIR = Path("schema")
 SCHEMA_SUFFIX = ".schema.json"
 
-# Schema marks on fields that the models act on (pytt_events._base.MarkedModel): the generator
-# carries them into Field(json_schema_extra=...), and a model with any of them gets MarkedModel.
-FIELD_MARKS = (
-    "x-pii",
-    "x-normalize",
-    "x-coerce",
-    "x-known-values",
-    "x-expected-pattern",
-    "x-expected-values",
-    "x-deprecated-values",
-    "x-max-age",
-    "x-message",
-    "x-convert",
-    "x-default",
-    "x-check",
-)
-# Model-level rules the generator does not turn into code travel into model_config.
-MODEL_MARKS = ("x-min-properties", "x-forbidden-properties", "x-warn-unknown", "x-conditions")
+# The schema marks the models act on, shared with the runtime (pytt_events._mark_registry),
+# read by path: the package cannot be imported before its models are generated.
+_REGISTRY = runpy.run_path(str(Path(__file__).parents[1] / "src/pytt_events/_mark_registry.py"))
+FIELD_MARKS: tuple[str, ...] = _REGISTRY["FIELD_MARKS"]
+MODEL_MARKS: tuple[str, ...] = _REGISTRY["MODEL_MARKS"]
 
 # Options that make the output typed, documented and deterministic (see ../STYLE.md §3).
 GENERATOR_OPTIONS = [

@@ -6,14 +6,8 @@ every model compiled from the schema is in pytt_events.models; the local emulato
 pytt_events.testing.
 """
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("pytt-events-api")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0"
-
-from pytt_events._client import BulkProgress
+from pytt_events import _constants
+from pytt_events._base_client import BulkProgress
 from pytt_events._exceptions import (
     CODE_TABLE,
     ERROR_CODES,
@@ -52,6 +46,8 @@ from pytt_events.properties import Content, ContentType, CurrencyCode, Propertie
 from pytt_events.supported_events import SupportedEvents
 from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
 from pytt_events.track import EventSource, TrackEvent, TrackProperties, TrackUser
+
+__version__ = _constants.VERSION
 
 __all__ = [
     "CODE_TABLE",

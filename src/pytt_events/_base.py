@@ -51,6 +51,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pytt_events import _compat, _generated, _hashing, _schema, _soft
+from pytt_events._mark_registry import STRING_MARKS
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -107,14 +108,9 @@ class _Marks:
             extra = field.json_schema_extra
             if not isinstance(extra, dict):
                 continue
-            if isinstance(mark := extra.get("x-pii"), str):
-                self.pii[name] = mark
-            if isinstance(mark := extra.get("x-normalize"), str):
-                self.normalize[name] = mark
-            if isinstance(coerce := extra.get("x-coerce"), str):
-                self.coerce[name] = coerce
-            if isinstance(known := extra.get("x-known-values"), str):
-                self.known[name] = known
+            for mark, attribute in STRING_MARKS.items():
+                if isinstance(value := extra.get(mark), str):
+                    getattr(self, attribute)[name] = value
             # x-normalize acts on the input (_normalize_raw); the other warning marks on values.
             soft = [
                 (mark, extra[mark])
@@ -123,14 +119,6 @@ class _Marks:
             ]
             if soft:
                 self.soft[name] = soft
-            if isinstance(message := extra.get("x-message"), str):
-                self.messages[name] = message
-            if isinstance(convert := extra.get("x-convert"), str):
-                self.convert[name] = convert
-            if isinstance(default := extra.get("x-default"), str):
-                self.defaults[name] = default
-            if isinstance(check := extra.get("x-check"), str):
-                self.checks[name] = check
         config_extra = model.model_config.get("json_schema_extra")
         config_extra = config_extra if isinstance(config_extra, dict) else {}
         min_properties = config_extra.get("x-min-properties")
@@ -413,23 +401,30 @@ def check_fields(cls: type[SchemaModel], fields: Mapping[str, Any]) -> None:
     Raises:
         ValueError: a rule refuses the fields (the message names the field and the rule).
     """
+    errors = condition_problems(cls, fields)
+    if errors:
+        raise ValueError("; ".join(f"{path}: {message}" for path, message in errors))
+
+
+def condition_problems(cls: type[SchemaModel], fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the class's rules between fields (x-conditions) refuse of fields (JSON values), as
+    (dotted path, reason) pairs; what they warn about is logged once per process."""
     if not cls.__marks__.conditions:
-        return
+        return []
     from pytt_events.validation import check_conditions
 
     problems = check_conditions(cls.__marks__.conditions, fields, _document_of(cls))
-    errors = [problem for problem in problems if problem.severity == "error"]
+    errors = []
     for problem in problems:
+        where = problem.path.strip("/").replace("/", ".")
         if problem.severity == "warning":
-            where = problem.path.strip("/").replace("/", ".")
             _soft.warn_once(
                 (cls.__name__, "x-conditions", where, problem.message),
                 f"{cls.__name__}.{where} {problem.message}",
             )
-    if errors:
-        raise ValueError(
-            "; ".join(f"{p.path.strip('/').replace('/', '.')}: {p.message}" for p in errors)
-        )
+        else:
+            errors.append((where, problem.message))
+    return errors
 
 
 def _condition_fields(model: type[SchemaModel]) -> set[str]:

@@ -197,9 +197,6 @@ CODE_TABLE: tuple[ErrorCode, ...] = (
 #: 5xxxx codes.
 ERROR_CODES: Mapping[int, type[APIError]] = {entry.code: entry.error for entry in CODE_TABLE}
 
-#: TikTok code for "partial success": some events were rejected. It does not raise.
-PARTIAL_SUCCESS = 20001
-
 
 def error_class(code: int | None, http_status: int | None = None) -> type[APIError]:
     """The exception class for a TikTok code (or, without a code, an HTTP status)."""

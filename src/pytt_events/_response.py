@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pytt_events._exceptions import PARTIAL_SUCCESS, PyttEventsError
+from pytt_events._constants import PARTIAL_SUCCESS
+from pytt_events._exceptions import PyttEventsError
 
 
 @dataclass(frozen=True)

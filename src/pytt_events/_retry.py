@@ -13,6 +13,12 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytt_events._constants import (
+    DEFAULT_INITIAL_DELAY,
+    DEFAULT_MAX_DELAY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_AFTER,
+)
 from pytt_events._exceptions import (
     APIConnectionError,
     APIError,
@@ -52,10 +58,10 @@ class RetryPolicy:
         random: the jitter source, returning [0, 1) (injected by tests).
     """
 
-    max_retries: int = 3
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
+    max_retries: int = DEFAULT_MAX_RETRIES
+    initial_delay: float = DEFAULT_INITIAL_DELAY
+    max_delay: float = DEFAULT_MAX_DELAY
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,5 +1,6 @@
-"""The JSON Schema at run time: which request families an API version has, their endpoints and
-per-request maximums, which paths carry personal data, and where the warning marks sit.
+"""The JSON Schema at run time: the document and models of each API version, which paths carry
+personal data, where the warning marks sit, and the rules between fields (the request families
+built on it are _families').
 Everything here is read from the schema file shipped in the package (a byte copy of
 schema/<version>/), never written in code.
 """
@@ -16,24 +17,9 @@ from types import ModuleType
 from typing import Any
 
 from pytt_events import _generated, _soft
+from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import UnknownApiVersionError
 from pytt_events._hashing import PiiPlan
-
-DEFAULT_API_VERSION = "v1.3"
-
-
-@dataclass(frozen=True)
-class Family:
-    """One kind of request body: its name, $defs entry, endpoint and per-request maximum."""
-
-    name: str
-    definition: str
-    endpoint: str
-    # The array property holding the events, and its maxItems (None for single-event bodies).
-    events_key: str | None
-    max_events: int | None
-    # The $defs entry of one event inside events_key.
-    item_definition: str | None
 
 
 def known_versions() -> tuple[str, ...]:
@@ -75,7 +61,7 @@ def models_module(api_version: str = DEFAULT_API_VERSION) -> ModuleType:
     return importlib.import_module(f"{_generated.__name__}.{module}")
 
 
-def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = node.get("$ref")
     while isinstance(ref, str):
         if not ref.startswith("#/$defs/"):
@@ -83,64 +69,6 @@ def _resolve(document: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[st
         node = document["$defs"][ref.removeprefix("#/$defs/")]
         ref = node.get("$ref")
     return node
-
-
-@functools.cache
-def families(api_version: str = DEFAULT_API_VERSION) -> Mapping[str, Family]:
-    """The request families (x-family) of an API version, by name."""
-    document = load_schema(api_version)
-    found: dict[str, Family] = {}
-    for definition, node in document["$defs"].items():
-        name = node.get("x-family")
-        if not isinstance(name, str):
-            continue
-        events_key = node.get("x-events")
-        max_events = item_definition = None
-        if isinstance(events_key, str):
-            array = node["properties"][events_key]
-            max_events = array.get("maxItems")
-            item_ref = array["items"]["$ref"]
-            item_definition = item_ref.removeprefix("#/$defs/")
-        found[name] = Family(
-            name=name,
-            definition=definition,
-            endpoint=node["x-endpoint"],
-            events_key=events_key if isinstance(events_key, str) else None,
-            max_events=max_events,
-            item_definition=item_definition,
-        )
-    return found
-
-
-@functools.cache
-def _events_keys(api_version: str) -> tuple[str, ...]:
-    return tuple(f.events_key for f in families(api_version).values() if f.events_key)
-
-
-def events_of(payload: Any, api_version: str = DEFAULT_API_VERSION) -> list[Any]:
-    """The events a request body carries: the list under its family's x-events key ("batch",
-    "data"), or the body itself for a single-event body; none for what is not an object."""
-    if not isinstance(payload, Mapping):
-        return []
-    for key in _events_keys(api_version):
-        if isinstance(payload.get(key), list):
-            return list(payload[key])
-    return [payload]
-
-
-def family(name: str, api_version: str = DEFAULT_API_VERSION) -> Family:
-    """One request family of an API version.
-
-    Raises:
-        KeyError: the schema of that version has no such family.
-    """
-    known = families(api_version)
-    try:
-        return known[name]
-    except KeyError:
-        raise KeyError(
-            f"schema {api_version} has no request family {name!r}; known: {', '.join(known)}"
-        ) from None
 
 
 @functools.cache
@@ -153,7 +81,7 @@ def pii_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> PiiPlan
 def _plan_of(
     document: Mapping[str, Any], node: Mapping[str, Any], seen: frozenset[int]
 ) -> dict[str, Any]:
-    node = _resolve(document, node)
+    node = resolve(document, node)
     if id(node) in seen:
         return {}
     seen = seen | {id(node)}
@@ -163,7 +91,7 @@ def _plan_of(
     if "items" in node and isinstance(node["items"], Mapping):
         plan.update(_plan_of(document, node["items"], seen))
     for key, child in node.get("properties", {}).items():
-        resolved = _resolve(document, child)
+        resolved = resolve(document, child)
         mark = child.get("x-pii", resolved.get("x-pii"))
         if isinstance(mark, str):
             plan[key] = mark
@@ -172,23 +100,6 @@ def _plan_of(
         if below:
             plan[key] = below
     return plan
-
-
-def model_class(
-    family_name: str, api_version: str = DEFAULT_API_VERSION, item: bool = False
-) -> Any:
-    """The generated model of a request family (or, with item, of one event inside it) for an
-    API version: the class named after the $defs entry's title.
-
-    Raises:
-        UnknownApiVersionError: this build has no models for api_version.
-        KeyError: the schema of that version has no such family.
-    """
-    family = families(api_version).get(family_name)
-    if family is None:
-        raise KeyError(f"schema {api_version} has no request family {family_name!r}")
-    definition = family.item_definition if item and family.item_definition else family.definition
-    return getattr(models_module(api_version), definition)
 
 
 @dataclass(frozen=True)
@@ -219,7 +130,7 @@ def warning_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> War
 def _warning_plan_of(
     document: Mapping[str, Any], node: Mapping[str, Any], seen: frozenset[int]
 ) -> WarningPlan:
-    resolved = _resolve(document, node)
+    resolved = resolve(document, node)
     # Marks sit on the property (currency: beside its $ref) or on the definition it refers to.
     marks = tuple(
         (mark, place[mark], place.get("x-message"))

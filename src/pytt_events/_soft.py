@@ -24,17 +24,12 @@ from functools import lru_cache
 from typing import Any
 
 from pytt_events import _hashing
+from pytt_events._mark_registry import WARNING_MARKS
 
 logger = logging.getLogger("pytt_events")
 
 #: The marks this module checks on a value (x-warn-unknown is checked on an object).
-VALUE_MARKS = (
-    "x-expected-pattern",
-    "x-expected-values",
-    "x-deprecated-values",
-    "x-max-age",
-    "x-normalize",
-)
+VALUE_MARKS = WARNING_MARKS
 
 _warned: set[tuple[str, ...]] = set()
 _lock = threading.Lock()

@@ -11,17 +11,16 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic_core import to_json
 
+from pytt_events._constants import DEFAULT_TIMEOUT, PARTIAL_SUCCESS, USER_AGENT
 from pytt_events._exceptions import (
-    PARTIAL_SUCCESS,
     APIConnectionError,
     APITimeoutError,
     ClientClosedError,
@@ -33,13 +32,6 @@ from pytt_events._response import TikTokResponse
 from pytt_events.auth import TikTokAuth
 
 logger = logging.getLogger("pytt_events")
-
-DEFAULT_TIMEOUT = 10.0
-try:
-    _VERSION = metadata.version("pytt-events-api")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    _VERSION = "0"
-USER_AGENT = f"pytt-events-api/{_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -80,8 +72,9 @@ def with_body(request: HttpRequest, body: Any, events: int) -> HttpRequest:
 HttpTransport: TypeAlias = httpx.BaseTransport | httpx.AsyncBaseTransport
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """The Retry-After header as seconds (it may be seconds or an HTTP date), or None."""
+def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """The Retry-After header as seconds from now (a Unix time): it may be seconds or an HTTP
+    date. None when absent or unreadable."""
     value = headers.get("retry-after") or headers.get("Retry-After")
     if not value:
         return None
@@ -93,7 +86,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, moment.timestamp() - time.time())
+    return max(0.0, moment.timestamp() - now)
 
 
 def parse_response(
@@ -110,7 +103,7 @@ def parse_response(
         envelope = json.loads(content) if content else None
     except ValueError:
         envelope = None
-    retry_after = retry_after_seconds(headers) if headers else None
+    retry_after = retry_after_seconds(headers, time.time()) if headers else None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("code"), int):
         if status >= 400:
             raise error_class(None, status)(
@@ -259,38 +252,3 @@ class AsyncSender:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-class SimulatedNetworkError(Exception):
-    """Raised by a mock handler to make the mock transport fail like the network would."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-MockHandler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
-
-
-def mock_transport(handler: MockHandler) -> httpx.MockTransport:
-    """An in-process transport (sync and async) answering with handler(method, path, headers,
-    body) -> (status, headers, body). The handler raises SimulatedNetworkError("timeout") or
-    SimulatedNetworkError("drop") to fail like a timed-out or dropped connection."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        try:
-            status, headers, content = handler(
-                request.method,
-                request.url.raw_path.decode("ascii"),
-                request.headers,
-                request.content,
-            )
-        except SimulatedNetworkError as fault:
-            if fault.kind == "timeout":
-                raise httpx.ReadTimeout("sandbox: timeout", request=request) from None
-            raise httpx.RemoteProtocolError(
-                "sandbox: connection dropped", request=request
-            ) from None
-        return httpx.Response(status, headers=dict(headers), content=content)
-
-    return httpx.MockTransport(handle)

@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pytt_events._base import scrub
+from pytt_events._constants import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 
-DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/"
 # One copy of the original package's documentation spells the variable this way.
 _MISSPELLED_TOKEN = "TIKTOK_ACESS_TOKEN"  # noqa: S105 - a variable name
 
@@ -55,7 +55,7 @@ class TikTokAuth(BaseSettings):
     TIKTOK_PIXEL_ID: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     TIKTOK_TEST_EVENT_CODE: str | None = None
     TIKTOK_API_VERSION: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4)] = (
-        "v1.3"
+        DEFAULT_API_VERSION
     )
     TIKTOK_API_BASE_URL: Annotated[
         str, StringConstraints(strip_whitespace=True, pattern=r"^https?://")

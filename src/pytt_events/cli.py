@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
-from pytt_events import __version__
+from pytt_events import __version__, _families
+from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import UnknownApiVersionError
-from pytt_events._schema import DEFAULT_API_VERSION
 from pytt_events.testing import DEFAULT_ACCESS_TOKEN, ReceivedRequest, SandboxServer
 
 if TYPE_CHECKING:
@@ -274,11 +274,10 @@ def validate(
     Prints one line per problem (error or warning), then a summary; reads any file size in
     constant memory.
     """
-    from pytt_events import _schema
     from pytt_events.validation import ValidationSummary, validate_stored
 
     try:
-        known = _schema.families(api_version)
+        known = _families.families(api_version)
     except UnknownApiVersionError as error:
         raise click.UsageError(str(error)) from None
     if family is not None and family not in known:
@@ -579,7 +578,6 @@ def _unsent_name(file: Path) -> Path:
 
 def _write_unsent(out: _FailedOut | None, parts: Iterable[Iterable[Any]]) -> int:
     """Copy stored payloads not sent to out, as they were read; the number of events."""
-    from pytt_events import _schema
 
     events = 0
     for part in parts:
@@ -587,7 +585,7 @@ def _write_unsent(out: _FailedOut | None, parts: Iterable[Iterable[Any]]) -> int
             if stored.error is not None or out is None:
                 continue  # an unreadable line was reported when read
             out.writelines([json.dumps(stored.payload, separators=(",", ":")) + "\n"])
-            events += len(_schema.events_of(stored.payload))
+            events += len(_families.events_of(stored.payload))
     return events
 
 
@@ -693,12 +691,12 @@ def schema_command(name: str | None, api_version: str) -> None:
     from pytt_events import _schema
 
     try:
-        _schema.families(api_version)
+        _families.families(api_version)
     except UnknownApiVersionError as error:
         raise click.UsageError(str(error)) from None
     if name is None:
         for version in _schema.known_versions():
-            for family in _schema.families(version).values():
+            for family in _families.families(version).values():
                 size = f"up to {family.max_events} events" if family.max_events else "1 event"
                 click.echo(f"{version}  {family.name:<12} POST {family.endpoint:<14} {size}")
         return
@@ -706,7 +704,7 @@ def schema_command(name: str | None, api_version: str) -> None:
         click.echo(json.dumps(_schema.load_schema(name), indent=2, ensure_ascii=False))
         return
     try:
-        families = _schema.families(api_version)
+        families = _families.families(api_version)
     except UnknownApiVersionError as error:
         raise click.UsageError(str(error)) from None
     if name not in families:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytt_events._families import public_model
 from pytt_events.models.v1_3 import PixelTrackRequest, SupportedEvents
 
 __all__ = ["Event", "SupportedEvents"]
 
 
+@public_model
 class Event(PixelTrackRequest):
     """One Events 1.0 web event: the body of POST /pixel/track/.
 
@@ -20,6 +22,6 @@ class Event(PixelTrackRequest):
 
     def normalize_data(self) -> dict[str, Any]:
         """The request body this event is sent as, personal data hashed (as in the original)."""
-        from pytt_events._payload import track_body
+        from pytt_events._plan import track_body
 
         return track_body(self)

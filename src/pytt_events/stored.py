@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from pytt_events import _schema
+from pytt_events import _families
 
 __all__ = ["StoredPayload", "read_payloads"]
 
@@ -352,7 +352,7 @@ def event_times(payload: Any) -> list[float]:
     """When each event of a stored request body happened, as Unix times, where it says
     (Events 2.0 event_time in seconds; Events 1.0 timestamp in ISO 8601); others are left out."""
     times: list[float] = []
-    for event in _schema.events_of(payload):
+    for event in _families.events_of(payload):
         if not isinstance(event, dict):
             continue
         moment = event.get("event_time")

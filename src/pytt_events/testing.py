@@ -60,9 +60,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from pytt_events import _schema
+from pytt_events import _families, _schema
+from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events._exceptions import ConfigurationError
-from pytt_events._transport import SimulatedNetworkError, mock_transport
+from pytt_events._mock_transport import SimulatedNetworkError, mock_transport
 from pytt_events.validation import validate_payload
 
 __all__ = [
@@ -134,7 +135,7 @@ def request_key(payload: Any, body: bytes) -> str:
     """What tells requests apart for by-content fault plans: the event_ids of the events the
     body carries, in order (a retry carries the same ones), or the body's bytes when an event
     has none."""
-    events = _schema.events_of(payload)
+    events = _families.events_of(payload)
     ids = [event.get("event_id") for event in events if isinstance(event, dict)]
     strings = [i for i in ids if isinstance(i, str) and i]
     if events and len(strings) == len(events):
@@ -180,7 +181,7 @@ class ReceivedRequest:
     @property
     def events(self) -> list[Any]:
         """The events the body carried (one for a single-event body)."""
-        return _schema.events_of(self.body)
+        return _families.events_of(self.body)
 
 
 class Sandbox:
@@ -242,7 +243,10 @@ class Sandbox:
         with self._lock:
             requests = list(self.received)
         return [
-            event for request in requests if request.code in (0, 20001) for event in request.events
+            event
+            for request in requests
+            if request.code in (0, PARTIAL_SUCCESS)
+            for event in request.events
         ]
 
     def reset(self) -> None:
@@ -259,7 +263,7 @@ class Sandbox:
         if version not in _schema.known_versions():
             return version, None
         wanted = endpoint.strip("/")
-        for family in _schema.families(version).values():
+        for family in _families.families(version).values():
             if family.endpoint.strip("/") == wanted:
                 return version, family.name
         return version, None
@@ -285,7 +289,10 @@ class Sandbox:
         else:
             code, message, payload = self._check(version or "", family, lowered, body)
         if fault is not None and fault.fault is Fault.PARTIAL and code == 0:
-            code, message = 20001, "Partial success: some events were rejected (sandbox fault)"
+            code, message = (
+                PARTIAL_SUCCESS,
+                "Partial success: some events were rejected (sandbox fault)",
+            )
         record = self._record(path, version, family, payload, code, request_id, lowered, fault)
         envelope = {"code": code, "message": message, "request_id": request_id, "data": {}}
         content = json.dumps(envelope).encode("utf-8")
@@ -404,7 +411,7 @@ class Sandbox:
                 shown += f"; and {more} more"
             return 40002, shown, payload
         if self.bad_events:
-            for index, event in enumerate(_schema.events_of(payload)):
+            for index, event in enumerate(_families.events_of(payload)):
                 if isinstance(event, dict) and event.get("event_id") in self.bad_events:
                     key = "data" if family == "event_track" else "batch"
                     where = f"{key}.{index}." if self.name_bad_index and key in payload else ""

@@ -5,7 +5,7 @@ Events 1.0 (the original package's API): post_event -> /pixel/track/, post_event
 send_payloads sends stored request bodies of any of them again. With events_api="2.0",
 post_event and post_events_in_bulk send the same 1.0 Events through /event/track/.
 
-Everything but I/O (planning, retry decisions, results) lives in _client.BaseEventsApi; each
+Everything but I/O (planning, retry decisions, results) lives in _base_client.BaseEventsApi; each
 twin here only sends, sleeps and runs requests concurrently (threads / asyncio).
 """
 
@@ -17,33 +17,28 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytt_events._client import (
-    DEFAULT_CONCURRENCY,
+from pytt_events._base_client import (
     FATAL_ERRORS,
     AnyEvent,
     BaseEventsApi,
     BulkProgress,
     Delivery,
     EventsApiVersion,
-    Plan,
-    PlannedRequest,
     ProgressTracker,
 )
+from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from pytt_events._exceptions import PyttEventsError
+from pytt_events._plan import Plan, PlannedRequest
 from pytt_events._response import BulkResponse, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
-from pytt_events._transport import (
-    DEFAULT_TIMEOUT,
-    AsyncSender,
-    HttpRequest,
-    HttpTransport,
-    SyncSender,
-)
+from pytt_events._transport import AsyncSender, HttpRequest, HttpTransport, SyncSender
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
-from pytt_events.models.v1_3 import EventSource
+
+if TYPE_CHECKING:
+    from pytt_events.models.v1_3 import EventSource
 
 __all__ = ["AsyncTikTokEventsApi", "TikTokEventsApi"]
 
@@ -155,7 +150,7 @@ class TikTokEventsApi(BaseEventsApi):
         events: AnyEvent | Iterable[AnyEvent],
         *,
         auth: TikTokAuth | None = None,
-        event_source: EventSource | str = EventSource.WEB,
+        event_source: EventSource | str = "web",
         event_source_id: str | None = None,
         test_event_code: str | None = None,
         partner_name: str | None = None,
@@ -211,23 +206,26 @@ class TikTokEventsApi(BaseEventsApi):
 
     def _send(self, request: HttpRequest, retry: RetryPolicy | None) -> TikTokResponse:
         flow = self._flow(request, retry)
-        step = next(flow)
-        attempt = 0
-        while True:
-            outcome: Outcome = None
-            if isinstance(step, Sleep):
-                self._sleep(step.seconds)
-            else:
-                attempt += 1
+        try:
+            step = next(flow)
+            attempt = 0
+            while True:
+                outcome: Outcome = None
+                if isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                else:
+                    attempt += 1
+                    try:
+                        outcome = self._sender.send(step.request, attempt)
+                    except PyttEventsError as error:
+                        outcome = error
                 try:
-                    outcome = self._sender.send(step.request, attempt)
-                except PyttEventsError as error:
-                    outcome = error
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                response: TikTokResponse = done.value
-                return response
+                    step = flow.send(outcome)
+                except StopIteration as done:
+                    response: TikTokResponse = done.value
+                    return response
+        finally:
+            flow.close()  # as httpx closes its auth flow: an interrupted flow is finished
 
     def _send_plan(
         self,
@@ -241,20 +239,23 @@ class TikTokEventsApi(BaseEventsApi):
 
         def deliver(planned: PlannedRequest) -> Delivery:
             flow = self._deliveries(planned)
-            part = next(flow)
-            while True:
-                outcome: TikTokResponse | PyttEventsError
-                try:
-                    outcome = self._send(part.request, retry)
-                except PyttEventsError as error:
-                    outcome = error
-                    if isinstance(error, FATAL_ERRORS):
-                        stop.set()
-                try:
-                    part = flow.send(outcome)
-                except StopIteration as done:
-                    delivery: Delivery = done.value
-                    return delivery
+            try:
+                part = next(flow)
+                while True:
+                    outcome: TikTokResponse | PyttEventsError
+                    try:
+                        outcome = self._send(part.request, retry)
+                    except PyttEventsError as error:
+                        outcome = error
+                        if isinstance(error, FATAL_ERRORS):
+                            stop.set()
+                    try:
+                        part = flow.send(outcome)
+                    except StopIteration as done:
+                        delivery: Delivery = done.value
+                        return delivery
+            finally:
+                flow.close()
 
         def run(position: int) -> None:
             if not stop.is_set():
@@ -358,7 +359,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         events: AnyEvent | Iterable[AnyEvent],
         *,
         auth: TikTokAuth | None = None,
-        event_source: EventSource | str = EventSource.WEB,
+        event_source: EventSource | str = "web",
         event_source_id: str | None = None,
         test_event_code: str | None = None,
         partner_name: str | None = None,
@@ -393,23 +394,26 @@ class AsyncTikTokEventsApi(BaseEventsApi):
 
     async def _send(self, request: HttpRequest, retry: RetryPolicy | None) -> TikTokResponse:
         flow = self._flow(request, retry)
-        step = next(flow)
-        attempt = 0
-        while True:
-            outcome: Outcome = None
-            if isinstance(step, Sleep):
-                await self._sleep(step.seconds)
-            else:
-                attempt += 1
+        try:
+            step = next(flow)
+            attempt = 0
+            while True:
+                outcome: Outcome = None
+                if isinstance(step, Sleep):
+                    await self._sleep(step.seconds)
+                else:
+                    attempt += 1
+                    try:
+                        outcome = await self._sender.send(step.request, attempt)
+                    except PyttEventsError as error:
+                        outcome = error
                 try:
-                    outcome = await self._sender.send(step.request, attempt)
-                except PyttEventsError as error:
-                    outcome = error
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                response: TikTokResponse = done.value
-                return response
+                    step = flow.send(outcome)
+                except StopIteration as done:
+                    response: TikTokResponse = done.value
+                    return response
+        finally:
+            flow.close()  # as httpx closes its auth flow: an interrupted flow is finished
 
     async def _send_plan(
         self,
@@ -424,20 +428,23 @@ class AsyncTikTokEventsApi(BaseEventsApi):
 
         async def deliver(planned: PlannedRequest) -> Delivery:
             flow = self._deliveries(planned)
-            part = next(flow)
-            while True:
-                outcome: TikTokResponse | PyttEventsError
-                try:
-                    outcome = await self._send(part.request, retry)
-                except PyttEventsError as error:
-                    outcome = error
-                    if isinstance(error, FATAL_ERRORS):
-                        stop.set()
-                try:
-                    part = flow.send(outcome)
-                except StopIteration as done:
-                    delivery: Delivery = done.value
-                    return delivery
+            try:
+                part = next(flow)
+                while True:
+                    outcome: TikTokResponse | PyttEventsError
+                    try:
+                        outcome = await self._send(part.request, retry)
+                    except PyttEventsError as error:
+                        outcome = error
+                        if isinstance(error, FATAL_ERRORS):
+                            stop.set()
+                    try:
+                        part = flow.send(outcome)
+                    except StopIteration as done:
+                        delivery: Delivery = done.value
+                        return delivery
+            finally:
+                flow.close()
 
         async def run(position: int) -> None:
             async with gate:

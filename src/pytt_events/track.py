@@ -14,9 +14,9 @@ conversion of an Events 1.0 `Event` into one.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from pytt_events._plan import web_event_as_track
 from pytt_events.models.v1_3 import (
     App,
     AttStatus,
@@ -55,9 +55,6 @@ __all__ = [
     "track_event_from",
 ]
 
-# context.user (1.0) -> user (2.0): the fields that change name; the others keep theirs.
-_USER_RENAMES = {"phone_number": "phone"}
-
 
 def track_event_from(event: PixelTrackRequest | Any) -> TrackEvent:
     """The Events 2.0 form of an Events 1.0 event (what `/event/track/` expects).
@@ -73,26 +70,5 @@ def track_event_from(event: PixelTrackRequest | Any) -> TrackEvent:
 
     The caller's event is not changed.
     """
-    source = event.model_dump(exclude_none=True)
-    context: dict[str, Any] = source.get("context", {})
-    user = {_USER_RENAMES.get(key, key): value for key, value in context.get("user", {}).items()}
-    for key in ("ip", "user_agent"):
-        if key in context:
-            user[key] = context[key]
-    callback = context.get("ad", {}).get("callback")
-    if callback:
-        user["ttclid"] = callback
-    moment = event.timestamp
-    fields: dict[str, Any] = {
-        "event": source["event"],
-        "event_time": int(moment.timestamp()) if moment is not None else int(time.time()),
-    }
-    if "event_id" in source:
-        fields["event_id"] = source["event_id"]
-    if user:
-        fields["user"] = user
-    if "page" in context:
-        fields["page"] = context["page"]
-    if "properties" in source:
-        fields["properties"] = source["properties"]
+    _, fields = web_event_as_track(event)
     return TrackEvent.model_validate(fields)

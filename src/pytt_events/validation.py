@@ -26,7 +26,8 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
-from pytt_events import _schema, _soft
+from pytt_events import _families, _schema, _soft
+from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
 
@@ -64,22 +65,15 @@ class Problem:
         return f"{text} (warning)" if self.severity == "warning" else text
 
 
-def detect_family(payload: Any) -> str | None:
-    """The request family a payload's shape says it is, or None."""
-    if not isinstance(payload, Mapping):
-        return None
-    if "event_source" in payload or "data" in payload:
-        return "event_track"
-    if "batch" in payload:
-        return "pixel_batch"
-    if "pixel_code" in payload or "event" in payload or "context" in payload:
-        return "pixel_track"
-    return None
+def detect_family(payload: Any, api_version: str = DEFAULT_API_VERSION) -> str | None:
+    """The request family a payload's keys say it is (see _families.detect), or None."""
+    found = _families.detect(payload, api_version)
+    return found.name if found is not None else None
 
 
 def _family_schema(family: str, api_version: str) -> dict[str, Any]:
     document = _schema.load_schema(api_version)
-    definition = _schema.family(family, api_version).definition
+    definition = _families.family(family, api_version).definition
     return {**document, "$ref": f"#/$defs/{definition}"}
 
 
@@ -337,7 +331,7 @@ def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Prob
 def validate_payload(
     payload: Any,
     schema: str | None = None,
-    api_version: str = _schema.DEFAULT_API_VERSION,
+    api_version: str = DEFAULT_API_VERSION,
     require_hashed: bool = False,
     *,
     now: float | None = None,
@@ -360,8 +354,8 @@ def validate_payload(
     Raises:
         UnknownApiVersionError: no schema for api_version in this build.
     """
-    family = schema or detect_family(payload)
-    known = _schema.families(api_version)
+    family = schema or detect_family(payload, api_version)
+    known = _families.families(api_version)
     if family is None:
         return [
             Problem(
@@ -451,7 +445,7 @@ class ValidationSummary:
 def validate_file(
     path: str | os.PathLike[str] | IO[bytes],
     schema: str | None = None,
-    api_version: str = _schema.DEFAULT_API_VERSION,
+    api_version: str = DEFAULT_API_VERSION,
     require_hashed: bool = False,
     *,
     source: str | None = None,
@@ -474,7 +468,7 @@ def validate_file(
 def validate_stored(
     payloads: Iterable[StoredPayload],
     schema: str | None = None,
-    api_version: str = _schema.DEFAULT_API_VERSION,
+    api_version: str = DEFAULT_API_VERSION,
     require_hashed: bool = False,
     *,
     now: float | None = None,

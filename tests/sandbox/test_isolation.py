@@ -19,7 +19,7 @@ from pytt_events import (
     InvalidRequestError,
     TikTokEventsApi,
 )
-from pytt_events._client import isolation_budget
+from pytt_events._base_client import isolation_budget
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.testing import SandboxServer
@@ -153,7 +153,7 @@ def test_many_bad_events_stay_within_the_budget(mode: str, named: bool, every: i
 def sandbox_answering(code: int, after: int | None = None, then: int | None = None) -> Any:
     """An in-process transport answering `code` to every request (or, after `after`
     requests, `then`), as TikTok would, counting the events of each request."""
-    from pytt_events._transport import mock_transport
+    from pytt_events._mock_transport import mock_transport
 
     sizes: list[int] = []
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pytt_events import PayloadValidationError, sha256_hex
-from pytt_events._payload import batch_chunks, coerce, drop_empty, track_body
-from pytt_events._schema import family, pii_plan
+from pytt_events._families import family
+from pytt_events._plan import batch_chunks, coerce, drop_empty, track_body
+from pytt_events._schema import pii_plan
 from pytt_events.event import Event
 
 

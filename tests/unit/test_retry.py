@@ -68,11 +68,14 @@ def test_policy_checks_its_arguments() -> None:
 
 
 def test_retry_after_header_forms() -> None:
-    assert retry_after_seconds({"retry-after": "3"}) == 3.0
-    assert retry_after_seconds({"Retry-After": "1.5"}) == 1.5
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
-    assert retry_after_seconds({"retry-after": "soon"}) is None
-    assert retry_after_seconds({}) is None
+    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert retry_after_seconds({"retry-after": "3"}, now) == 3.0
+    assert retry_after_seconds({"Retry-After": "1.5"}, now) == 1.5
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, now) == 30.0
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, now) == 0.0
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:27:00 GMT"}, now) == 0.0
+    assert retry_after_seconds({"retry-after": "soon"}, now) is None
+    assert retry_after_seconds({}, now) is None
 
 
 def test_errors_carry_retry_after() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pytt_events._payload import track_chunks
+from pytt_events._plan import track_chunks
 from pytt_events.event import Event
 from pytt_events.track import ContentType, StandardEvent, track_event_from
 from tests.conftest import QUICK_START_DIGESTS

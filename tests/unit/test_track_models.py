@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from pytt_events import _soft
 from pytt_events._hashing import EMPTY_SHA256
-from pytt_events._payload import track_chunks
+from pytt_events._plan import track_chunks
 from pytt_events.track import ContentType, EventTrackRequest, StandardEvent, TrackEvent, TrackUser
 
 

@@ -6,7 +6,7 @@ import hashlib
 
 from pydantic_core import to_json
 
-from pytt_events._payload import batch_chunks, track_body, track_chunks
+from pytt_events._plan import batch_chunks, track_body, track_chunks
 from pytt_events.event import Event
 from pytt_events.track import TrackEvent, track_event_from
 

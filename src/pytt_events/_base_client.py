@@ -1,6 +1,6 @@
-"""What both clients share, with no I/O: turning events into planned requests (bodies built and
-hashed once, so every retry resends the same bytes and event_ids), the retry flow, and turning
-outcomes into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
+"""What both clients share, with no I/O: configuration, which family each method sends through
+(the planning itself is _plan's), the retry flow, isolation of bad events, and turning outcomes
+into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
-
-from pytt_events import _payload, _schema
-from pytt_events._base import check_fields
+from pytt_events import _families, _plan
+from pytt_events._constants import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT,
+    ISOLATED_CODES,
+    MAX_ISOLATED,
+)
 from pytt_events._exceptions import (
     AuthenticationError,
     BulkSendError,
@@ -28,41 +31,29 @@ from pytt_events._exceptions import (
     PermissionDeniedError,
     PyttEventsError,
 )
+from pytt_events._families import Family
 from pytt_events._hashing import set_default_phone_region
+from pytt_events._plan import Item, Plan, PlannedRequest, Top
 from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
-from pytt_events._transport import DEFAULT_TIMEOUT, HttpRequest, build_request, with_body
+from pytt_events._transport import HttpRequest, with_body
 from pytt_events.auth import TikTokAuth
-from pytt_events.event import Event
-from pytt_events.models.v1_3 import EventSource, PixelTrackRequest, TrackEvent
-from pytt_events.track import track_event_from
 
 logger = logging.getLogger("pytt_events")
 
 EventsApiVersion = Literal["1.0", "2.0"]
-DEFAULT_CONCURRENCY = 4
 # Errors that every later request would meet too: a bulk send stops at the first one.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+#: The event shape (see _families) of the original package's Event, which post_event and
+#: post_events_in_bulk take, and that of Events 2.0, which track takes and events_api="2.0"
+#: sends everything through.
+WEB_SHAPE = "pixel_track"
+TRACK_SHAPE = "event_track"
 
-AnyEvent = TrackEvent | Event | dict[str, Any]
-
-
-@dataclass(frozen=True)
-class PlannedRequest:
-    """A request ready to send, and the events (by input position) it carries."""
-
-    chunk: _payload.Chunk
-    request: HttpRequest
+AnyEvent = Any  # a TrackEvent, an Events 1.0 Event, or a mapping shaped like either
 
 
 _NAMED_INDEX = re.compile(r"^\s*(?:batch|data)[.\[](\d+)", re.IGNORECASE)
-#: The codes a multi-event request may be refused with because of one of its events (40002,
-#: 40700), or because it is too big (40061): worth sending again in parts. Others (a wrong
-#: partner_name, unhashed data everywhere) are about the request: every part would fail too.
-ISOLATED_CODES = frozenset({40002, 40061, 40700})
-#: How many bad events per request isolation looks for before it gives up on the rest: the
-#: extra requests stay within 2·k·log2(n) for k up to this many.
-MAX_ISOLATED = 8
 
 
 def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequest] | None:
@@ -128,7 +119,7 @@ class ProgressTracker:
         self._lock = threading.Lock()
         self._events = 0
         self._requests = 0
-        self._events_total = sum(len(planned.chunk.indices) for planned in plan.requests)
+        self._events_total = plan.events
         self._requests_total = len(plan.requests)
 
     def finished(self, planned: PlannedRequest) -> None:
@@ -141,13 +132,6 @@ class ProgressTracker:
                 self._events, self._events_total, self._requests, self._requests_total
             )
         self._on_progress(progress)
-
-
-@dataclass(frozen=True)
-class Plan:
-    requests: tuple[PlannedRequest, ...]
-    caller: str
-    invalid: tuple[InvalidPayload, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,7 +167,7 @@ class BaseEventsApi:
         if region:
             set_default_phone_region(region)
         if api_version is not None:
-            _schema.families(api_version)  # an unknown version fails here, listing the known
+            _families.families(api_version)  # an unknown version fails here, listing the known
         if events_api not in ("1.0", "2.0"):
             raise ConfigurationError(f"events_api must be '1.0' or '2.0', not {events_api!r}")
         if max_concurrency < 1:
@@ -209,216 +193,125 @@ class BaseEventsApi:
         auth = auth or TikTokAuth()
         if self.api_version is not None and self.api_version != auth.TIKTOK_API_VERSION:
             auth = auth.model_copy(update={"TIKTOK_API_VERSION": self.api_version})
-        _schema.families(auth.TIKTOK_API_VERSION)
+        _families.families(auth.TIKTOK_API_VERSION)
         return auth
 
-    # -- planning -------------------------------------------------------------------------
+    # -- planning: which family, which request-level fields; _plan does the rest ----------
 
-    def _plan(
-        self, auth: TikTokAuth, chunks: Sequence[_payload.Chunk], family: str, caller: str
+    def _carrier(self, shape: str, version: str, *, many: bool) -> Family:
+        """The family that sends events of a shape: with events_api="2.0", /event/track/."""
+        if self.events_api == "2.0":
+            shape = TRACK_SHAPE
+        return _families.carrier(shape, version, many=many)
+
+    def _plan_items(
+        self,
+        items: Iterable[Item],
+        family: Family,
+        auth: TikTokAuth,
+        caller: str,
+        given: str | None = None,
+        top: Top | None = None,
+        invalid: Sequence[InvalidPayload] = (),
     ) -> Plan:
-        endpoint = _schema.family(family, auth.TIKTOK_API_VERSION).endpoint
-        return Plan(
-            tuple(
-                PlannedRequest(chunk, build_request(auth, endpoint, chunk.body, len(chunk.indices)))
-                for chunk in chunks
-            ),
-            caller,
+        version = auth.TIKTOK_API_VERSION
+        return _plan.plan(
+            items,
+            family,
+            auth,
+            caller=caller,
+            given=_families.family(given, version) if given else None,
+            top=top,
+            hash_values=self.hash_personal_data,
+            invalid=invalid,
         )
 
-    def _plan_event(self, event: Event | dict[str, Any], auth: TikTokAuth) -> Plan:
-        version = auth.TIKTOK_API_VERSION
-        model = _payload.coerce(event, _web_model(version))
-        if self.events_api == "2.0":
-            return self._plan(
-                auth,
-                self._track_chunks_of_events([(0, model)], version),
-                "event_track",
-                "post_event",
-            )
-        body = _payload.track_body(model, api_version=version, hash_values=self.hash_personal_data)
-        return self._plan(auth, [_payload.Chunk((0,), body)], "pixel_track", "post_event")
+    def _plan_event(self, event: Any, auth: TikTokAuth) -> Plan:
+        family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=False)
+        return self._plan_items(_plan.items(event, where=""), family, auth, "post_event", WEB_SHAPE)
 
-    def _plan_bulk(self, events: Iterable[Event | dict[str, Any]], auth: TikTokAuth) -> Plan:
-        version = auth.TIKTOK_API_VERSION
-        pairs = [
-            (index, _payload.coerce(event, _web_model(version), f"events.{index}."))
-            for index, event in enumerate(_payload.as_list(events))
-        ]
-        return self._plan_bulk_pairs(pairs, auth, "post_events_in_bulk")
+    def _plan_bulk(self, events: Iterable[Any], auth: TikTokAuth) -> Plan:
+        family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=True)
+        return self._plan_items(_plan.items(events), family, auth, "post_events_in_bulk", WEB_SHAPE)
 
     def _plan_track(
         self,
         events: AnyEvent | Iterable[AnyEvent],
         auth: TikTokAuth,
-        event_source: EventSource | str,
+        event_source: Any,
         event_source_id: str | None,
         test_event_code: str | None,
         partner_name: str | None,
     ) -> Plan:
-        try:
-            source = EventSource(event_source)
-        except ValueError:
-            allowed = ", ".join(repr(member.value) for member in EventSource)
-            raise PayloadValidationError(
-                f"event_source: must be one of {allowed}", [("event_source", "not allowed")]
-            ) from None
-        version = auth.TIKTOK_API_VERSION
-        source_id = str(event_source_id or auth.TIKTOK_PIXEL_ID)
-        _check_source(source.value, source_id, version)
-        items = [
-            (index, _as_track_event(event, f"events.{index}.", version))
-            for index, event in enumerate(_payload.as_list(events))
-        ]
-        chunks = _payload.track_chunks(
-            items,
-            event_source=source.value,
-            event_source_id=source_id,
-            test_event_code=test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
-            partner_name=partner_name,
-            api_version=auth.TIKTOK_API_VERSION,
-            hash_values=self.hash_personal_data,
+        top = Top(
+            {
+                "event_source": event_source,
+                "event_source_id": str(event_source_id or auth.TIKTOK_PIXEL_ID),
+                "test_event_code": test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
+                "partner_name": partner_name,
+            }
         )
-        return self._plan(auth, chunks, "event_track", "track")
+        family = _families.family(TRACK_SHAPE, auth.TIKTOK_API_VERSION)
+        return self._plan_items(_plan.items(events), family, auth, "track", top=top)
 
     def _plan_payloads(
-        self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth, skip_invalid: bool = False
+        self, payloads: Iterable[Any], auth: TikTokAuth, skip_invalid: bool = False
     ) -> Plan:
         """Stored request bodies of any family, re-grouped into as few requests as allowed.
         Positions in the result count events, in input order, across all payloads. With
         skip_invalid, an invalid payload is left out (and listed) instead of raising."""
-        web: list[tuple[int, BaseModel]] = []
-        sources: dict[tuple[str, str, str | None, str | None], list[tuple[int, BaseModel]]] = {}
+        version = auth.TIKTOK_API_VERSION
+        by_family: dict[Family, list[Item]] = {}
         invalid: list[InvalidPayload] = []
         position = 0
         for number, payload in enumerate(payloads):
             try:
-                events = self._events_of_payload(number, payload, auth.TIKTOK_API_VERSION)
+                family, items = self._payload_items(number, payload, position, version)
             except PayloadValidationError as error:
                 if not skip_invalid:
                     raise
                 invalid.append(InvalidPayload(number, tuple(error.errors) or (("", str(error)),)))
                 continue
-            for key, event in events:
-                if key is None:
-                    web.append((position, event))
-                else:
-                    sources.setdefault(key, []).append((position, event))
-                position += 1
+            by_family.setdefault(family, []).extend(items)
+            position += len(items)
         requests: list[PlannedRequest] = []
-        if web:
-            requests += self._plan_bulk_pairs(web, auth, "send_payloads").requests
-        for (source, source_id, test_code, partner), items in sources.items():
-            chunks = _payload.track_chunks(
-                items,
-                event_source=source,
-                event_source_id=source_id,
-                test_event_code=test_code,
-                partner_name=partner,
-                api_version=auth.TIKTOK_API_VERSION,
-                hash_values=self.hash_personal_data,
-            )
-            requests += self._plan(auth, chunks, "event_track", "send_payloads").requests
+        for family, items in by_family.items():
+            requests += self._plan_items(items, family, auth, "send_payloads").requests
         return Plan(tuple(requests), "send_payloads", tuple(invalid))
 
-    def _events_of_payload(
-        self, number: int, payload: Any, version: str
-    ) -> list[tuple[tuple[str, str, str | None, str | None] | None, BaseModel]]:
-        """The events of one stored payload, each with its /event/track/ request key (None for
-        1.0 web events).
+    def _payload_items(
+        self, number: int, payload: Any, position: int, version: str
+    ) -> tuple[Family, list[Item]]:
+        """The family that sends a stored payload's events, and its events, checked (each
+        an instance of that family's event model), numbered from position.
 
         Raises:
             PayloadValidationError: the payload or one of its events is invalid.
         """
-        # Imported here: `import pytt_events` does not load the schema validators.
-        from pytt_events.validation import detect_family
-
         where = f"payloads.{number}."
-        family = detect_family(payload)
-        found: list[tuple[tuple[str, str, str | None, str | None] | None, BaseModel]] = []
-        if family == "event_track" and isinstance(payload.get("data"), list):
-            source = payload.get("event_source")
-            try:
-                event_source = EventSource(source).value
-            except ValueError:
-                raise PayloadValidationError(
-                    f"{where}event_source: must be one of web, app, offline, crm",
-                    [(f"{where}event_source", "not allowed")],
-                ) from None
-            key = (
-                event_source,
-                str(payload.get("event_source_id") or ""),
-                payload.get("test_event_code"),
-                payload.get("partner_name"),
-            )
-            if not key[1]:
-                raise PayloadValidationError(
-                    f"{where}event_source_id: required", [(f"{where}event_source_id", "required")]
-                )
-            _check_source(key[0], key[1], version, where)
-            for item_number, item in enumerate(payload["data"]):
-                event = _payload.coerce(item, _track_model(version), f"{where}data.{item_number}.")
-                found.append((key, event))
-        elif family == "pixel_batch" and isinstance(payload.get("batch"), list):
-            top = {k: payload[k] for k in ("pixel_code", "partner_name") if k in payload}
-            for item_number, item in enumerate(payload["batch"]):
-                fields = (
-                    {k: v for k, v in item.items() if k != "type"}
-                    if isinstance(item, dict)
-                    else item
-                )
-                merged = {**top, **fields} if isinstance(fields, dict) else fields
-                model = _payload.coerce(merged, _web_model(version), f"{where}batch.{item_number}.")
-                found.append((None, model))
-        elif family == "pixel_track":
-            found.append((None, _payload.coerce(payload, _web_model(version), where)))
-        else:
+        source = _families.detect(payload, version)
+        if source is None:
             raise PayloadValidationError(
                 f"{where.rstrip('.')}: not a request body of a known family",
                 [(where.rstrip("."), "unknown request family")],
             )
-        return found
-
-    def _plan_bulk_pairs(
-        self, pairs: Sequence[tuple[int, BaseModel]], auth: TikTokAuth, caller: str
-    ) -> Plan:
-        """1.0 events (by input position) as /pixel/batch/ requests, or as /event/track/ ones
-        with events_api="2.0"."""
-        version = auth.TIKTOK_API_VERSION
-        if self.events_api == "2.0":
-            chunks = self._track_chunks_of_events(pairs, version)
-            return self._plan(auth, chunks, "event_track", caller)
-        chunks = _payload.batch_chunks(
-            pairs, api_version=version, hash_values=self.hash_personal_data
-        )
-        return self._plan(auth, chunks, "pixel_batch", caller)
-
-    def _track_chunks_of_events(
-        self, events: Sequence[tuple[int, BaseModel]], version: str
-    ) -> list[_payload.Chunk]:
-        """1.0 Events as /event/track/ bodies: grouped by pixel, test code and partner."""
-        groups: dict[tuple[str, str | None, str | None], list[tuple[int, BaseModel]]] = {}
-        for index, event in events:
-            assert isinstance(event, _web_model(version))
-            key = (
-                getattr(event, "pixel_code", ""),
-                getattr(event, "test_event_code", None),
-                getattr(event, "partner_name", None),
+        key = source.events_key
+        if key is not None and not isinstance(payload.get(key), list):
+            raise PayloadValidationError(
+                f"{where}{key}: required (a list of events)", [(f"{where}{key}", "required")]
             )
-            converted = _payload.coerce(track_event_from(event), _track_model(version))
-            groups.setdefault(key, []).append((index, converted))
-        chunks: list[_payload.Chunk] = []
-        for (pixel_code, test_event_code, partner_name), items in groups.items():
-            chunks += _payload.track_chunks(
-                items,
-                event_source=EventSource.WEB.value,
-                event_source_id=pixel_code,
-                test_event_code=test_event_code,
-                partner_name=partner_name,
-                api_version=version,
-                hash_values=self.hash_personal_data,
+        fields, events = source.events_in_shape(payload)
+        top = Top(source.check_top(fields, where), where) if fields else None
+        family = self._carrier(source.shape, version, many=True)
+        item_where = f"{where}{key}." if key else where
+        return family, [
+            _plan.prepare(
+                Item(position + offset, event, f"{item_where}{offset}." if key else where, top),
+                family,
+                source.single_family,
             )
-        return chunks
+            for offset, event in enumerate(events)
+        ]
 
     def preview_payloads(
         self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth | None = None
@@ -518,38 +411,3 @@ class BaseEventsApi:
             first = failed[0].error
             raise BulkSendError(f"{result.message}; first failure: {first}", result) from first
         return result
-
-
-def _check_source(source: str, source_id: str, version: str, where: str = "") -> None:
-    """The request-level rules of /event/track/ (its schema's if/then rules): a pixel code for
-    an app, offline or CRM event is refused; an ID of neither kind earns a warning.
-
-    Raises:
-        PayloadValidationError: the event_source_id does not fit the event_source.
-    """
-    model = _schema.model_class("event_track", version)
-    try:
-        check_fields(model, {"event_source": source, "event_source_id": source_id})
-    except ValueError as error:
-        reason = str(error).removeprefix("event_source_id: ")
-        raise PayloadValidationError(
-            f"{where}event_source_id: {reason}", [(f"{where}event_source_id", reason)]
-        ) from None
-
-
-def _web_model(version: str) -> type[BaseModel]:
-    """The Events 1.0 event model of an API version (the original `Event` for v1.3)."""
-    model: type[BaseModel] = _schema.model_class("pixel_track", version)
-    return Event if model is PixelTrackRequest else model
-
-
-def _track_model(version: str) -> type[BaseModel]:
-    """The Events 2.0 event model of an API version."""
-    model: type[BaseModel] = _schema.model_class("event_track", version, item=True)
-    return model
-
-
-def _as_track_event(event: Any, where: str, version: str) -> BaseModel:
-    if isinstance(event, BaseModel) and hasattr(event, "pixel_code") and hasattr(event, "context"):
-        return _payload.coerce(track_event_from(event), _track_model(version), where)
-    return _payload.coerce(event, _track_model(version), where)

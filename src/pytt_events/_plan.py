@@ -1,0 +1,423 @@
+"""From events to planned requests, with no I/O, for every request family alike.
+
+    plan(items, family, auth)    the whole job, in one pass over the events:
+      1. coerce   each event to the family's event model (a mapping is validated; an Events
+                  1.0 event sent through /event/track/ is converted: the one conversion step)
+      2. group    by the family's request-level keys (x-group-by), checked once per group
+      3. chunk    at most the family's maximum events per request (x-events' maxItems)
+      4. hash     the personal data, by the schema's personal-data plan (x-pii)
+      5. build    the requests (URL, headers, compact JSON): every retry resends these bytes
+
+The families (_families) say everything that differs between pixel_track, pixel_batch and
+event_track; nothing here names one, except the 1.0 -> 2.0 conversion (CONVERSIONS).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pytt_events import _families, _schema
+from pytt_events._constants import DEFAULT_API_VERSION
+from pytt_events._exceptions import PayloadValidationError
+from pytt_events._families import Family
+from pytt_events._hashing import PersonalDataError, apply_plan
+from pytt_events._response import InvalidPayload
+from pytt_events._transport import HttpRequest, build_request
+from pytt_events.auth import TikTokAuth
+
+
+@dataclass(frozen=True)
+class Top:
+    """Request-level fields given by the caller (track's event_source, a stored body's own),
+    and where their errors are reported. They win over what an event says."""
+
+    fields: Mapping[str, Any]
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One event to plan: its position in the caller's input, the event (a model or a mapping
+    in the shape of `given`, see plan), the prefix of its error paths, its request-level
+    fields."""
+
+    index: int
+    value: Any
+    where: str = ""
+    top: Top | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One request body, and the positions in the caller's input of the events it carries."""
+
+    indices: tuple[int, ...]
+    body: dict[str, Any]
+    family: Family
+
+    @property
+    def events_key(self) -> str | None:
+        """The body's key holding its events (None: the body is one event)."""
+        return self.family.events_key
+
+    def part(self, start: int, stop: int) -> Chunk:
+        """The request of the events start to stop (positions in this chunk) alone: the same
+        request-level fields, those events (already hashed: hashing is not repeated)."""
+        top, events = self.family.split(self.body)
+        return Chunk(
+            self.indices[start:stop], self.family.join(top, events[start:stop]), self.family
+        )
+
+    def single_payloads(self) -> list[Any]:
+        """Each event of the body as a request body of its own (as sent: hashed), so it can be
+        stored and sent again (see Family.single)."""
+        if self.family.events_key is None:
+            return [self.body]
+        top, events = self.family.split(self.body)
+        return [self.family.single(top, event) for event in events]
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """A request ready to send, and the events (by input position) it carries."""
+
+    chunk: Chunk
+    request: HttpRequest
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.chunk.body
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The requests of one call, in order, and the stored payloads left out as invalid."""
+
+    requests: tuple[PlannedRequest, ...]
+    caller: str
+    invalid: tuple[InvalidPayload, ...] = ()
+
+    @property
+    def events(self) -> int:
+        return sum(len(planned.chunk.indices) for planned in self.requests)
+
+
+def plan(
+    items: Iterable[Item],
+    family: Family,
+    auth: TikTokAuth,
+    *,
+    caller: str,
+    given: Family | None = None,
+    top: Top | None = None,
+    hash_values: bool = True,
+    invalid: Sequence[InvalidPayload] = (),
+) -> Plan:
+    """The requests that send items through family (see the module docstring).
+
+    Mappings are read in the event shape of `given` (default: family's own); model instances
+    by their own class. `top`: request-level fields for every item without its own (checked
+    first, even when there are no items).
+
+    Raises:
+        PayloadValidationError: an event or a request-level field is invalid; nothing is
+            planned.
+    """
+    requests = tuple(
+        PlannedRequest(chunk, build_request(auth, family.endpoint, chunk.body, len(chunk.indices)))
+        for chunk in plan_bodies(items, family, given=given, top=top, hash_values=hash_values)
+    )
+    return Plan(requests, caller, tuple(invalid))
+
+
+def plan_bodies(
+    items: Iterable[Item],
+    family: Family,
+    *,
+    given: Family | None = None,
+    top: Top | None = None,
+    hash_values: bool = True,
+) -> list[Chunk]:
+    """Steps 1 to 4 of plan: the request bodies, each with the positions of its events.
+
+    Raises:
+        PayloadValidationError: an event or a request-level field is invalid.
+    """
+    given = given or family
+    if top is not None:
+        family.check_top(top.fields, top.where)
+    # Events by the checked values of their request-level keys; each key is checked once.
+    groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
+    checked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for item in items:
+        item = prepare(item, family, given, top)
+        body = dump(item.value)
+        given_top = item.top.fields if item.top is not None else {}
+        values = []
+        for name in family.group_by:
+            value = body.pop(name, None)
+            values.append(given_top.get(name, value))
+        key = checked.get(tuple(values))
+        if key is None:
+            where = item.top.where if item.top is not None else item.where
+            good = family.check_top(dict(zip(family.group_by, values, strict=True)), where)
+            key = checked[tuple(values)] = tuple(good.get(name) for name in family.group_by)
+        groups.setdefault(key, []).append((item.index, body))
+    chunks: list[Chunk] = []
+    limit = family.max_events or 1
+    for key, events in groups.items():
+        pairs = zip(family.group_by, key, strict=True)
+        request_level = {name: value for name, value in pairs if value is not None}
+        for start in range(0, len(events), limit):
+            part = events[start : start + limit]
+            body = family.join(request_level, [event for _, event in part])
+            chunks.append(
+                Chunk(
+                    indices=tuple(index for index, _ in part),
+                    body=hashed(body, family, hash_values),
+                    family=family,
+                )
+            )
+    return chunks
+
+
+def prepare(item: Item, family: Family, given: Family, top: Top | None = None) -> Item:
+    """Step 1: the item with its event as an instance of family's event model, and with its
+    request-level fields (its own, else top; over those a conversion gave it). A prepared item
+    passes through again unchanged.
+
+    Raises:
+        PayloadValidationError: the event does not fit its model, or cannot be converted.
+    """
+    own = item.top or top
+    converted, event = _coerce(item, family, given)
+    if converted:
+        own = Top(
+            {**converted, **own.fields} if own else converted, own.where if own else item.where
+        )
+    if event is item.value and own is item.top:
+        return item
+    return Item(item.index, event, item.where, own)
+
+
+def _coerce(item: Item, family: Family, given: Family) -> tuple[Mapping[str, Any], BaseModel]:
+    """The item's event as an instance of family's event model, and the request-level fields
+    a conversion gave it."""
+    value = item.value
+    source = given
+    if isinstance(value, BaseModel) and not family.holds(value):
+        source = next(
+            (
+                other
+                for other in _families.families(family.api_version).values()
+                if other.holds(value)
+            ),
+            given,
+        )
+    event = coerce(value, source.event_model, item.where)
+    if source.shape == family.shape:
+        return {}, event
+    convert = CONVERSIONS.get((source.shape, family.shape))
+    if convert is None:
+        raise PayloadValidationError(
+            f"{item.where.rstrip('.') or 'event'}: a {source.shape} event cannot be sent "
+            f"through {family.endpoint}",
+            [(item.where.rstrip("."), f"cannot be sent through {family.endpoint}")],
+        )
+    top, fields = convert(event)
+    return top, coerce(fields, family.event_model, item.where)
+
+
+# -- the 1.0 -> 2.0 conversion --------------------------------------------------------------
+
+# context.user (1.0) -> user (2.0): the fields that change name; the others keep theirs.
+_USER_RENAMES = {"phone_number": "phone"}
+
+
+def web_event_as_track(event: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An Events 1.0 web event as the request-level fields and the event of /event/track/.
+
+    pixel_code           -> event_source_id (event_source "web"), request level
+    test_event_code, partner_name -> the same names, request level
+    timestamp            -> event_time (Unix seconds; now when the event has none)
+    context.user.*       -> user.* (phone_number -> phone)
+    context.ip           -> user.ip            context.user_agent -> user.user_agent
+    context.ad.callback  -> user.ttclid        context.page       -> page
+    properties           -> properties (content_type stays on each contents item)
+    """
+    source = event.model_dump(exclude_none=True)
+    context: dict[str, Any] = source.get("context", {})
+    user = {_USER_RENAMES.get(key, key): value for key, value in context.get("user", {}).items()}
+    for key in ("ip", "user_agent"):
+        if key in context:
+            user[key] = context[key]
+    callback = context.get("ad", {}).get("callback")
+    if callback:
+        user["ttclid"] = callback
+    moment = getattr(event, "timestamp", None)
+    fields: dict[str, Any] = {
+        "event": source["event"],
+        "event_time": int(moment.timestamp()) if moment is not None else int(time.time()),
+    }
+    if "event_id" in source:
+        fields["event_id"] = source["event_id"]
+    if user:
+        fields["user"] = user
+    if "page" in context:
+        fields["page"] = context["page"]
+    if "properties" in source:
+        fields["properties"] = source["properties"]
+    top = {
+        "event_source": "web",
+        "event_source_id": source.get("pixel_code", ""),
+        "test_event_code": source.get("test_event_code"),
+        "partner_name": source.get("partner_name"),
+    }
+    return top, fields
+
+
+#: (event shape, family shape) -> how an event of the one becomes an event of the other.
+CONVERSIONS: Mapping[
+    tuple[str, str], Callable[[BaseModel], tuple[dict[str, Any], dict[str, Any]]]
+] = {("pixel_track", "event_track"): web_event_as_track}
+
+
+# -- bodies ---------------------------------------------------------------------------------
+
+_CONTAINERS = (dict, list)
+
+
+def drop_empty(value: Any) -> Any:
+    """A copy of value without None and empty-string entries: both mean "absent" to TikTok."""
+    if type(value) is dict:
+        return {
+            key: drop_empty(item) if type(item) in _CONTAINERS else item
+            for key, item in value.items()
+            if item is not None and item != ""
+        }
+    if type(value) is list:
+        return [
+            drop_empty(item) if type(item) in _CONTAINERS else item
+            for item in value
+            if item is not None and item != ""
+        ]
+    return value
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """The JSON-ready dict of a model, without absent values."""
+    data: dict[str, Any] = drop_empty(model.model_dump(mode="json", exclude_none=True))
+    return data
+
+
+def validation_error(error: ValidationError, where: str = "") -> PayloadValidationError:
+    """A PayloadValidationError naming each field and reason (never the input value)."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        path = ".".join(str(part) for part in item["loc"])
+        problems.append((f"{where}{path}" if path else where.rstrip("."), item["msg"]))
+    text = "; ".join(f"{path or '<root>'}: {reason}" for path, reason in problems)
+    return PayloadValidationError(f"invalid event: {text}", problems)
+
+
+def coerce(value: Any, model: type[BaseModel], where: str = "") -> BaseModel:
+    """value as an instance of model: an instance passes, a mapping is validated.
+
+    Raises:
+        PayloadValidationError: the mapping does not fit the model.
+    """
+    if isinstance(value, model):
+        return value
+    if isinstance(value, BaseModel):
+        # A model of another API version (or another family's twin): validated anew, so its
+        # fields must fit this one.
+        value = value.model_dump(exclude_none=True)
+    if isinstance(value, Mapping):
+        try:
+            return model.model_validate(dict(value))
+        except ValidationError as error:
+            refused = validation_error(error, where)
+        raise refused  # outside the except block: nothing chained
+    raise PayloadValidationError(
+        f"{where.rstrip('.') or 'event'}: expected {model.__name__} or a dict, "
+        f"got {type(value).__name__}"
+    )
+
+
+def hashed(body: dict[str, Any], family: Family, hash_values: bool) -> Any:
+    """body with its personal data hashed (or checked to be hashed), per the schema's marks.
+
+    Raises:
+        PayloadValidationError: a personal-data value is refused by its normalizer.
+    """
+    plan = _schema.pii_plan(family.definition, family.api_version)
+    try:
+        return apply_plan(body, plan, hash_values=hash_values)
+    except PersonalDataError as error:
+        raise PayloadValidationError(str(error), [(error.path, error.reason)]) from None
+
+
+def items(events: Iterable[Any], where: str = "events.", top: Top | None = None) -> list[Item]:
+    """The caller's events as Items, by position (a single model or mapping is a list of one;
+    with where="", errors name fields without a position)."""
+    if isinstance(events, (BaseModel, Mapping)):
+        events = [events]
+    return [
+        Item(index, event, f"{where}{index}." if where else "", top)
+        for index, event in enumerate(events)
+    ]
+
+
+# -- the bodies of one family, for tests, benchmarks and Event.normalize_data -----------------
+
+
+def track_body(
+    event: BaseModel, *, api_version: str = DEFAULT_API_VERSION, hash_values: bool = True
+) -> dict[str, Any]:
+    """The body of one /pixel/track/ request."""
+    family = _families.family("pixel_track", api_version)
+    (chunk,) = plan_bodies([Item(0, event)], family, hash_values=hash_values)
+    return chunk.body
+
+
+def batch_chunks(
+    events: Sequence[tuple[int, BaseModel]],
+    *,
+    api_version: str = DEFAULT_API_VERSION,
+    hash_values: bool = True,
+) -> list[Chunk]:
+    """The /pixel/batch/ bodies for (input position, 1.0 event) pairs."""
+    family = _families.family("pixel_batch", api_version)
+    return plan_bodies(
+        [Item(index, event) for index, event in events], family, hash_values=hash_values
+    )
+
+
+def track_chunks(
+    events: Sequence[tuple[int, BaseModel]],
+    *,
+    event_source: str,
+    event_source_id: str,
+    test_event_code: str | None = None,
+    partner_name: str | None = None,
+    api_version: str = DEFAULT_API_VERSION,
+    hash_values: bool = True,
+) -> list[Chunk]:
+    """The /event/track/ bodies for (input position, event) pairs of one event source."""
+    top = Top(
+        {
+            "event_source": event_source,
+            "event_source_id": event_source_id,
+            "test_event_code": test_event_code,
+            "partner_name": partner_name,
+        }
+    )
+    family = _families.family("event_track", api_version)
+    return plan_bodies(
+        [Item(index, event, top=top) for index, event in events], family, hash_values=hash_values
+    )
