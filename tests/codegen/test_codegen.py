@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-import pytt_events
 from codegen import GENERATED_DIR, check, generate, schema_files
 from pytt_events import _generated
 from pytt_events._base import SchemaModel
@@ -157,45 +156,3 @@ def test_models_module_reexports_every_generated_class() -> None:
         and name != "TikTokEventsApiV13"
     }
     assert classes == set(v1_3.__all__)
-
-
-PUBLIC = {
-    "CODE_TABLE", "ERROR_CODES", "RetiredError", "ClientClosedError", "ConfigurationError",
-    "NO_RETRIES",
-    "APIConnectionError", "APIError",
-    "APITimeoutError", "Ad", "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
-    "AuthenticationError", "BulkProgress", "BulkResponse", "BulkSendError", "Content",
-    "ContentType", "Context",
-    "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",
-    "PayloadValidationError", "PermissionDeniedError", "Properties", "PyttEventsError",
-    "RateLimitError", "ServerError", "SupportedEvents", "TikTokAuth", "TikTokEventsApi",
-    "TikTokResponse", "TrackEvent", "TrackProperties", "TrackUser", "UnknownApiVersionError",
-    "User", "__version__", "hash_value",
-    "is_sha256_hex", "known_versions", "normalize_email", "normalize_external_id",
-    "normalize_phone", "register_normalizer", "sha256_hex",
-}  # fmt: skip
-
-
-def test_public_surface_is_pinned() -> None:
-    assert len(pytt_events.__all__) == len(set(pytt_events.__all__))
-    assert set(pytt_events.__all__) == PUBLIC
-    for name in pytt_events.__all__:
-        assert hasattr(pytt_events, name), name
-
-
-def test_original_module_paths_stay_public() -> None:
-    from pytt_events.auth import TikTokAuth
-    from pytt_events.context import Ad, Context, Page, User
-    from pytt_events.event import Event
-    from pytt_events.properties import Content, ContentType, Properties
-    from pytt_events.supported_events import SupportedEvents
-    from pytt_events.tiktok_events_api import TikTokEventsApi
-
-    assert (Ad, Context, Page, User, Content, ContentType, Properties) == (
-        pytt_events.Ad, pytt_events.Context, pytt_events.Page, pytt_events.User,
-        pytt_events.Content, pytt_events.ContentType, pytt_events.Properties,
-    )  # fmt: skip
-    assert (TikTokAuth, Event, SupportedEvents, TikTokEventsApi) == (
-        pytt_events.TikTokAuth, pytt_events.Event, pytt_events.SupportedEvents,
-        pytt_events.TikTokEventsApi,
-    )  # fmt: skip

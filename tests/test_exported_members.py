@@ -1,0 +1,47 @@
+"""The public surface is pinned: `pytt_events.__all__` is exactly the names listed here, each
+one importable, and the original package's module paths still give the same objects."""
+
+from __future__ import annotations
+
+import pytt_events
+
+PUBLIC = {
+    "CODE_TABLE", "ERROR_CODES", "RetiredError", "ClientClosedError", "ConfigurationError",
+    "NO_RETRIES",
+    "APIConnectionError", "APIError",
+    "APITimeoutError", "Ad", "AsyncTikTokEventsApi", "RetryEvent", "RetryPolicy",
+    "AuthenticationError", "BulkProgress", "BulkResponse", "BulkSendError", "Content",
+    "ContentType", "Context",
+    "CurrencyCode", "Event", "EventSource", "FailedEvent", "InvalidRequestError", "Page",
+    "PayloadValidationError", "PermissionDeniedError", "Properties", "PyttEventsError",
+    "RateLimitError", "ServerError", "SupportedEvents", "TikTokAuth", "TikTokEventsApi",
+    "TikTokResponse", "TrackEvent", "TrackProperties", "TrackUser", "UnknownApiVersionError",
+    "User", "__version__", "hash_value",
+    "is_sha256_hex", "known_versions", "normalize_email", "normalize_external_id",
+    "normalize_phone", "register_normalizer", "sha256_hex",
+}  # fmt: skip
+
+
+def test_public_surface_is_pinned() -> None:
+    assert len(pytt_events.__all__) == len(set(pytt_events.__all__))
+    assert set(pytt_events.__all__) == PUBLIC
+    for name in pytt_events.__all__:
+        assert hasattr(pytt_events, name), name
+
+
+def test_original_module_paths_stay_public() -> None:
+    from pytt_events.auth import TikTokAuth
+    from pytt_events.context import Ad, Context, Page, User
+    from pytt_events.event import Event
+    from pytt_events.properties import Content, ContentType, Properties
+    from pytt_events.supported_events import SupportedEvents
+    from pytt_events.tiktok_events_api import TikTokEventsApi
+
+    assert (Ad, Context, Page, User, Content, ContentType, Properties) == (
+        pytt_events.Ad, pytt_events.Context, pytt_events.Page, pytt_events.User,
+        pytt_events.Content, pytt_events.ContentType, pytt_events.Properties,
+    )  # fmt: skip
+    assert (TikTokAuth, Event, SupportedEvents, TikTokEventsApi) == (
+        pytt_events.TikTokAuth, pytt_events.Event, pytt_events.SupportedEvents,
+        pytt_events.TikTokEventsApi,
+    )  # fmt: skip
