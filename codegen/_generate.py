@@ -44,7 +44,7 @@ GENERATOR_OPTIONS = [
     "--use-subclass-enum",
     "--disable-timestamp",
     "--formatters=builtin",
-    "--base-class=pytt_events._base.SchemaModel",
+    "--base-class=pytt_events._marks.SchemaModel",
     "--field-extra-keys",
     *FIELD_MARKS,
     "--model-extra-keys",
@@ -120,7 +120,7 @@ def _lift_model_rules(node: Any) -> Any:
     return lifted
 
 
-MARKED_BASE = "pytt_events._base.MarkedModel"
+MARKED_BASE = "pytt_events._marks.MarkedModel"
 
 
 def _marked_models(schema: Mapping[str, Any]) -> dict[str, str]:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytt_events.auth import TikTokAuth
-from pytt_events.cli import quick_start_event
 from pytt_events.event import Event
-from pytt_events.testing import SandboxServer
+from pytt_events.testing import SandboxServer, quick_start_event
 from pytt_events.tiktok_events_api import TikTokEventsApi
 from pytt_events.validation import Problem
 

@@ -170,7 +170,7 @@ class Family:
                 problems.append((f"{where}{key}", _reason(self, key, error)))
         if not problems:
             # Imported here: the mark engine builds on the generated models.
-            from pytt_events._base import condition_problems
+            from pytt_events._marks import condition_problems
 
             for key, reason in condition_problems(self.model, checked):  # type: ignore[arg-type]
                 problems.append((f"{where}{key}", reason))

@@ -24,8 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pytt_events._base import scrub
 from pytt_events._constants import DEFAULT_API_VERSION, DEFAULT_BASE_URL
+from pytt_events._marks import scrub
 
 # One copy of the original package's documentation spells the variable this way.
 _MISSPELLED_TOKEN = "TIKTOK_ACESS_TOKEN"  # noqa: S105 - a variable name

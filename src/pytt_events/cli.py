@@ -8,23 +8,22 @@ import logging
 import os
 import signal
 import sys
-import tempfile
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
 
-from pytt_events import __version__, _families
-from pytt_events._constants import DEFAULT_API_VERSION
-from pytt_events._exceptions import UnknownApiVersionError
-from pytt_events.testing import DEFAULT_ACCESS_TOKEN, ReceivedRequest, SandboxServer
+from pytt_events import UnknownApiVersionError, __version__, schema
+from pytt_events.schema import DEFAULT_API_VERSION
 
 if TYPE_CHECKING:
+    from pytt_events.testing import ReceivedRequest
     from pytt_events.validation import Problem
+
+# The sandbox's default token (pytt_events.testing.DEFAULT_ACCESS_TOKEN, which a test pins):
+# written here so that the command's help does not import the sandbox.
+_SANDBOX_TOKEN = "sandbox-access-token"  # noqa: S105 - a test token, public by design
 
 # Inputs smaller than this finish before a progress bar would help.
 _PROGRESS_FROM_BYTES = 1 << 20
@@ -86,7 +85,7 @@ def _configure_logging(verbose: int) -> None:
 )
 @click.option(
     "--token",
-    default=DEFAULT_ACCESS_TOKEN,
+    default=_SANDBOX_TOKEN,
     show_default=True,
     help="The access token the sandbox accepts.",
 )
@@ -101,6 +100,8 @@ def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
     It checks the Access-Token header, validates every body against the schema and answers
     as TikTok does. One line per request is printed: path, code, events.
     """
+
+    from pytt_events.testing import SandboxServer
 
     def report(record: ReceivedRequest) -> None:
         click.echo(
@@ -144,8 +145,8 @@ Examples:
 def demo(verbose: bool) -> None:
     """Send the Quick Start's event (once, then in bulk x3) to a local sandbox and show what
     TikTok would receive. Needs no account and no network."""
-    from pytt_events.auth import TikTokAuth
-    from pytt_events.tiktok_events_api import TikTokEventsApi
+    from pytt_events import TikTokAuth, TikTokEventsApi, sha256_hex
+    from pytt_events.testing import SandboxServer, quick_start_event
 
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
@@ -174,8 +175,6 @@ def demo(verbose: bool) -> None:
             click.echo("")
         user = event.context.user if event.context else None
         if user is not None:
-            from pytt_events._hashing import sha256_hex
-
             click.echo("Personal data left this machine only as SHA-256 of its normalized form:")
             for name in ("email", "phone_number", "external_id"):
                 value = getattr(user, name)
@@ -186,7 +185,7 @@ def demo(verbose: bool) -> None:
     sys.stdout.flush()
 
 
-class _Progress:
+class _ByteProgressBar:
     """A progress bar over the bytes of the files read, on a terminal only (stderr), and only
     for inputs large enough to need one: piped output carries nothing but results."""
 
@@ -198,7 +197,7 @@ class _Progress:
         if sys.stderr.isatty() and total >= _PROGRESS_FROM_BYTES:
             self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> _ByteProgressBar:
         if self._bar is not None:
             self._bar.__enter__()
         return self
@@ -220,7 +219,7 @@ _VALIDATE_EXAMPLES = """
 Examples:
   pytt-events validate sent.ndjson
   pytt-events validate exports/*.jsonl.gz --require-hashed
-  pytt-events validate batch.json --schema pixel_batch --format json > problems.ndjson
+  pytt-events validate batch.json --family pixel_batch --format json > problems.ndjson
   zcat sent.ndjson.gz | pytt-events validate -      standard input (gzip or not)
 
 \b
@@ -236,10 +235,17 @@ warning), 2 usage error or a file that cannot be read.
 @main.command(epilog=_VALIDATE_EXAMPLES)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
-    "--schema",
+    "--family",
     "family",
     default=None,
     help="Request family (pixel_track, pixel_batch, event_track); default: from each payload.",
+)
+@click.option(
+    "--schema",
+    "old_family",
+    default=None,
+    hidden=True,
+    help="Deprecated: the old name of --family.",
 )
 @click.option(
     "--api-version",
@@ -264,6 +270,7 @@ warning), 2 usage error or a file that cannot be read.
 def validate(
     files: tuple[Path, ...],
     family: str | None,
+    old_family: str | None,
     api_version: str,
     require_hashed: bool,
     output_format: str,
@@ -274,30 +281,40 @@ def validate(
     Prints one line per problem (error or warning), then a summary; reads any file size in
     constant memory.
     """
-    from pytt_events.validation import ValidationSummary, validate_stored
+    from pytt_events.validation import ValidationSummary, validate_file
 
+    if old_family is not None:
+        click.echo("pytt-events validate: --schema is deprecated: use --family", err=True)
+        family = family or old_family
     try:
-        known = _families.families(api_version)
+        known = schema.families(api_version)
     except UnknownApiVersionError as error:
         raise click.UsageError(str(error)) from None
     if family is not None and family not in known:
-        raise click.UsageError(f"--schema: {family!r} is not one of {', '.join(known)}")
+        raise click.UsageError(f"--family: {family!r} is not one of {', '.join(known)}")
     summary = ValidationSummary()
     emit = _emitter(output_format)
-    with _Progress(list(files), "validating") as progress:
+    with _ByteProgressBar(list(files), "validating") as progress:
         finished = 0
         for file in files:
-            handles: list[Any] = []
+
+            def advance(position: int, finished: int = finished) -> None:
+                progress.advance_to(finished, position)
+
             try:
-                results = validate_stored(
-                    _payloads_of(file, handles), family, api_version, require_hashed
+                path, source = _input(file)
+                results = validate_file(
+                    path,
+                    family,
+                    api_version,
+                    require_hashed,
+                    source=source,
+                    on_progress=advance,
                 )
-                for count, result in enumerate(results, start=1):
+                for result in results:
                     summary.add(result)
                     for problem in result.problems:
                         emit(result.source, result.line, problem)
-                    if count % 1000 == 0 and handles:
-                        progress.advance_to(finished, handles[0].position)
             except OSError as error:
                 summary.unreadable_files += 1
                 click.echo(f"{file}: cannot read: {_os_reason(error)}", err=True)
@@ -334,6 +351,14 @@ def validate(
         sys.exit(2)
     failed = summary.invalid or summary.unreadable or (strict and summary.warnings)
     sys.exit(1 if failed else 0)
+
+
+def _input(file: Path) -> tuple[Any, str]:
+    """What the library reads for a file argument, and its name: the path, or standard input
+    for "-"."""
+    if str(file) == "-":
+        return sys.stdin.buffer, "<stdin>"
+    return file, str(file)
 
 
 def _emitter(output_format: str) -> Any:
@@ -408,8 +433,8 @@ def send(
     Invalid or unreadable payloads are reported and not sent; events that finally fail are
     written to --failed-out, and failures are printed grouped by reason.
     """
-    from pytt_events import BulkProgress, BulkSendError, TikTokAuth, TikTokEventsApi
-    from pytt_events.stored import event_times
+    from pytt_events import TikTokAuth
+    from pytt_events.replay import FailedOutError, SendIssue, send_file
 
     # A dry run sends nothing: it needs no credentials (placeholders stand in for missing ones).
     placeholders = {"TIKTOK_ACCESS_TOKEN": "dry-run", "TIKTOK_PIXEL_ID": "dry-run"}
@@ -423,127 +448,66 @@ def send(
             auth = TikTokAuth(**missing)
     except ValidationError as error:
         raise click.UsageError(_settings_problem(error)) from None
-    totals = {
-        "events": 0, "accepted": 0, "failed": 0, "invalid": 0, "unreadable": 0, "requests": 0,
-        "old": 0, "unsent": 0,
-    }  # fmt: skip
-    # TikTok deduplicates an event_id within 48 hours: an older event sent again may count twice.
-    dedup_since = time.time() - 48 * 3600
-    out: AbstractContextManager[Any] = nullcontext()
-    if not dry_run:
-        # Opened before the first request, so failed events always have somewhere to go. With
-        # no --failed-out, a default file is kept only if the send is interrupted.
-        out = _FailedOut(failed_out or _unsent_name(file), file, keep=failed_out is not None)
+
+    def issue(found: SendIssue) -> None:
+        click.echo(str(found), err=True)
+
+    path, source = _input(file)
     interrupts = _Interrupts()
     try:
-        with (
-            out as failed_file,
-            TikTokEventsApi(max_concurrency=concurrency) as api,
-            _Progress([file], "sending") as progress,
-            interrupts,
-        ):
-            handles: list[Any] = []
-            start = 0  # the position, in the whole file, of the first event of this batch
-            begun = 0  # the byte offset the batch was read from
-            stored_payloads = _payloads_of(file, handles)
-            for batch in _batches(stored_payloads, batch_size):
-                if interrupts.received:
-                    # Nothing more is sent: this batch and the rest are written as they are.
-                    totals["unsent"] += _write_unsent(failed_file, [batch, stored_payloads])
-                    break
-                readable = []
-                for stored in batch:
-                    if stored.error is not None:
-                        totals["unreadable"] += 1
-                        click.echo(f"{file}:{stored.line}: {stored.error}", err=True)
-                    else:
-                        readable.append(stored)
-                payloads = [stored.payload for stored in readable]
-                totals["old"] += sum(1 for payload in payloads for moment in event_times(payload)
-                                     if moment < dedup_since)  # fmt: skip
-                if dry_run:
-                    preview = api.preview_payloads(payloads, auth)
-                    totals["events"] += preview.events
-                    totals["requests"] += preview.requests
-                    invalid = preview.invalid
-                else:
-                    # The bar moves per request, across the bytes this batch was read from.
-                    end = handles[0].position if handles else 0
-
-                    def advance(done: BulkProgress, begin: int = begun, end: int = end) -> None:
-                        share = done.events_done / done.events_total if done.events_total else 1
-                        progress.advance_to(0, begin + int((end - begin) * share))
-
-                    try:
-                        result = api.send_payloads(
-                            payloads, auth, skip_invalid=True, on_progress=advance
-                        )
-                    except BulkSendError as error:
-                        result = error.result
-                    begun = end
-                    totals["events"] += len(result.accepted) + len(result.failed)
-                    totals["accepted"] += len(result.accepted)
-                    totals["failed"] += len(result.failed)
-                    totals["requests"] += len(result.responses)
-                    for reason, count, first in result.failures_by_reason():
-                        where = ", ".join(str(start + index) for index in first)
-                        more = ", ..." if count > len(first) else ""
-                        click.echo(
-                            f"{file}: {count} event(s) failed: {reason} (events {where}{more})",
-                            err=True,
-                        )
-                    start += len(result.accepted) + len(result.failed)
-                    if result.failed:
-                        result.write_failed(failed_file)
-                    invalid = result.invalid
-                for item in invalid:
-                    totals["invalid"] += 1
-                    line = readable[item.number].line
-                    for path, reason in item.errors:
-                        click.echo(f"{file}:{line}: {path}: {reason}", err=True)
-                if handles:
-                    progress.advance_to(0, handles[0].position)
-            if interrupts.received and failed_file is not None:
-                failed_file.keep = True  # what was not accepted is kept, wherever it goes
+        with _ByteProgressBar([file], "sending") as progress, interrupts:
+            report = send_file(
+                path,
+                source=source,
+                auth=auth,
+                dry_run=dry_run,
+                failed_out=failed_out,
+                batch_size=batch_size,
+                max_concurrency=concurrency,
+                stop=lambda: interrupts.received,
+                on_issue=issue,
+                on_progress=lambda position: progress.advance_to(0, position),
+            )
+    except FailedOutError as error:
+        if error.reason is None:
+            raise click.UsageError(
+                f"--failed-out {error.target} is the input file: write the failed events elsewhere"
+            ) from None
+        raise click.UsageError(
+            f"cannot write --failed-out {error.target}: {error.reason}"
+        ) from None
     except OSError as error:
         click.echo(f"{file}: cannot read: {_os_reason(error)}", err=True)
         sys.exit(2)
-    if dry_run:
+    if report.dry_run:
         click.echo(
-            f"dry run: {totals['events']} event(s) would go in {totals['requests']} request(s); "
-            f"{totals['invalid']} invalid and {totals['unreadable']} unreadable payload(s) "
+            f"dry run: {report.events} event(s) would go in {report.requests} request(s); "
+            f"{report.invalid} invalid and {report.unreadable} unreadable payload(s) "
             "would be skipped"
         )
-    elif not interrupts.received:
+    elif not report.stopped:
         click.echo(
-            f"{totals['accepted']} of {totals['events']} event(s) accepted, "
-            f"{totals['failed']} failed; "
-            f"{totals['invalid']} invalid and {totals['unreadable']} unreadable payload(s) skipped"
-            + (
-                f"; failed events written to {failed_out}"
-                if failed_out and totals["failed"]
-                else ""
-            )
+            f"{report.accepted} of {report.events} event(s) accepted, {report.failed} failed; "
+            f"{report.invalid} invalid and {report.unreadable} unreadable payload(s) skipped"
+            + (f"; failed events written to {failed_out}" if failed_out and report.failed else "")
         )
-    if interrupts.received:
-        kept = totals["failed"] + totals["unsent"]
+    if report.stopped:
+        kept = report.failed + report.unsent
         click.echo(
-            f"interrupted: {totals['accepted']} event(s) accepted, {totals['failed']} failed, "
-            f"{totals['unsent']} not sent; the {kept} not accepted are written to "
-            f"{failed_file.target if failed_file is not None else '-'} (send it again to "
-            "finish)",
+            f"interrupted: {report.accepted} event(s) accepted, {report.failed} failed, "
+            f"{report.unsent} not sent; the {kept} not accepted are written to "
+            f"{report.failed_out or '-'} (send it again to finish)",
             err=True,
         )
         sys.exit(130)
-    if totals["old"]:
+    if report.old:
         click.echo(
-            f"warning: {totals['old']} event(s) happened more than 48 hours ago: TikTok "
+            f"warning: {report.old} event(s) happened more than 48 hours ago: TikTok "
             "deduplicates an event_id only within 48 hours, so any of them TikTok already "
             "received may be counted twice",
             err=True,
         )
-    problems = totals["failed"] + totals["invalid"] + totals["unreadable"]
-    sys.exit(1 if problems else 0)
+    sys.exit(0 if report.ok else 1)
 
 
 class _Interrupts:
@@ -569,77 +533,6 @@ class _Interrupts:
             signal.signal(signum, handler)
 
 
-def _unsent_name(file: Path) -> Path:
-    """Where an interrupted send without --failed-out writes the events not accepted."""
-    if str(file) == "-":
-        return Path(f"pytt-events-unsent-{time.strftime('%Y%m%d-%H%M%S')}.ndjson")
-    return file.with_name(file.name.removesuffix(".gz") + ".unsent.ndjson")
-
-
-def _write_unsent(out: _FailedOut | None, parts: Iterable[Iterable[Any]]) -> int:
-    """Copy stored payloads not sent to out, as they were read; the number of events."""
-
-    events = 0
-    for part in parts:
-        for stored in part:
-            if stored.error is not None or out is None:
-                continue  # an unreadable line was reported when read
-            out.writelines([json.dumps(stored.payload, separators=(",", ":")) + "\n"])
-            events += len(_families.events_of(stored.payload))
-    return events
-
-
-class _FailedOut:
-    """--failed-out: refused when it is the input, opened (as a temporary file beside it) before
-    anything is sent, and renamed into place when done, so the input is never truncated while
-    it is read and a half-written file never takes the place of a whole one.
-
-    Raises:
-        click.UsageError: (when built) the output is the input, or it cannot be written.
-    """
-
-    def __init__(self, target: Path, source: Path, *, keep: bool = True) -> None:
-        self.keep = keep
-        if _same_file(target, source):
-            raise click.UsageError(
-                f"--failed-out {target} is the input file: write the failed events elsewhere"
-            )
-        self.target = target
-        self.written = 0
-        try:
-            handle, name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".partial", dir=target.parent or Path(".")
-            )
-        except OSError as error:
-            raise click.UsageError(
-                f"cannot write --failed-out {target}: {_os_reason(error)}"
-            ) from None
-        self.partial = Path(name)
-        self.handle = os.fdopen(handle, "w", encoding="utf-8")
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.handle.write(line)
-            self.written += 1
-
-    def __enter__(self) -> _FailedOut:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
-        if self.written and self.keep:
-            os.replace(self.partial, self.target)
-        else:
-            self.partial.unlink(missing_ok=True)
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return one.exists() and other.exists() and one.samefile(other)
-    except OSError:
-        return False
-
-
 def _settings_problem(error: ValidationError) -> str:
     """Which environment variables (or .env keys) to set, from TikTokAuth's error."""
     missing = [str(item["loc"][0]) for item in error.errors() if item["type"] == "missing"]
@@ -650,26 +543,6 @@ def _settings_problem(error: ValidationError) -> str:
     if invalid:
         parts.append(f"fix {', '.join(invalid)} (invalid value)")
     return "missing or invalid settings: " + "; ".join(parts)
-
-
-def _payloads_of(file: Path, handles: list[Any]) -> Iterator[Any]:
-    """The stored payloads of a file, or of standard input for "-"."""
-    from pytt_events.stored import read_payloads
-
-    if str(file) == "-":
-        return read_payloads(sys.stdin.buffer, handles, source="<stdin>")
-    return read_payloads(file, handles)
-
-
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 _SCHEMA_EXAMPLES = """
@@ -688,37 +561,23 @@ Examples:
 )
 def schema_command(name: str | None, api_version: str) -> None:
     """Print a schema (a request family, or a whole API version), or list them."""
-    from pytt_events import _schema
-
     try:
-        _families.families(api_version)
+        families = schema.families(api_version)
     except UnknownApiVersionError as error:
         raise click.UsageError(str(error)) from None
     if name is None:
-        for version in _schema.known_versions():
-            for family in _families.families(version).values():
+        for version in schema.known_versions():
+            for family in schema.families(version).values():
                 size = f"up to {family.max_events} events" if family.max_events else "1 event"
                 click.echo(f"{version}  {family.name:<12} POST {family.endpoint:<14} {size}")
         return
-    if name in _schema.known_versions():
-        click.echo(json.dumps(_schema.load_schema(name), indent=2, ensure_ascii=False))
+    if name in schema.known_versions():
+        click.echo(json.dumps(schema.load_schema(name), indent=2, ensure_ascii=False))
         return
-    try:
-        families = _families.families(api_version)
-    except UnknownApiVersionError as error:
-        raise click.UsageError(str(error)) from None
     if name not in families:
-        known = ", ".join([*families, *_schema.known_versions()])
+        known = ", ".join([*families, *schema.known_versions()])
         raise click.UsageError(f"{name!r} is not a request family or API version ({known})")
-    document = _schema.load_schema(api_version)
-    family = families[name]
-    body = {
-        "$schema": document.get("$schema"),
-        "title": family.definition,
-        "$ref": f"#/$defs/{family.definition}",
-        "$defs": document["$defs"],
-    }
-    click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(schema.family_schema(name, api_version), indent=2, ensure_ascii=False))
 
 
 def _shown(body: Any) -> Any:
@@ -731,53 +590,6 @@ def _shown(body: Any) -> Any:
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
-
-
-def quick_start_event(pixel_code: str, test_event_code: str | None) -> Any:
-    """The event of the original package's Quick Start."""
-    from pytt_events.context import Ad, Context, Page, User
-    from pytt_events.event import Event
-    from pytt_events.properties import Content, ContentType, Properties
-
-    context = Context(
-        user_agent="Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/98.0.4758.109 Safari/537.36",
-        ip="13.57.97.131",
-        ad=Ad(callback="E.C.P.v3fQ2RHacdkfKfofPmlyuStIIHJ4Af1tKYxF9zz2c2PLx1Oaw15oHpcfl5AH"),
-        page=Page(url="https://www.example.com", referrer="https://www.google.com"),
-        user=User(
-            external_id="123456",
-            email="test@test.com",
-            phone_number="+5541998862934",
-            ttp="94e2a4j9-h3ss-k2h5-98cc-c84a745mk098",
-        ),
-    )
-    properties = Properties(
-        currency="BRL",
-        value=1.00,
-        description="mock description",
-        query="mock query",
-        status="mock status",
-        contents=[
-            Content(
-                content_type=ContentType.PRODUCT,
-                content_id="123456789",
-                content_name="mock content name",
-                content_category="mock content category",
-                price=1.00,
-                quantity=1,
-            )
-        ],
-    )
-    return Event(
-        pixel_code=pixel_code,
-        test_event_code=test_event_code,
-        event="ViewContent",
-        event_id="123456789",
-        timestamp="2023-02-01T00:00:00-03:00",
-        context=context,
-        properties=properties,
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,7 +17,7 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -61,20 +61,6 @@ class StoredPayload:
     error: str | None = None
 
 
-class _Progress:
-    """Bytes read so far of the underlying (compressed) file, for progress bars."""
-
-    def __init__(self, raw: IO[bytes] | io.BufferedIOBase) -> None:
-        self._raw = raw
-
-    @property
-    def position(self) -> int:
-        try:
-            return self._raw.tell()
-        except (OSError, ValueError):
-            return 0
-
-
 def _open(path: Path) -> tuple[io.TextIOBase, IO[bytes]]:
     raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     binary: io.BufferedIOBase
@@ -99,11 +85,15 @@ def _kind(path: Path) -> str:
     return "sniff"
 
 
+#: How many payloads are read between two calls of on_progress.
+PROGRESS_EVERY = 256
+
+
 def read_payloads(
     path: str | os.PathLike[str] | IO[bytes],
-    progress: list[_Progress] | None = None,
     *,
     source: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Iterator[StoredPayload]:
     """Stream the payloads of a stored file, or of an open binary stream (standard input, an
     object store's stream), in constant memory (see the module's documentation).
@@ -112,8 +102,10 @@ def read_payloads(
         path: a file name (its name says the format: .json, .ndjson, .jsonl, .gz), or an open
             binary stream, whose format is sniffed (gzip by its magic bytes; an array is
             .json, anything else NDJSON). A stream is read, never closed.
-        progress: if given, receives a handle whose `position` is the bytes read so far.
         source: the name results carry (default: the file name, or "<stream>").
+        on_progress: called with the bytes read so far of the input (compressed bytes for
+            gzip: the file's own size is the total) every PROGRESS_EVERY payloads and at the
+            end, for progress bars.
 
     Raises:
         OSError: the file cannot be opened, or it is named .gz but is not gzip.
@@ -121,14 +113,14 @@ def read_payloads(
     if isinstance(path, (str, os.PathLike)):
         file = Path(path)
         text, raw = _open(file)
-        yield from _read(text, raw, _kind(file), source or str(path), progress)
+        yield from _read(text, raw, _kind(file), source or str(path), on_progress)
         return
     stream = _Unclosed(path)
     binary: io.BufferedIOBase = stream
     if stream.peek(2)[:2] == _GZIP_MAGIC:
         binary = gzip.GzipFile(fileobj=stream, mode="rb")
     wrapped = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")  # type: ignore[type-var]
-    yield from _read(wrapped, stream, "sniff", source or "<stream>", progress)
+    yield from _read(wrapped, stream, "sniff", source or "<stream>", on_progress)
 
 
 def _read(
@@ -136,20 +128,34 @@ def _read(
     raw: IO[bytes] | _Unclosed,
     kind: str,
     source: str,
-    progress: list[_Progress] | None,
+    on_progress: Callable[[int], None] | None,
 ) -> Iterator[StoredPayload]:
-    if progress is not None:
-        progress.append(_Progress(raw))
     try:
         if kind == "sniff":
             head = text.read(_CHUNK)
             kind = "json" if head.lstrip().startswith("[") else "ndjson"
             text = _Prepended(head, text)
         reader = _read_json if kind == "json" else _read_ndjson
-        yield from _guard(reader(text, source), source)
+        items = _guard(reader(text, source), source)
+        if on_progress is None:
+            yield from items
+            return
+        for count, item in enumerate(items, start=1):
+            yield item
+            if count % PROGRESS_EVERY == 0:
+                on_progress(_position(raw))
+        on_progress(_position(raw))
     finally:
         text.close()
         raw.close()
+
+
+def _position(raw: IO[bytes] | _Unclosed) -> int:
+    """Bytes read so far of the underlying input (0 when it cannot tell)."""
+    try:
+        return raw.tell()
+    except (OSError, ValueError):
+        return 0
 
 
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -58,13 +58,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytt_events import _families, _schema
 from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events._exceptions import ConfigurationError
 from pytt_events._mock_transport import SimulatedNetworkError, mock_transport
 from pytt_events.validation import validate_payload
+
+if TYPE_CHECKING:
+    from pytt_events.event import Event
 
 __all__ = [
     "DEFAULT_ACCESS_TOKEN",
@@ -73,6 +76,7 @@ __all__ = [
     "ReceivedRequest",
     "Sandbox",
     "SandboxServer",
+    "quick_start_event",
     "request_key",
 ]
 
@@ -566,3 +570,51 @@ def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
             """Quiet: the sandbox's own records say what happened."""
 
     return Handler
+
+
+def quick_start_event(pixel_code: str, test_event_code: str | None = None) -> Event:
+    """The event of the original package's Quick Start (personal data included, as there):
+    what `pytt-events demo` sends, and what tests build on."""
+    from pytt_events.context import Ad, Context, Page, User
+    from pytt_events.event import Event
+    from pytt_events.properties import Content, ContentType, Properties
+
+    context = Context(
+        user_agent="Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/98.0.4758.109 Safari/537.36",
+        ip="13.57.97.131",
+        ad=Ad(callback="E.C.P.v3fQ2RHacdkfKfofPmlyuStIIHJ4Af1tKYxF9zz2c2PLx1Oaw15oHpcfl5AH"),
+        page=Page(url="https://www.example.com", referrer="https://www.google.com"),
+        user=User(
+            external_id="123456",
+            email="test@test.com",
+            phone_number="+5541998862934",
+            ttp="94e2a4j9-h3ss-k2h5-98cc-c84a745mk098",
+        ),
+    )
+    properties = Properties(
+        currency="BRL",
+        value=1.00,
+        description="mock description",
+        query="mock query",
+        status="mock status",
+        contents=[
+            Content(
+                content_type=ContentType.PRODUCT,
+                content_id="123456789",
+                content_name="mock content name",
+                content_category="mock content category",
+                price=1.00,
+                quantity=1,
+            )
+        ],
+    )
+    return Event(
+        pixel_code=pixel_code,
+        test_event_code=test_event_code,
+        event="ViewContent",
+        event_id="123456789",
+        timestamp="2023-02-01T00:00:00-03:00",
+        context=context,
+        properties=properties,
+    )

@@ -18,7 +18,8 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -29,6 +30,7 @@ from jsonschema import ValidationError as SchemaError
 from pytt_events import _families, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
+from pytt_events.schema import family_schema
 from pytt_events.stored import StoredPayload, read_payloads
 
 __all__ = [
@@ -71,17 +73,23 @@ def detect_family(payload: Any, api_version: str = DEFAULT_API_VERSION) -> str |
     return found.name if found is not None else None
 
 
-def _family_schema(family: str, api_version: str) -> dict[str, Any]:
-    document = _schema.load_schema(api_version)
-    definition = _families.family(family, api_version).definition
-    return {**document, "$ref": f"#/$defs/{definition}"}
+def _family_argument(family: str | None, schema: str | None) -> str | None:
+    """family, or the deprecated `schema=` it replaces (with a DeprecationWarning)."""
+    if schema is None:
+        return family
+    warnings.warn(
+        "the schema= argument is deprecated: it names a request family, so pass family=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return family or schema
 
 
 @functools.cache
 def _validator(family: str, api_version: str) -> Draft202012Validator:
     """The reference validator (jsonschema): verdicts and messages."""
     return Draft202012Validator(
-        _family_schema(family, api_version), format_checker=Draft202012Validator.FORMAT_CHECKER
+        dict(family_schema(family, api_version)), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
 
 
@@ -121,7 +129,9 @@ def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
 @functools.cache
 def _fast_validator(family: str, api_version: str) -> Any:
     """The fast path (jsonschema-rs, pure Rust): the verdict on errors."""
-    return jsonschema_rs.validator_for(_family_schema(family, api_version), validate_formats=True)
+    return jsonschema_rs.validator_for(
+        dict(family_schema(family, api_version)), validate_formats=True
+    )
 
 
 def _rs_validator(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
@@ -330,12 +340,13 @@ def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Prob
 
 def validate_payload(
     payload: Any,
-    schema: str | None = None,
+    family: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
     require_hashed: bool = False,
     *,
     now: float | None = None,
     warn: bool = False,
+    schema: str | None = None,
 ) -> list[Problem]:
     """The problems of a request body: its errors (what TikTok refuses; none: it is valid),
     and with warn=True its warnings after them (TikTok takes it, but part of it is probably
@@ -343,8 +354,8 @@ def validate_payload(
 
     Args:
         payload: a parsed JSON request body.
-        schema: the request family ("pixel_track", "pixel_batch", ...); None detects it
-            from the payload's shape.
+        family: the request family ("pixel_track", "pixel_batch", ...); None detects it
+            from the payload's keys. `schema=` is its deprecated old name.
         api_version: the schema version to check against.
         require_hashed: also report (as errors) every personal-data field (x-pii) whose value
             is not a SHA-256 hex digest.
@@ -354,7 +365,7 @@ def validate_payload(
     Raises:
         UnknownApiVersionError: no schema for api_version in this build.
     """
-    family = schema or detect_family(payload, api_version)
+    family = _family_argument(family, schema) or detect_family(payload, api_version)
     known = _families.families(api_version)
     if family is None:
         return [
@@ -444,42 +455,49 @@ class ValidationSummary:
 
 def validate_file(
     path: str | os.PathLike[str] | IO[bytes],
-    schema: str | None = None,
+    family: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
     require_hashed: bool = False,
     *,
     source: str | None = None,
     now: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    schema: str | None = None,
 ) -> Iterator[FileResult]:
     """Validate every payload of a stored file (or an open binary stream, with the name its
     results carry as `source`), streaming, in constant memory.
 
     Reads .json (one object or an array), .ndjson and .jsonl, each optionally .gz, and yields
     one FileResult per payload, in order, with its line number. A line that is not JSON is an
-    unreadable result, not an exception.
+    unreadable result, not an exception. on_progress is told the bytes read of the input (see
+    read_payloads); `schema=` is the deprecated old name of family.
 
     Raises:
         OSError: the file cannot be opened, or (gzip) it is not a gzip file at all.
     """
-    payloads = read_payloads(path, source=source)
-    return validate_stored(payloads, schema, api_version, require_hashed, now=now)
+    family = _family_argument(family, schema)
+    payloads = read_payloads(path, source=source, on_progress=on_progress)
+    return validate_stored(payloads, family, api_version, require_hashed, now=now)
 
 
 def validate_stored(
     payloads: Iterable[StoredPayload],
-    schema: str | None = None,
+    family: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
     require_hashed: bool = False,
     *,
     now: float | None = None,
+    schema: str | None = None,
 ) -> Iterator[FileResult]:
     """Validate stored payloads as read by pytt_events.stored.read_payloads: errors and
-    warnings (event ages measured from `now`, default: now)."""
+    warnings (event ages measured from `now`, default: now). `schema=` is the deprecated old
+    name of family."""
+    family = _family_argument(family, schema)
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
             continue
         problems = validate_payload(
-            stored.payload, schema, api_version, require_hashed, warn=True, now=now
+            stored.payload, family, api_version, require_hashed, warn=True, now=now
         )
         yield FileResult(stored.source, stored.line, tuple(problems))

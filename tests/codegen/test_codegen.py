@@ -15,7 +15,7 @@ import pytest
 
 from codegen import GENERATED_DIR, check, generate, schema_files
 from pytt_events import _generated
-from pytt_events._base import SchemaModel
+from pytt_events._marks import SchemaModel
 from pytt_events.models import v1_3
 from tests.conftest import ROOT
 

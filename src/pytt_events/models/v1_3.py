@@ -1,6 +1,5 @@
 """Models of TikTok's Events API v1.3, compiled from schema/v1.3/ (see `python -m codegen`)."""
 
-from pytt_events._base import SchemaModel
 from pytt_events._generated import v1_3 as _generated
 from pytt_events._generated.v1_3 import (
     Ad,
@@ -31,6 +30,7 @@ from pytt_events._generated.v1_3 import (
     TrackUser,
     User,
 )
+from pytt_events._marks import SchemaModel
 
 __all__ = [
     "Ad",
