@@ -45,3 +45,34 @@ def test_original_module_paths_stay_public() -> None:
         pytt_events.TikTokAuth, pytt_events.Event, pytt_events.SupportedEvents,
         pytt_events.TikTokEventsApi,
     )  # fmt: skip
+
+
+MODULES = {
+    "pytt_events.schema": {
+        "DEFAULT_API_VERSION", "Family", "detect", "events_of", "families", "family",
+        "family_schema", "known_versions", "load_schema",
+    },
+    "pytt_events.replay": {
+        "DEFAULT_BATCH_SIZE", "DEFAULT_CONCURRENCY", "FailedOutError", "SendIssue",
+        "SendReport", "send_file", "unsent_name",
+    },
+    "pytt_events.stored": {"StoredPayload", "read_payloads"},
+    "pytt_events.validation": {
+        "FileResult", "Problem", "Severity", "ValidationSummary", "check_conditions",
+        "detect_family", "validate_file", "validate_payload", "validate_stored",
+    },
+    "pytt_events.testing": {
+        "DEFAULT_ACCESS_TOKEN", "Fault", "FaultPlan", "ReceivedRequest", "Sandbox",
+        "SandboxServer", "quick_start_event", "request_key",
+    },
+}  # fmt: skip
+
+
+def test_public_modules_are_pinned() -> None:
+    import importlib
+
+    for name, expected in MODULES.items():
+        module = importlib.import_module(name)
+        assert set(module.__all__) == expected, name
+        for member in module.__all__:
+            assert hasattr(module, member), f"{name}.{member}"

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from pytt_events import _generated, _schema
+from pytt_events import _generated, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import PayloadValidationError
 
@@ -64,24 +64,24 @@ class Family:
 
     # -- models ---------------------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def model(self) -> type[BaseModel]:
         """The generated model of the whole body."""
         model: type[BaseModel] = getattr(_schema.models_module(self.api_version), self.definition)
         return model
 
-    @property
+    @functools.cached_property
     def single_family(self) -> Family:
         return family(self.shape, self.api_version)
 
-    @property
+    @functools.cached_property
     def event_definition(self) -> str:
         """The $defs entry of one event as callers give it: the single family's item, or its
         whole body when it carries one event (a pixel_batch event is a pixel_track body)."""
         single = self.single_family
         return single.item_definition or single.definition
 
-    @property
+    @functools.cached_property
     def event_model(self) -> type[BaseModel]:
         """The model the SDK builds for one event of this family (a hand-written subclass
         where one is registered: v1.3's Event)."""
@@ -103,12 +103,18 @@ class Family:
 
     def split(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         """A body as its request-level fields and its events (a one-event body: no
-        request-level fields, and itself as its one event)."""
+        request-level fields, and itself as its one event).
+
+        Raises:
+            ValueError: the body's events are not a list.
+        """
         if self.events_key is None:
             return {}, [dict(body)]
-        top = {key: value for key, value in body.items() if key != self.events_key}
         events = body.get(self.events_key)
-        return top, list(events) if isinstance(events, list) else []
+        if not isinstance(events, list):
+            raise ValueError(f"a {self.name} body holds its events in a list: {self.events_key}")
+        top = {key: value for key, value in body.items() if key != self.events_key}
+        return top, list(events)
 
     def join(self, top: Mapping[str, Any], events: Sequence[Any]) -> dict[str, Any]:
         """The body of request-level fields and events (the inverse of split)."""
@@ -155,6 +161,13 @@ class Family:
             PayloadValidationError: a field is missing, invalid, or refused by a rule between
                 fields (a pixel code as an app's event_source_id); nothing names its value.
         """
+        try:
+            memo = tuple(top.get(key) for key in self.group_by)
+            known = _CHECKED.get((self, memo))
+        except TypeError:  # a value that cannot be a key: checked every time
+            memo, known = None, None
+        if known is not None:
+            return dict(known)
         checked: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
         for key in self.group_by:
@@ -177,7 +190,19 @@ class Family:
         if problems:
             text = "; ".join(f"{path}: {reason}" for path, reason in problems)
             raise PayloadValidationError(text, problems)
-        return checked
+        if memo is not None:
+            if len(_CHECKED) >= _MAX_CHECKED:
+                _CHECKED.clear()
+            _CHECKED[(self, memo)] = checked
+        return dict(checked)
+
+
+#: Request-level fields already checked and found good (their checked values), by family and
+#: values: the same pixel or app is checked once, not once per call. Bounded; forgotten with
+#: the warnings (_soft.forget_warnings), so that their warnings are logged again.
+_CHECKED: dict[tuple[Family, tuple[Any, ...]], dict[str, Any]] = {}
+_MAX_CHECKED = 4096
+_soft.on_forget(_CHECKED.clear)
 
 
 def _reason(owner: Family, key: str, error: ValidationError) -> str:
@@ -210,13 +235,18 @@ def _item_only_keys(name: str, api_version: str) -> frozenset[str]:
     return frozenset(item) - frozenset(owner.single_family.properties)
 
 
-@functools.cache
 def families(api_version: str = DEFAULT_API_VERSION) -> Mapping[str, Family]:
-    """The request families (x-family) of an API version, by name, in schema order.
+    """The request families (x-family) of an API version, by name, in schema order: the same
+    objects on every call.
 
     Raises:
         UnknownApiVersionError: this build has no schema for api_version.
     """
+    return _families_of(api_version)
+
+
+@functools.cache
+def _families_of(api_version: str) -> Mapping[str, Family]:
     document = _schema.load_schema(api_version)
     found: dict[str, Family] = {}
     for definition, node in document["$defs"].items():

@@ -9,7 +9,8 @@
       5. build    the requests (URL, headers, compact JSON): every retry resends these bytes
 
 The families (_families) say everything that differs between pixel_track, pixel_batch and
-event_track; nothing here names one, except the 1.0 -> 2.0 conversion (CONVERSIONS).
+event_track; nothing here names one but the 1.0 -> 2.0 conversion (CONVERSIONS) and, at the
+end, the helpers that build the bodies of one family (for tests, benchmarks, normalize_data).
 """
 
 from __future__ import annotations
@@ -209,6 +210,8 @@ def _coerce(item: Item, family: Family, given: Family) -> tuple[Mapping[str, Any
     """The item's event as an instance of family's event model, and the request-level fields
     a conversion gave it."""
     value = item.value
+    if isinstance(value, family.event_model):
+        return {}, value
     source = given
     if isinstance(value, BaseModel) and not family.holds(value):
         source = next(

@@ -53,10 +53,21 @@ def warn_once(key: tuple[str, ...], message: str) -> None:
     logger.warning("%s (this warning is logged once per process)", message)
 
 
+#: What else remembers that it checked (and so warned about) something: cleared with _warned.
+_forgetters: list[Callable[[], None]] = []
+
+
+def on_forget(forget: Callable[[], None]) -> None:
+    """Have forget_warnings call forget too (a cache of values already checked)."""
+    _forgetters.append(forget)
+
+
 def forget_warnings() -> None:
     """Forget which warnings were logged, so that each is logged again (tests)."""
     with _lock:
         _warned.clear()
+    for forget in _forgetters:
+        forget()
 
 
 @lru_cache(maxsize=256)

@@ -15,6 +15,7 @@ import click
 from pydantic import ValidationError
 
 from pytt_events import UnknownApiVersionError, __version__, schema
+from pytt_events.replay import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events.schema import DEFAULT_API_VERSION
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def demo(verbose: bool) -> None:
         auth = TikTokAuth(
             TIKTOK_ACCESS_TOKEN=server.access_token,
             TIKTOK_PIXEL_ID="DEMO_PIXEL_CODE",
-            TIKTOK_API_VERSION="v1.3",
+            TIKTOK_API_VERSION=DEFAULT_API_VERSION,
             TIKTOK_TEST_EVENT_CODE="TEST12345",
             TIKTOK_API_BASE_URL=server.base_url,
         )
@@ -416,12 +417,12 @@ cannot be read, 130 interrupted.
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=10_000,
+    default=DEFAULT_BATCH_SIZE,
     show_default=True,
     help="Payloads read and sent at a time (memory stays bounded by it).",
 )
 @click.option(
-    "--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
+    "--concurrency", type=click.IntRange(min=1), default=DEFAULT_CONCURRENCY, show_default=True,
     help="Requests in flight at once.",
 )  # fmt: skip
 def send(

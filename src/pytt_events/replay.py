@@ -32,7 +32,15 @@ from pytt_events.auth import TikTokAuth
 from pytt_events.stored import StoredPayload, event_times, read_payloads
 from pytt_events.tiktok_events_api import TikTokEventsApi
 
-__all__ = ["FailedOutError", "SendIssue", "SendReport", "send_file", "unsent_name"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CONCURRENCY",
+    "FailedOutError",
+    "SendIssue",
+    "SendReport",
+    "send_file",
+    "unsent_name",
+]
 
 IssueKind = Literal["unreadable", "invalid", "failed"]
 

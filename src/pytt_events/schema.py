@@ -7,7 +7,7 @@ of each (endpoint, per-request maximum, request-level keys), and the JSON Schema
     for family in schema.families("v1.3").values():
         print(family.name, family.endpoint, family.max_events)
     schema.family_schema("event_track")          # the JSON Schema of one request body
-    schema.detect(body).name                     # which family a stored body is
+    schema.detect(body)                          # the Family a stored body is, or None
 """
 
 from __future__ import annotations

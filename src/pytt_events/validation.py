@@ -93,7 +93,6 @@ def _validator(family: str, api_version: str) -> Draft202012Validator:
     )
 
 
-# The moment warnings about age (x-max-age) are measured from; None: now.
 def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
     """The schema's warning marks as jsonschema-rs custom keywords: each raises (a "Custom"
     error, read as a warning) with _soft's message."""
