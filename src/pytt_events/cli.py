@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -437,18 +436,12 @@ def send(
     from pytt_events import TikTokAuth
     from pytt_events.replay import FailedOutError, SendIssue, send_file
 
-    # A dry run sends nothing: it needs no credentials (placeholders stand in for missing ones).
-    placeholders = {"TIKTOK_ACCESS_TOKEN": "dry-run", "TIKTOK_PIXEL_ID": "dry-run"}
-    try:
+    auth = None  # a dry run sends nothing: it needs no credentials (send_file's placeholders)
+    if not dry_run:
         try:
             auth = TikTokAuth()
-        except ValidationError:
-            if not dry_run:
-                raise
-            missing = {key: value for key, value in placeholders.items() if not os.environ.get(key)}
-            auth = TikTokAuth(**missing)
-    except ValidationError as error:
-        raise click.UsageError(_settings_problem(error)) from None
+        except ValidationError as error:
+            raise click.UsageError(_settings_problem(error)) from None
 
     def issue(found: SendIssue) -> None:
         click.echo(str(found), err=True)

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from pydantic import ValidationError
+
 from pytt_events._base_client import BulkProgress
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events._exceptions import BulkSendError, ConfigurationError
@@ -157,6 +159,8 @@ def send_file(
         # no failed_out, a default file is kept only if the send is stopped.
         target = Path(failed_out) if failed_out is not None else Path(unsent_name(path))
         out = _FailedOut(target, path, keep=failed_out is not None)
+    if dry_run and auth is None:
+        auth = _dry_run_auth()
     client = api or TikTokEventsApi(max_concurrency=max_concurrency)
     read = [0]  # the bytes of the input read so far
 
@@ -171,7 +175,9 @@ def send_file(
             if stop is not None and stop():
                 report.stopped = True
                 # Nothing more is sent: this batch and the rest are written as they are.
-                report.unsent += _write_unsent(out, [batch, stored_payloads])
+                for stored in _write_unsent(out, [batch, stored_payloads], report):
+                    report.unreadable += 1
+                    tell(SendIssue("unreadable", name, str(stored.error), stored.line))
                 break
             readable = []
             for stored in batch:
@@ -181,20 +187,22 @@ def send_file(
                 else:
                     readable.append(stored)
             payloads = [stored.payload for stored in readable]
-            report.old += sum(
-                1 for payload in payloads for moment in event_times(payload) if moment < dedup_since
-            )
             end = read[0]
             if dry_run:
                 preview = client.preview_payloads(payloads, auth)
                 report.events += preview.events
                 report.requests += preview.requests
                 invalid = preview.invalid
+                requests_done = 0
             else:
                 assert out is not None
 
+                requests_done = 0
+
                 # Progress moves per request, across the bytes this batch was read from.
                 def advance(done: BulkProgress, begin: int = begun, end: int = end) -> None:
+                    nonlocal requests_done
+                    requests_done = done.requests_done
                     if on_progress is not None:
                         share = done.events_done / done.events_total if done.events_total else 1
                         on_progress(begin + int((end - begin) * share))
@@ -209,7 +217,7 @@ def send_file(
                 report.events += sent
                 report.accepted += len(result.accepted)
                 report.failed += len(result.failed)
-                report.requests += len(result.responses)
+                report.requests += requests_done
                 for reason, count, first in result.failures_by_reason():
                     events = tuple(start + index for index in first)
                     tell(SendIssue("failed", name, reason, count=count, events=events))
@@ -217,13 +225,27 @@ def send_file(
                 out.writelines(_ndjson(result.failed_payloads()))
                 invalid = result.invalid
             begun = end
+            left_out = set()
             for item in invalid:
                 report.invalid += 1
+                left_out.add(item.number)
                 line = readable[item.number].line
+                prefix = f"payloads.{item.number}"  # the line says which payload
                 for where, reason in item.errors:
+                    where = where.removeprefix(prefix).removeprefix(".") or "/"
                     tell(SendIssue("invalid", name, f"{where}: {reason}", line))
+            # Events sent (or, in a dry run, that would be) older than TikTok's dedup window.
+            report.old += sum(
+                1
+                for number, payload in enumerate(payloads)
+                if number not in left_out
+                for moment in event_times(payload)
+                if moment < dedup_since
+            )
             if on_progress is not None:
                 on_progress(end)
+        if on_progress is not None and not report.stopped:
+            on_progress(read[0])  # the reader's end: the last batch was taken before it
         if out is not None:
             if report.stopped:
                 out.keep = True  # what was not accepted is kept, wherever it goes
@@ -236,6 +258,17 @@ def send_file(
         if api is None:
             client.close()
     return report
+
+
+def _dry_run_auth() -> TikTokAuth:
+    """The credentials of a dry run: the environment's, with placeholders for what is missing
+    (nothing is sent, so none is needed)."""
+    try:
+        return TikTokAuth()
+    except ValidationError:
+        placeholders = {"TIKTOK_ACCESS_TOKEN": "dry-run", "TIKTOK_PIXEL_ID": "dry-run"}
+        missing = {key: value for key, value in placeholders.items() if not os.environ.get(key)}
+        return TikTokAuth(**missing)
 
 
 def unsent_name(path: str | os.PathLike[str] | IO[bytes]) -> str:
@@ -264,16 +297,18 @@ def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _write_unsent(out: _FailedOut | None, parts: Iterable[Iterable[StoredPayload]]) -> int:
-    """Copy stored payloads not sent to out, as they were read; the number of events."""
-    events = 0
+def _write_unsent(
+    out: _FailedOut | None, parts: Iterable[Iterable[StoredPayload]], report: SendReport
+) -> Iterator[StoredPayload]:
+    """Copy stored payloads not sent to out, as they were read, counting their events as
+    unsent; the unreadable ones are given back, to be reported."""
     for part in parts:
         for stored in part:
-            if stored.error is not None or out is None:
-                continue  # an unreadable line was reported when read
-            out.writelines(_ndjson([stored.payload]))
-            events += len(events_of(stored.payload))
-    return events
+            if stored.error is not None:
+                yield stored
+            elif out is not None:
+                out.writelines(_ndjson([stored.payload]))
+                report.unsent += len(events_of(stored.payload))
 
 
 class FailedOutError(ConfigurationError):

@@ -144,7 +144,7 @@ def _read(
             yield item
             if count % PROGRESS_EVERY == 0:
                 on_progress(_position(raw))
-        on_progress(_position(raw))
+        on_progress(_end_position(raw))
     finally:
         text.close()
         raw.close()
@@ -156,6 +156,15 @@ def _position(raw: IO[bytes] | _Unclosed) -> int:
         return raw.tell()
     except (OSError, ValueError):
         return 0
+
+
+def _end_position(raw: IO[bytes] | _Unclosed) -> int:
+    """The position when reading is done: a file's size (reading may stop just before its last
+    bytes, a closing bracket's newline), else where the stream is."""
+    try:
+        return max(os.fstat(raw.fileno()).st_size, _position(raw))
+    except (OSError, ValueError, AttributeError):
+        return _position(raw)
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -291,6 +300,10 @@ def _read_json(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
                 yield StoredPayload(source, line, error="the JSON array is not closed")
             return
         if in_array and buffer[0] == "]":
+            buffer = buffer[1:]
+            skip_space()
+            if buffer:  # another document after the array (`cat a.json b.json`)
+                yield StoredPayload(source, line, error="unexpected content after the JSON array")
             return
         start_line = line
         while True:

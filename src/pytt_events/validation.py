@@ -491,7 +491,17 @@ def validate_stored(
     """Validate stored payloads as read by pytt_events.stored.read_payloads: errors and
     warnings (event ages measured from `now`, default: now). `schema=` is the deprecated old
     name of family."""
-    family = _family_argument(family, schema)
+    family = _family_argument(family, schema)  # warns now, not at the first payload
+    return _validated(payloads, family, api_version, require_hashed, now)
+
+
+def _validated(
+    payloads: Iterable[StoredPayload],
+    family: str | None,
+    api_version: str,
+    require_hashed: bool,
+    now: float | None,
+) -> Iterator[FileResult]:
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)

@@ -139,3 +139,12 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     peak_memory(small)  # warm the validators' caches
     small_peak, large_peak = peak_memory(small), peak_memory(large)
     assert large_peak < small_peak * 1.5 + 256 * 1024, (small_peak, large_peak)
+
+
+def test_content_after_a_json_array_is_reported_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "all.json"  # as `cat a.json b.json > all.json` makes it
+    path.write_text('[{"a": 1}]\n[{"b": 2}]\n', "utf-8")
+    assert lines_of(path) == [
+        (1, {"a": 1}, None),
+        (2, None, "unexpected content after the JSON array"),
+    ]
