@@ -121,7 +121,7 @@ class Family:
         if self.events_key is None:
             if len(events) != 1:
                 raise ValueError(f"a {self.name} body carries exactly one event")
-            return {**top, **events[0]}
+            return {**top, **events[0]} if top else dict(events[0])
         return {**top, self.events_key: list(events)}
 
     def single(self, top: Mapping[str, Any], event: Any) -> Any:

@@ -164,6 +164,8 @@ def plan_bodies(
             value = body.pop(name, None)
             values.append(given_top.get(name, value))
         key = checked.get(tuple(values))
+        if key is None and not family.group_by:
+            key = checked[()] = ()  # no request-level keys: nothing to check
         if key is None:
             where = item.top.where if item.top is not None else item.where
             good = family.check_top(dict(zip(family.group_by, values, strict=True)), where)
