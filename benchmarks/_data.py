@@ -1,5 +1,6 @@
 """A deterministic generator of realistic events for the benchmarks: customers who come back
-(identities repeat, as in real traffic), mixed phone formats, 1-3 contents, unicode names."""
+(identities repeat, as in real traffic) or, with as many customers as events, never seen
+before; mixed phone formats, 1-3 contents, unicode names."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ PHONES = [
     "+1 415-555-{:04d}",
     "+44 20 7946 {:04d}",
     "+5541998{:06d}",
-    "+49 30 901820{:02d}",
+    "+49 30 9018{:04d}",
 ]
 
 
 def customer(rng: random.Random, number: int) -> dict[str, str]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
-    phone = rng.choice(PHONES)
-    digits = number % (100 if "{:02d}" in phone else 10_000 if "{:04d}" in phone else 1_000_000)
+    # The format by number, the digits from the rest: up to 50,000 customers, no two share a
+    # phone number (a customer never seen before is one whose identities are all new).
+    phone = PHONES[number % len(PHONES)]
+    digits = (number // len(PHONES)) % (10_000 if "{:04d}" in phone else 1_000_000)
     return {
         "email": f" {first}.{last}{number}@Example.com ".replace("'", ""),
         "phone": phone.format(digits),
@@ -32,13 +35,16 @@ def customer(rng: random.Random, number: int) -> dict[str, str]:
     }
 
 
-def raw_events(count: int, customers: int = 2_000, seed: int = 7) -> list[dict[str, Any]]:
-    """`count` raw events (plain values, as an app has them), from `customers` customers."""
+def raw_events(
+    count: int, customers: int = 2_000, seed: int = 7, *, fresh: bool = False
+) -> list[dict[str, Any]]:
+    """`count` raw events (plain values, as an app has them), from `customers` customers drawn
+    at random; with fresh, each event is a customer of its own, never seen before."""
     rng = random.Random(seed)
-    people = [customer(rng, n) for n in range(customers)]
+    people = [customer(rng, n) for n in range(count if fresh else customers)]
     events = []
     for i in range(count):
-        person = people[rng.randrange(customers)]
+        person = people[i] if fresh else people[rng.randrange(customers)]
         contents = [
             {
                 "content_id": f"sku-{rng.randrange(500)}",

@@ -28,6 +28,7 @@ passes through (trimmed, lowercased), so hashing twice never double-hashes. An e
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -36,6 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 from pytt_events._exceptions import ConfigurationError
 
@@ -104,6 +106,9 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
     Raises:
         ValueError: the value is not a possible phone number. The message never contains it.
     """
+    canonical = _canonical_e164(value)
+    if canonical is not None:
+        return canonical
     region = default_region or _default_phone_region
     try:
         number = phonenumbers.parse(value, region)
@@ -115,6 +120,52 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise ValueError("not a possible phone number for its country code")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_E164 = re.compile(r"\+([1-9][0-9]{1,16})")
+
+
+def _canonical_e164(value: str) -> str | None:
+    """value itself when it already is the E.164 form normalize_phone would give ("+" and
+    digits only, a country code, a national number of a possible length for it, not starting
+    with a national prefix or 0); None otherwise, and then the parser decides. Parsing is the
+    costliest step of normalizing, and numbers stored or sent before are in this form.
+    A test compares this with the parser over every country code and possible length."""
+    match = _E164.fullmatch(value)
+    if match is None:
+        return None
+    digits = match.group(1)
+    for size in (1, 2, 3):
+        metadata = _metadata_of_code(digits[:size])
+        if metadata is not None:
+            break
+    else:
+        return None
+    national = digits[size:]
+    general = metadata.general_desc
+    if (
+        not national
+        or national[0] == "0"
+        or general is None
+        or len(national) not in general.possible_length
+        or (metadata.national_prefix and national.startswith(metadata.national_prefix))
+        or (
+            metadata.national_prefix_for_parsing
+            and re.match(metadata.national_prefix_for_parsing, national)
+        )
+    ):
+        return None
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _metadata_of_code(code: str) -> Any:
+    """The phone metadata of a country calling code (its main region's), or None."""
+    number = int(code)
+    if number not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        return None
+    region = phonenumbers.region_code_for_country_code(number)
+    return PhoneMetadata.metadata_for_region_or_calling_code(number, region)
 
 
 def phone_hash_form(normalized: str) -> str:
@@ -393,6 +444,75 @@ def apply_plan(payload: Any, plan: PiiPlan, *, hash_values: bool = True, path: s
     except _RefusedError as refused:
         where = ".".join([*([path] if path else []), *reversed(refused.parts)])
         raise PersonalDataError(where, refused.reason) from None
+
+
+def clean_payload(
+    payload: dict[str, Any], plan: PiiPlan, *, hash_values: bool = True, path: str = ""
+) -> dict[str, Any]:
+    """A serialized model as it is sent, in one walk: without what means "absent" to TikTok
+    (None and empty strings, in lists too), and with every field named by plan hashed (or,
+    with hash_values=False, checked to be hashed already). The same as drop_empty, then
+    apply_plan. The input is not mutated.
+
+    Raises:
+        PersonalDataError: a marked value is not a string, or its normalizer refuses it.
+    """
+    try:
+        return _clean(payload, plan, hash_values)
+    except _RefusedError as refused:
+        where = ".".join([*([path] if path else []), *reversed(refused.parts)])
+        raise PersonalDataError(where, refused.reason) from None
+
+
+_CONTAINERS = (dict, list)
+
+
+def _clean(payload: dict[str, Any], plan: Any, hash_values: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if value is None or value == "":
+            continue
+        rule = plan.get(key) if plan else None
+        kind = type(value)
+        try:
+            if rule is None:
+                if kind is dict:
+                    value = _clean(value, None, hash_values)
+                elif kind is list:
+                    value = _clean_list(value, None, hash_values)
+            elif type(rule) is str:
+                if kind is list:
+                    value = [item for item in value if item is not None and item != ""]
+                value = _prepare(rule, value, hash_values)
+                if value is _ABSENT:
+                    continue
+            elif kind is dict:
+                value = _clean(value, rule, hash_values)
+            elif kind is list:
+                value = _clean_list(value, rule, hash_values)
+        except _RefusedError as refused:
+            refused.parts.append(key)
+            raise
+        out[key] = value
+    return out
+
+
+def _clean_list(items: list[Any], plan: Any, hash_values: bool) -> list[Any]:
+    out = []
+    for index, item in enumerate(items):
+        if item is None or item == "":
+            continue
+        kind = type(item)
+        try:
+            if kind is dict:
+                item = _clean(item, plan, hash_values)
+            elif kind is list:
+                item = _clean_list(item, plan, hash_values)
+        except _RefusedError as refused:
+            refused.parts.append(str(index))
+            raise
+        out.append(item)
+    return out
 
 
 class _RefusedError(Exception):

@@ -3,9 +3,10 @@
     plan(items, family, auth)    the whole job, in one pass over the events:
       1. coerce   each event to the family's event model (a mapping is validated; an Events
                   1.0 event sent through /event/track/ is converted: the one conversion step)
-      2. group    by the family's request-level keys (x-group-by), checked once per group
-      3. chunk    at most the family's maximum events per request (x-events' maxItems)
-      4. hash     the personal data, by the schema's personal-data plan (x-pii)
+      2. hash     each event's personal data, by the schema's personal-data plan (x-pii), in
+                  the walk that also drops what means "absent" (None, "")
+      3. group    by the family's request-level keys (x-group-by), checked once per group
+      4. chunk    at most the family's maximum events per request (x-events' maxItems)
       5. build    the requests (URL, headers, compact JSON): every retry resends these bytes
 
 The families (_families) say everything that differs between pixel_track, pixel_batch and
@@ -26,7 +27,7 @@ from pytt_events import _families, _schema
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import PayloadValidationError
 from pytt_events._families import Family
-from pytt_events._hashing import PersonalDataError, apply_plan
+from pytt_events._hashing import PersonalDataError, PiiPlan, clean_payload
 from pytt_events._response import InvalidPayload
 from pytt_events._transport import HttpRequest, build_request
 from pytt_events.auth import TikTokAuth
@@ -155,9 +156,10 @@ def plan_bodies(
     # Events by the checked values of their request-level keys; each key is checked once.
     groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
     checked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    plan = _schema.pii_plan(family.event_definition, family.api_version)
     for item in items:
         item = prepare(item, family, given, top)
-        body = dump(item.value)
+        body = serialize(item.value, plan, hash_values, item.where)
         given_top = item.top.fields if item.top is not None else {}
         values = []
         for name in family.group_by:
@@ -179,13 +181,7 @@ def plan_bodies(
         for start in range(0, len(events), limit):
             part = events[start : start + limit]
             body = family.join(request_level, [event for _, event in part])
-            chunks.append(
-                Chunk(
-                    indices=tuple(index for index, _ in part),
-                    body=hashed(body, family, hash_values),
-                    family=family,
-                )
-            )
+            chunks.append(Chunk(tuple(index for index, _ in part), body, family))
     return chunks
 
 
@@ -354,15 +350,17 @@ def coerce(value: Any, model: type[BaseModel], where: str = "") -> BaseModel:
     )
 
 
-def hashed(body: dict[str, Any], family: Family, hash_values: bool) -> Any:
-    """body with its personal data hashed (or checked to be hashed), per the schema's marks.
+def serialize(model: BaseModel, plan: PiiPlan, hash_values: bool, where: str = "") -> Any:
+    """Steps 3 and 4 for one event: its JSON-ready dict as sent, in one walk after pydantic's
+    serializer: without absent values, its personal data hashed (or checked to be hashed),
+    per the schema's marks.
 
     Raises:
         PayloadValidationError: a personal-data value is refused by its normalizer.
     """
-    plan = _schema.pii_plan(family.definition, family.api_version)
+    data = model.__pydantic_serializer__.to_python(model, mode="json", exclude_none=True)
     try:
-        return apply_plan(body, plan, hash_values=hash_values)
+        return clean_payload(data, plan, hash_values=hash_values, path=where.rstrip("."))
     except PersonalDataError as error:
         raise PayloadValidationError(str(error), [(error.path, error.reason)]) from None
 
