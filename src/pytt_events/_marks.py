@@ -29,13 +29,14 @@ compatibility fixes of _compat.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import logging
 import math
 import re
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,12 +44,11 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    ModelWrapValidatorHandler,
+    GetCoreSchemaHandler,
     TypeAdapter,
     ValidationError,
-    model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
 from pytt_events import _compat, _generated, _hashing, _schema, _soft
 from pytt_events._mark_registry import STRING_MARKS
@@ -76,8 +76,10 @@ class _Marks:
         "enums",
         "forbidden",
         "known",
+        "legacy",
         "messages",
         "min_properties",
+        "model_level",
         "normalize",
         "pii",
         "soft",
@@ -145,6 +147,16 @@ class _Marks:
         self.after = bool(
             self.min_properties or self.known or self.soft or self.warn_unknown or self.conditions
         )
+        self.legacy = _compat.LEGACY_INPUT.get(model.__name__)
+        # Rules on the whole object, checked by one validator around the model; the rules of
+        # one field are checked by validators on that field only (see MarkedModel).
+        self.model_level = bool(
+            self.legacy
+            or self.forbidden
+            or self.min_properties
+            or self.warn_unknown
+            or self.conditions
+        )
 
 
 class SchemaModel(BaseModel):
@@ -198,122 +210,100 @@ class SchemaModel(BaseModel):
             yield name, (_HIDDEN if name in pii and value is not None else value)
 
 
-class MarkedModel(SchemaModel):
-    """Base of the generated models whose schema carries marks (codegen picks it per model):
-    the marks become validation and compatibility fixes. Models without marks stay on
-    SchemaModel and pay nothing for these validators."""
+def _model_schema_of(schema: Any) -> Any:
+    """The "model" schema inside schema (under validator functions or definitions)."""
+    while isinstance(schema, dict):
+        if schema.get("type") == "model":
+            return schema
+        if schema.get("type") == "definitions":
+            schema = schema.get("schema")
+            continue
+        schema = schema.get("schema")
+    return None
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _apply_marks(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
-        # One validator (not a before and an after one): a single call per model, and an
-        # instance given as a field of another model is taken as it is, not checked again.
-        if isinstance(data, cls):
-            return data
-        marks = cls.__marks__
-        if marks.before and isinstance(data, dict):
-            data = cls._prepare_input(data)
-        model = handler(data)
-        if marks.after:
-            model._check_marks()
-        return model
 
-    @classmethod
-    def _prepare_input(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """Compatibility fixes, conversions, defaults, checks and personal-data normalization
-        on the raw input, before the fields are validated.
+def _field_before(cls: type[SchemaModel], name: str) -> Callable[[Any], Any] | None:
+    """The before-validator of one field: its marks' steps on the raw input, in order
+    (coerce, local time for a naive datetime, convert, default, check, personal data,
+    normalize raw); None when it has none.
 
-        Raises:
-            ValidationError: a check or a normalizer refused a field (located, value hidden).
-            ValueError: a forbidden field is present.
-        """
-        marks = cls.__marks__
-        legacy = _compat.LEGACY_INPUT.get(cls.__name__)
-        if legacy is not None:
-            data = legacy(data)
-        for name in marks.forbidden:
-            if name in data:
-                raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
-        changes: dict[str, Any] = {}
-        for name, kind in marks.coerce.items():
-            if name in data:
-                coerced = _coerce(kind, data[name])
-                if coerced is not data[name]:
-                    changes[name] = coerced
-        if changes:
-            data = {**data, **changes}
-            changes = {}
-        for name in marks.datetimes:
-            value = data.get(name)
-            if isinstance(value, dt.datetime) and value.tzinfo is None:
-                # A naive datetime means local time, as everywhere in Python.
-                changes[name] = value.astimezone()
-        for name, kind in marks.convert.items():
-            if name in data:
-                changes[name] = _CONVERTERS[kind](data[name])
-        for name, kind in marks.defaults.items():
-            if data.get(name) is None:
-                changes[name] = _DEFAULTS[kind]()
-        errors: list[InitErrorDetails] = []
-        for name, kind in marks.checks.items():
-            value = data.get(name)
-            if isinstance(value, str) and not _CHECKS[kind](value):
-                errors.append(_value_error((name,), ValueError(_CHECK_MESSAGES[kind])))
-        for name, mark in marks.pii.items():
-            if name in data:
-                value = _absent_if_empty(data[name])
-                if value is not None:
-                    value = _normalize_pii(mark, name, value, errors)
-                changes[name] = value
-        for name, mark in marks.normalize.items():
-            if name in data:
-                changes[name] = _normalize_raw(cls.__name__, name, mark, data[name])
-        if errors:
-            raise ValidationError.from_exception_data(cls.__name__, errors, hide_input=True)
-        if changes:
-            data = {**data, **changes}
-            for name, value in changes.items():
-                if value is None:
-                    del data[name]
-        return data
+    Raises (the validator):
+        ValidationError / ValueError: a check or a normalizer refused the value (located at
+            the field, and the item of a list; the value hidden).
+    """
+    marks = cls.__marks__
+    steps: list[Callable[[Any], Any]] = []
+    if name in marks.coerce:
+        steps.append(functools.partial(_coerce, marks.coerce[name]))
+    if name in marks.datetimes:
+        steps.append(_local_time)
+    if name in marks.convert:
+        steps.append(_CONVERTERS[marks.convert[name]])
+    if name in marks.defaults:
+        steps.append(functools.partial(_default_if_none, _DEFAULTS[marks.defaults[name]]))
+    if name in marks.checks:
+        check, message = _CHECKS[marks.checks[name]], _CHECK_MESSAGES[marks.checks[name]]
 
-    def _check_marks(self) -> None:
-        """Rules on the validated model: minimum fields, known values, rules between fields,
-        and what TikTok takes but probably wastes (warnings, logged once per process).
+        def checked(value: Any) -> Any:
+            if isinstance(value, str) and not check(value):
+                raise ValueError(message)
+            return value
 
-        Raises:
-            ValueError: fewer fields than the schema's minProperties, or a rule between fields
-                (x-conditions) refuses the model.
-        """
-        cls = type(self)
-        marks = cls.__marks__
-        values = self.__dict__
-        if marks.min_properties:
-            given = sum(1 for name in self.model_fields_set if values.get(name) is not None)
-            given += len(self.__pydantic_extra__ or {})
-            if given < marks.min_properties:
-                names = ", ".join(cls.model_fields)
-                raise ValueError(f"needs at least {marks.min_properties} of: {names}")
-        for name, enum_name in marks.known.items():
-            value = values.get(name)
-            if isinstance(value, str) and not isinstance(value, Enum):
-                values[name] = _known_member(cls, name, enum_name, value)
-        if marks.soft:
-            if marks.soft_checks is None:
+        steps.append(checked)
+    if name in marks.pii:
+        steps.append(functools.partial(_normalize_pii, cls.__name__, marks.pii[name]))
+    if name in marks.normalize:
+        mark = marks.normalize[name]
+        steps.append(functools.partial(_normalize_raw, cls.__name__, name, mark))
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+
+    def before(value: Any) -> Any:
+        for step in steps:
+            value = step(value)
+        return value
+
+    return before
+
+
+def _default_if_none(make: Callable[[], Any], value: Any) -> Any:
+    return make() if value is None else value
+
+
+def _local_time(value: Any) -> Any:
+    """A naive datetime means local time, as everywhere in Python."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.astimezone()
+    return value
+
+
+def _field_after(cls: type[SchemaModel], name: str) -> Callable[[Any], Any] | None:
+    """The after-validator of one field: a string that is one of the field's known values
+    becomes its enum member (x-known-values), and what TikTok takes but probably wastes is
+    logged as a warning, once per process (the warning marks); None when it has none."""
+    marks = cls.__marks__
+    known = marks.known.get(name)
+    rules = marks.soft.get(name, [])
+    if known is None and not rules:
+        return None
+    compiled: list[tuple[str, _soft.Check]] | None = None
+
+    def after(value: Any) -> Any:
+        nonlocal compiled
+        if value is None:
+            return value
+        if known is not None and isinstance(value, str) and not isinstance(value, Enum):
+            value = _known_member(cls, name, known, value)
+        if rules:
+            if compiled is None:  # the schema is loaded on first use
                 document = _document_of(cls)
-                marks.soft_checks = tuple(
-                    (
-                        name,
-                        mark,
-                        _soft.compile_check(mark, rule, document, marks.messages.get(name)),
-                    )
-                    for name, rules in marks.soft.items()
-                    for mark, rule in rules
-                )
-            for name, mark, check in marks.soft_checks:
-                value = values.get(name)
-                if value is None:
-                    continue
+                text = marks.messages.get(name)
+                compiled = [
+                    (mark, _soft.compile_check(mark, rule, document, text)) for mark, rule in rules
+                ]
+            for mark, check in compiled:
                 problem = check(value, None)
                 if problem is not None:
                     # Deprecated names warn once each (the schema's constants); others once.
@@ -321,17 +311,59 @@ class MarkedModel(SchemaModel):
                     _soft.warn_once(
                         (cls.__name__, name, mark, str(shown)), f"{cls.__name__}.{name} {problem}"
                     )
-        if marks.warn_unknown and self.__pydantic_extra__:
-            for key, extra in self.__pydantic_extra__.items():
-                if not _finite(extra):
-                    raise ValueError(f"{key}: must be a finite number (inf and NaN are not JSON)")
-            for key in _soft.unknown_keys(self.__pydantic_extra__, cls.model_fields):
-                _soft.warn_once(
-                    (cls.__name__, "x-warn-unknown", key),
-                    f"{cls.__name__}: {_soft.unknown_key_message(key)}",
-                )
-        if marks.conditions:
-            _check_conditions(self)
+        return value
+
+    return after
+
+
+def _model_rules(cls: type[SchemaModel]) -> Callable[[Any, Any], Any]:
+    """The validator around a model with rules on the whole object: compatibility fixes and
+    forbidden fields on the input; minimum fields, unknown keys and rules between fields on
+    the model.
+
+    Raises (the validator):
+        ValueError: a forbidden field, fewer fields than the schema's minProperties, a
+            non-finite custom value, or a rule between fields (x-conditions) refuses it.
+    """
+    marks = cls.__marks__
+
+    def validate(data: Any, handler: Any) -> Any:
+        if isinstance(data, cls):
+            return data
+        if isinstance(data, dict):
+            if marks.legacy is not None:
+                data = marks.legacy(data)
+            for name in marks.forbidden:
+                if name in data:
+                    raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
+        model = handler(data)
+        _check_model(model)
+        return model
+
+    return validate
+
+
+def _check_model(model: SchemaModel) -> None:
+    cls = type(model)
+    marks = cls.__marks__
+    if marks.min_properties:
+        values = model.__dict__
+        given = sum(1 for name in model.model_fields_set if values.get(name) is not None)
+        given += len(model.__pydantic_extra__ or {})
+        if given < marks.min_properties:
+            names = ", ".join(cls.model_fields)
+            raise ValueError(f"needs at least {marks.min_properties} of: {names}")
+    if marks.warn_unknown and model.__pydantic_extra__:
+        for key, extra in model.__pydantic_extra__.items():
+            if not _finite(extra):
+                raise ValueError(f"{key}: must be a finite number (inf and NaN are not JSON)")
+        for key in _soft.unknown_keys(model.__pydantic_extra__, cls.model_fields):
+            _soft.warn_once(
+                (cls.__name__, "x-warn-unknown", key),
+                f"{cls.__name__}: {_soft.unknown_key_message(key)}",
+            )
+    if marks.conditions:
+        _check_conditions(model)
 
 
 def _coerce(kind: str, value: Any) -> Any:
@@ -502,26 +534,32 @@ _CONVERTERS: dict[str, Any] = {"unix-seconds": _unix_seconds}
 _DEFAULTS: dict[str, Any] = {"uuid4": lambda: str(uuid.uuid4())}
 
 
-def _normalize_pii(mark: str, name: str, value: Any, errors: list[InitErrorDetails]) -> Any:
-    """The normalized form of a personal-data value (a string or a list of them); a refusal is
-    added to errors, located at the field (and item), without the value."""
+def _normalize_pii(model: str, mark: str, value: Any) -> Any:
+    """The normalized form of a personal-data value (a string or a list of them); an empty
+    one is absent (None).
+
+    Raises:
+        ValueError: the normalizer refuses a string.
+        ValidationError: it refuses items of a list (each located at its index, the value
+            hidden).
+    """
+    value = _absent_if_empty(value)
     if isinstance(value, str):
-        try:
-            return _hashing.normalize(mark, value)
-        except ValueError as error:
-            errors.append(_value_error((name,), error))
-            return value
+        return _hashing.normalize(mark, value)
     if isinstance(value, list):
         normalized = []
+        errors: list[InitErrorDetails] = []
         for index, item in enumerate(value):
             if isinstance(item, str):
                 try:
                     item = _hashing.normalize(mark, item)
                 except ValueError as error:
-                    errors.append(_value_error((name, index), error))
+                    errors.append(_value_error((index,), error))
             normalized.append(item)
+        if errors:
+            raise ValidationError.from_exception_data(model, errors, hide_input=True)
         return normalized
-    return value  # not a string: the field's own type check refuses it
+    return value  # None, or not a string: the field's own type check refuses it
 
 
 def _value_error(loc: tuple[str | int, ...], error: ValueError) -> InitErrorDetails:
@@ -567,3 +605,53 @@ def _is_ip(value: str) -> bool:
 
 _CHECKS: dict[str, Any] = {"ip": _is_ip}
 _CHECK_MESSAGES = {"ip": "not a valid IPv4 or IPv6 address"}
+
+
+# Last: building the class calls its __get_pydantic_core_schema__, which uses the functions above.
+class MarkedModel(SchemaModel):
+    """Base of the generated models whose schema carries marks (codegen picks it per model):
+    the marks become validation and compatibility fixes. Models without marks stay on
+    SchemaModel and pay nothing for these validators.
+
+    The marks are compiled into the model's core schema when pydantic builds it: each marked
+    field gets a validator of its own (before: coerce, convert, default, check, normalize the
+    personal data; after: known values, warnings), run only when the field is given, and a
+    model with rules on the whole object (compatibility fixes, forbidden or minimum fields,
+    unknown keys, rules between fields) gets one validator around it. An instance given as a
+    field of another model is taken as it is: it was validated when it was built.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        schema = handler(source)
+        marks = cls.__dict__.get("__marks__")
+        if not isinstance(marks, _Marks):
+            marks = _Marks(cls)
+            cls.__marks__ = marks
+        model_schema = _model_schema_of(schema)
+        if model_schema is None:  # pragma: no cover - pydantic always builds one for a model
+            return schema
+        fields = model_schema["schema"].get("fields", {})
+        for name, field in fields.items():
+            # A field with a default: its validators go inside the default, which stays
+            # outermost (a field not given takes its default, unvalidated, as in pydantic).
+            holder = field["schema"] if field["schema"].get("type") == "default" else field
+            if holder is not field and name in marks.defaults:
+                # x-default: a missing field gets a generated value too, not only a None.
+                holder.pop("default", None)
+                holder["default_factory"] = _DEFAULTS[marks.defaults[name]]
+            before = _field_before(cls, name)
+            if before is not None:
+                holder["schema"] = core_schema.no_info_before_validator_function(
+                    before, holder["schema"]
+                )
+            after = _field_after(cls, name)
+            if after is not None:
+                holder["schema"] = core_schema.no_info_after_validator_function(
+                    after, holder["schema"]
+                )
+        if marks.model_level:
+            return core_schema.no_info_wrap_validator_function(_model_rules(cls), schema)
+        return schema
