@@ -53,7 +53,8 @@ MODULES = {
         "family_schema", "known_versions", "load_schema",
     },
     "pytt_events.replay": {
-        "DEFAULT_BATCH_SIZE", "DEFAULT_CONCURRENCY", "FailedOutError", "SendIssue",
+        "DEDUP_WINDOW_SECONDS", "DEFAULT_BATCH_SIZE", "DEFAULT_CONCURRENCY", "FailedOutError",
+        "SendIssue",
         "SendReport", "send_file", "unsent_name",
     },
     "pytt_events.stored": {"StoredPayload", "read_payloads"},

@@ -53,7 +53,11 @@ TRACK_SHAPE = "event_track"
 AnyEvent = Any  # a TrackEvent, an Events 1.0 Event, or a mapping shaped like either
 
 
-_NAMED_INDEX = re.compile(r"^\s*(?:batch|data)[.\[](\d+)", re.IGNORECASE)
+def _named_index(events_key: str, message: str) -> int | None:
+    """The position TikTok's message names in a request's events ("data.3.event_id: ...",
+    "Batch.0.properties...": the family's events key, then the position), or None."""
+    match = re.match(rf"\s*{re.escape(events_key)}[.\[](\d+)", message, re.IGNORECASE)
+    return int(match.group(1)) if match else None
 
 
 def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequest] | None:
@@ -73,8 +77,7 @@ def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequ
         or error.code not in ISOLATED_CODES
     ):
         return None
-    match = _NAMED_INDEX.match(getattr(error, "message", "") or "")
-    named = int(match.group(1)) if match else None
+    named = _named_index(chunk.events_key, getattr(error, "message", "") or "")
     if named is not None and 0 <= named < count:
         cuts = [(named, named + 1), (0, named), (named + 1, count)]
     else:
@@ -125,13 +128,13 @@ class ProgressTracker:
     def finished(self, planned: PlannedRequest) -> None:
         if self._on_progress is None:
             return
+        # Told under the lock: the counts a callback sees never go back.
         with self._lock:
             self._events += len(planned.chunk.indices)
             self._requests += 1
-            progress = BulkProgress(
-                self._events, self._events_total, self._requests, self._requests_total
+            self._on_progress(
+                BulkProgress(self._events, self._events_total, self._requests, self._requests_total)
             )
-        self._on_progress(progress)
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,9 @@ class BaseEventsApi:
 
     def _plan_event(self, event: Any, auth: TikTokAuth) -> Plan:
         family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=False)
-        return self._plan_items(_plan.items(event, where=""), family, auth, "post_event", WEB_SHAPE)
+        # One event: a list given is refused by the model, not sent in part.
+        items = _plan.items([event], where="")
+        return self._plan_items(items, family, auth, "post_event", WEB_SHAPE)
 
     def _plan_bulk(self, events: Iterable[Any], auth: TikTokAuth) -> Plan:
         family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=True)
@@ -299,6 +304,12 @@ class BaseEventsApi:
         if key is not None and not isinstance(payload.get(key), list):
             raise PayloadValidationError(
                 f"{where}{key}: required (a list of events)", [(f"{where}{key}", "required")]
+            )
+        unknown = [key for key in payload if key not in source.properties]
+        if unknown:
+            problems = [(f"{where}{key}", "Extra inputs are not permitted") for key in unknown]
+            raise PayloadValidationError(
+                "; ".join(f"{path}: {reason}" for path, reason in problems), problems
             )
         fields, events = source.events_in_shape(payload)
         top = Top(source.check_top(fields, where), where) if fields else None

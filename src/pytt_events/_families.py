@@ -162,7 +162,8 @@ class Family:
                 fields (a pixel code as an app's event_source_id); nothing names its value.
         """
         try:
-            memo = tuple(top.get(key) for key in self.group_by)
+            # By type too: 1, 1.0 and True are equal, but not the same value to send.
+            memo = tuple((type(value), value) for value in map(top.get, self.group_by))
             known = _CHECKED.get((self, memo))
         except TypeError:  # a value that cannot be a key: checked every time
             memo, known = None, None
@@ -228,7 +229,7 @@ def _field_adapter(name: str, api_version: str, key: str) -> TypeAdapter[Any]:
 def _item_only_keys(name: str, api_version: str) -> frozenset[str]:
     """The keys of a family's item that its single family's body does not have."""
     owner = family(name, api_version)
-    if owner.item_definition is None:
+    if owner.item_definition is None or owner.shape == name:
         return frozenset()
     document = _schema.load_schema(api_version)
     item = document["$defs"][owner.item_definition].get("properties", {})
@@ -324,13 +325,17 @@ def _distinctive(api_version: str) -> Mapping[str, frozenset[str]]:
 def detect(body: Any, api_version: str = DEFAULT_API_VERSION) -> Family | None:
     """The family a body's keys say it is, or None (not an object, or no key of any family).
 
-    The family with the most keys of its own (keys no other family has: event_track's
+    A body whose family's events key (x-events: batch, data) holds a list is of that family.
+    Otherwise the family with the most keys of its own (keys no other family has: event_track's
     event_source, pixel_batch's batch, pixel_track's event) wins, the later in the schema on a
     tie; a body with only shared keys (pixel_code) is of the one-event family that has them.
     """
     if not isinstance(body, Mapping):
         return None
     known = families(api_version)
+    for owner in known.values():  # a body holding events in a family's events key is its
+        if owner.events_key is not None and isinstance(body.get(owner.events_key), list):
+            return owner
     keys = body.keys()
     best: Family | None = None
     best_score = 0

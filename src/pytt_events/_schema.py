@@ -37,13 +37,17 @@ def _require(api_version: str) -> tuple[str, str]:
         ) from None
 
 
-@functools.cache
 def load_schema(api_version: str = DEFAULT_API_VERSION) -> Mapping[str, Any]:
-    """The parsed JSON Schema document of an API version.
+    """The parsed JSON Schema document of an API version (one shared copy: not to be changed).
 
     Raises:
         UnknownApiVersionError: this build has no schema for api_version.
     """
+    return _load(api_version)
+
+
+@functools.cache
+def _load(api_version: str) -> Mapping[str, Any]:
     _, relative = _require(api_version)
     text = resources.files(_generated).joinpath(relative).read_text("utf-8")
     document: Mapping[str, Any] = json.loads(text)

@@ -14,12 +14,14 @@ import click
 from pydantic import ValidationError
 
 from pytt_events import UnknownApiVersionError, __version__, schema
-from pytt_events.replay import DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
+from pytt_events.replay import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events.schema import DEFAULT_API_VERSION
 
 if TYPE_CHECKING:
     from pytt_events.testing import ReceivedRequest
     from pytt_events.validation import Problem
+
+_DEDUP_HOURS = DEDUP_WINDOW_SECONDS // 3600
 
 # The sandbox's default token (pytt_events.testing.DEFAULT_ACCESS_TOKEN, which a test pins):
 # written here so that the command's help does not import the sandbox.
@@ -284,6 +286,8 @@ def validate(
     from pytt_events.validation import ValidationSummary, validate_file
 
     if old_family is not None:
+        if family is not None and family != old_family:
+            raise click.UsageError("--family and --schema (its old name) disagree")
         click.echo("pytt-events validate: --schema is deprecated: use --family", err=True)
         family = family or old_family
     try:
@@ -462,6 +466,8 @@ def send(
                 on_issue=issue,
                 on_progress=lambda position: progress.advance_to(0, position),
             )
+    except ValidationError as error:  # a dry run's settings (TIKTOK_API_BASE_URL=ftp://...)
+        raise click.UsageError(_settings_problem(error)) from None
     except FailedOutError as error:
         if error.reason is None:
             raise click.UsageError(
@@ -496,9 +502,9 @@ def send(
         sys.exit(130)
     if report.old:
         click.echo(
-            f"warning: {report.old} event(s) happened more than 48 hours ago: TikTok "
-            "deduplicates an event_id only within 48 hours, so any of them TikTok already "
-            "received may be counted twice",
+            f"warning: {report.old} event(s) happened more than {_DEDUP_HOURS} hours ago: "
+            f"TikTok deduplicates an event_id only within {_DEDUP_HOURS} hours, so any of them "
+            "TikTok already received may be counted twice",
             err=True,
         )
     sys.exit(0 if report.ok else 1)
@@ -575,10 +581,12 @@ def schema_command(name: str | None, api_version: str) -> None:
 
 
 def _shown(body: Any) -> Any:
-    """A batch body with only its first item in full (the others are the same event)."""
-    if isinstance(body, dict) and isinstance(body.get("batch"), list) and len(body["batch"]) > 1:
-        rest = len(body["batch"]) - 1
-        return {**body, "batch": [body["batch"][0], f"... and {rest} more like it"]}
+    """A multi-event body with only its first event in full (the others are the same)."""
+    family = schema.detect(body)
+    key = family.events_key if family is not None else None
+    if key is not None and isinstance(body.get(key), list) and len(body[key]) > 1:
+        rest = len(body[key]) - 1
+        return {**body, key: [body[key][0], f"... and {rest} more like it"]}
     return body
 
 

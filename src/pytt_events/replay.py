@@ -35,6 +35,7 @@ from pytt_events.stored import StoredPayload, event_times, read_payloads
 from pytt_events.tiktok_events_api import TikTokEventsApi
 
 __all__ = [
+    "DEDUP_WINDOW_SECONDS",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CONCURRENCY",
     "FailedOutError",
@@ -83,6 +84,7 @@ class SendReport:
     failed: int = 0
     invalid: int = 0
     unreadable: int = 0
+    #: Requests planned and sent (one split to isolate bad events counts once).
     requests: int = 0
     #: Events that happened more than 48 hours ago: TikTok deduplicates an event_id only
     #: within 48 hours, so any of them it already received may be counted twice.
@@ -262,7 +264,11 @@ def send_file(
 
 def _dry_run_auth() -> TikTokAuth:
     """The credentials of a dry run: the environment's, with placeholders for what is missing
-    (nothing is sent, so none is needed)."""
+    (nothing is sent, so none is needed).
+
+    Raises:
+        pydantic.ValidationError: a setting given is invalid (TIKTOK_API_BASE_URL=ftp://...).
+    """
     try:
         return TikTokAuth()
     except ValidationError:

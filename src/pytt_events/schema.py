@@ -12,12 +12,13 @@ of each (endpoint, per-request maximum, request-level keys), and the JSON Schema
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
 from typing import Any
 
+from pytt_events import _schema
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._families import Family, detect, events_of, families, family
-from pytt_events._schema import known_versions, load_schema
+from pytt_events._schema import known_versions
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -32,9 +33,18 @@ __all__ = [
 ]
 
 
-def family_schema(name: str, api_version: str = DEFAULT_API_VERSION) -> Mapping[str, Any]:
+def load_schema(api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+    """The JSON Schema document of an API version: a copy of its own, to change at will.
+
+    Raises:
+        UnknownApiVersionError: this build has no schema for api_version.
+    """
+    return copy.deepcopy(dict(_schema.load_schema(api_version)))
+
+
+def family_schema(name: str, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
     """The JSON Schema of one request family's body: the version's definitions, and a
-    reference to the family's.
+    reference to the family's (a copy of its own).
 
     Raises:
         UnknownApiVersionError: this build has no schema for api_version.

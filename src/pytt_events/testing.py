@@ -417,8 +417,10 @@ class Sandbox:
         if self.bad_events:
             for index, event in enumerate(_families.events_of(payload)):
                 if isinstance(event, dict) and event.get("event_id") in self.bad_events:
-                    key = "data" if family == "event_track" else "batch"
-                    where = f"{key}.{index}." if self.name_bad_index and key in payload else ""
+                    key = _families.family(family, version).events_key if family else None
+                    where = (
+                        f"{key}.{index}." if self.name_bad_index and key and key in payload else ""
+                    )
                     return 40002, f"{where}event_id: Invalid value (sandbox bad_events)", payload
         return 0, "OK", payload
 

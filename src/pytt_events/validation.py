@@ -30,7 +30,6 @@ from jsonschema import ValidationError as SchemaError
 from pytt_events import _families, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
-from pytt_events.schema import family_schema
 from pytt_events.stored import StoredPayload, read_payloads
 
 __all__ = [
@@ -73,10 +72,23 @@ def detect_family(payload: Any, api_version: str = DEFAULT_API_VERSION) -> str |
     return found.name if found is not None else None
 
 
+def _family_document(family: str, api_version: str) -> dict[str, Any]:
+    """The schema of one family's body, for the validators (the shared document's $defs)."""
+    document = _schema.load_schema(api_version)
+    definition = _families.family(family, api_version).definition
+    return {
+        "$schema": document.get("$schema"),
+        "$ref": f"#/$defs/{definition}",
+        "$defs": document["$defs"],
+    }
+
+
 def _family_argument(family: str | None, schema: str | None) -> str | None:
     """family, or the deprecated `schema=` it replaces (with a DeprecationWarning)."""
     if schema is None:
         return family
+    if family is not None and family != schema:
+        raise TypeError(f"family={family!r} and its old name schema={schema!r} disagree")
     warnings.warn(
         "the schema= argument is deprecated: it names a request family, so pass family=",
         DeprecationWarning,
@@ -89,7 +101,7 @@ def _family_argument(family: str | None, schema: str | None) -> str | None:
 def _validator(family: str, api_version: str) -> Draft202012Validator:
     """The reference validator (jsonschema): verdicts and messages."""
     return Draft202012Validator(
-        dict(family_schema(family, api_version)), format_checker=Draft202012Validator.FORMAT_CHECKER
+        _family_document(family, api_version), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
 
 
@@ -128,9 +140,7 @@ def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
 @functools.cache
 def _fast_validator(family: str, api_version: str) -> Any:
     """The fast path (jsonschema-rs, pure Rust): the verdict on errors."""
-    return jsonschema_rs.validator_for(
-        dict(family_schema(family, api_version)), validate_formats=True
-    )
+    return jsonschema_rs.validator_for(_family_document(family, api_version), validate_formats=True)
 
 
 def _rs_validator(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
@@ -370,8 +380,7 @@ def validate_payload(
         return [
             Problem(
                 "",
-                "cannot tell which request this is (expected pixel_code and event, a batch, "
-                f"or event_source and data); known families: {', '.join(known)}",
+                f"cannot tell which request this is: it has none of the keys of {', '.join(known)}",
             )
         ]
     if family not in known:

@@ -47,6 +47,14 @@ def test_post_event_sends_hashed_personal_data(
     assert event.model_dump() == before  # the caller's event keeps its values
 
 
+def test_post_event_refuses_a_list_and_sends_nothing(
+    api: TikTokEventsApi, auth: TikTokAuth, sandbox: SandboxServer, event: Event
+) -> None:
+    with pytest.raises(PayloadValidationError, match="expected Event or a dict, got list"):
+        api.post_event(event=[event, event], auth=auth)  # type: ignore[arg-type]
+    assert sandbox.received == []
+
+
 def test_body_is_compact_json(api: TikTokEventsApi, auth: TikTokAuth, event: Event) -> None:
     seen: list[bytes] = []
     with SandboxServer(access_token=TOKEN) as server:

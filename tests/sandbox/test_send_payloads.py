@@ -338,3 +338,17 @@ def test_with_events_api_2_0_web_bodies_of_a_pixel_share_its_event_track_request
         (EVENT_TRACK, ("event_source", "web"), ("event_source_id", OTHER_PIXEL)): [["w3"]],
     }
     assert_positions(result, sandbox, ["w0", "w1", "w2", "w3", "w4"])
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_unknown_request_level_key_is_refused_at_its_path(
+    mode: str, auth: TikTokAuth, sandbox: SandboxServer, event: Event
+) -> None:
+    batch = {"pixel_code": PIXEL, "batch": [pixel_track(event, "u-1")], "foo": 1}
+    track = {**event_track(["u-2"]), "bar": 2}
+    result = send(mode, auth, [batch, track], skip_invalid=True)
+    assert [(item.number, item.errors) for item in result.invalid] == [
+        (0, (("payloads.0.foo", "Extra inputs are not permitted"),)),
+        (1, (("payloads.1.bar", "Extra inputs are not permitted"),)),
+    ]
+    assert sandbox.received == []

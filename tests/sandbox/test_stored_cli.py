@@ -394,6 +394,19 @@ def test_dry_run_needs_no_credentials(tmp_path: Path) -> None:
     assert "dry run: 5 event(s) would go in" in done.stdout
 
 
+def test_dry_run_with_an_invalid_setting_is_a_usage_error(tmp_path: Path) -> None:
+    source = ndjson(tmp_path / "sent.ndjson", VALID)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env["TIKTOK_API_BASE_URL"] = "ftp://example.invalid/"
+    done = subprocess.run(
+        [COMMAND, "send", "--dry-run", str(source)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "fix TIKTOK_API_BASE_URL (invalid value)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_standard_input_is_read_for_a_dash(tmp_path: Path) -> None:
     data = gzip.compress("".join(json.dumps(p) + "\n" for p in VALID).encode())
     done = subprocess.run([COMMAND, "validate", "-"], input=data, capture_output=True, check=False)

@@ -133,3 +133,13 @@ def test_validate_help_lists_family_not_schema() -> None:
     assert done.exit_code == 0
     assert "--family" in done.stdout
     assert "--schema" not in done.stdout
+
+
+def test_family_and_schema_that_disagree_are_refused(stored_file: Path) -> None:
+    with pytest.raises(TypeError, match="disagree"):
+        validate_payload(BATCH, family="pixel_batch", schema="pixel_track")
+    result = CliRunner().invoke(
+        main, ["validate", "--family", "pixel_batch", "--schema", "pixel_track", str(stored_file)]
+    )
+    assert result.exit_code == 2
+    assert "disagree" in result.output

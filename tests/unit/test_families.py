@@ -137,6 +137,9 @@ def test_a_batch_item_alone_drops_only_the_keys_only_items_have() -> None:
         ({"pixel_code": "P"}, "pixel_track"),  # only keys families share: the one-event family
         ({"partner_name": "X"}, "pixel_track"),
         ({"event": "ViewContent", "event_source": "web"}, "event_track"),  # a tie: the later
+        # An events key holding a list decides, whatever else the body has.
+        ({"event_source_id": "P", "batch": [], "event": "X", "context": {}}, "pixel_batch"),
+        ({"data": [], "event": "X", "context": {}, "timestamp": "t"}, "event_track"),
         ({}, None),
         ({"unknown": 1}, None),
         ([], None),
@@ -193,3 +196,11 @@ def test_family_schema_is_one_request_body() -> None:
     document = schema.family_schema("pixel_batch")
     assert document["$ref"] == "#/$defs/PixelBatchRequest"
     assert "PixelTrackRequest" in document["$defs"]
+
+
+def test_checked_request_level_values_are_remembered_by_type_too() -> None:
+    family = schema.family("event_track")
+    good = family.check_top({"event_source": "web", "event_source_id": "1"})
+    assert good == {"event_source": "web", "event_source_id": "1"}
+    with pytest.raises(PayloadValidationError):  # 1 == True, but a number is not a string
+        family.check_top({"event_source": "web", "event_source_id": 1})
