@@ -25,6 +25,7 @@ import re
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -302,12 +303,37 @@ def measure(
     return rows
 
 
+def peak_holding(build: Callable[[dict[str, Any]], Any], events: list[dict[str, Any]]) -> float:
+    """Peak traced memory, in MB, while building a body for every event and holding them all
+    (what an application holds when it builds a backfill before sending it)."""
+    cold()
+    tracemalloc.start()
+    held = [build(raw) for raw in events]
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del held
+    return peak / 1e6
+
+
+def memory(count: int) -> None:
+    """Peak memory holding `count` built bodies (the bytes sent), SDK against the floor."""
+    events = raw_events(count, fresh=True)
+    floor = peak_holding(floor_v1, events)
+    sdk = peak_holding(sdk_v1, events)
+    print(f"peak memory holding {count:,} built 1.0 bodies (tracemalloc, new customers):")
+    print(f"  floor {floor:,.1f} MB   SDK {sdk:,.1f} MB   SDK/floor {sdk / floor:.2f}x")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--customers", type=int, default=2_000, help="in repeat mode")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mode", choices=["new", "repeat", "both"], default="both")
+    parser.add_argument(
+        "--memory", type=int, default=100_000, help="bodies held for the peak-memory figure"
+    )
     args = parser.parse_args()
     peer = meta_builder()
     modes = ["new", "repeat"] if args.mode == "both" else [args.mode]
@@ -332,6 +358,8 @@ def main() -> None:
         if peer is None:
             print("(Meta's SDK not installed: pip install -e '.[bench]' to compare with it)")
         print()
+    if args.memory:
+        memory(args.memory)
     print("targets, new customers: 1.0 >= 0.5x the floor and >= 1.2x Meta; 2.0 via track >= 0.6x;")
     print("repeat: >= 0.8x the floor; full validation on in every SDK row")
 

@@ -53,7 +53,7 @@ EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 # Deliberately permissive: one "@", no whitespace, a dot in the domain. TikTok matches on the
 # hash, so the aim is to catch values that are not e-mail addresses at all (a name, a phone).
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_CACHE_SIZE = 65_536
+_CACHE_SIZE = 16_384
 
 
 def is_absent(value: str) -> bool:
@@ -349,10 +349,10 @@ class _Memo:
     """Normalized values and digests of personal data, by (mark, value), bounded.
 
     The same customer's identity repeats across events, and phone parsing is the costliest
-    step: each raw value is normalized once. A normalized value is recorded as mapping to
-    itself too, so hashing what the models already normalized ("+5541998862934") skips the
-    parser (the fast path for input that already is in canonical form). When full, the memo
-    is emptied and refills (simple and bounded, without per-hit bookkeeping).
+    step: each raw value is normalized once. Values the models already normalized are hashed
+    without it (clean_payload's normalized), so only raw values are kept: 16,384 of them
+    (about 3 MB), which holds a few thousand returning customers. When full, the memo is
+    emptied and refills (simple and bounded, without per-hit bookkeeping).
     """
 
     def __init__(self, size: int) -> None:
@@ -374,7 +374,6 @@ class _Memo:
         if len(self.normalized) >= self.size:
             self.normalized.clear()
         self.normalized[key] = result
-        self.normalized[(mark, result)] = result  # normalizing is idempotent
         return result
 
     def digest(self, mark: str, value: str) -> str:
@@ -425,6 +424,14 @@ class PersonalDataError(ValueError):
         self.reason = reason
 
 
+def _digest_normalized(mark: str, value: str) -> str:
+    """The digest of a value already normalized (a SHA-256 digest passes through, lowercase,
+    as the models leave it): no memo, no normalizer."""
+    if is_sha256_hex(value):
+        return value.lower()
+    return sha256_hex(phone_hash_form(value) if mark == "phone" else value)
+
+
 def _require_hashed(mark: str, value: str) -> str:
     if not is_sha256_hex(value):
         raise ValueError("must already be a SHA-256 hex digest (hashing is turned off)")
@@ -447,18 +454,28 @@ def apply_plan(payload: Any, plan: PiiPlan, *, hash_values: bool = True, path: s
 
 
 def clean_payload(
-    payload: dict[str, Any], plan: PiiPlan, *, hash_values: bool = True, path: str = ""
+    payload: dict[str, Any],
+    plan: PiiPlan,
+    *,
+    hash_values: bool = True,
+    normalized: bool = False,
+    path: str = "",
 ) -> dict[str, Any]:
     """A serialized model as it is sent, in one walk: without what means "absent" to TikTok
     (None and empty strings, in lists too), and with every field named by plan hashed (or,
     with hash_values=False, checked to be hashed already). The same as drop_empty, then
-    apply_plan. The input is not mutated.
+    apply_plan. The input is not mutated. normalized: the values are already normalized (a
+    model's, whose validators normalized them), so they are hashed as they are.
 
     Raises:
         PersonalDataError: a marked value is not a string, or its normalizer refuses it.
     """
+    if not hash_values:
+        prepare: Callable[[str, str], str] = _require_hashed
+    else:
+        prepare = _digest_normalized if normalized else _memo.digest
     try:
-        return _clean(payload, plan, hash_values)
+        return _clean(payload, plan, prepare)
     except _RefusedError as refused:
         where = ".".join([*([path] if path else []), *reversed(refused.parts)])
         raise PersonalDataError(where, refused.reason) from None
@@ -467,7 +484,9 @@ def clean_payload(
 _CONTAINERS = (dict, list)
 
 
-def _clean(payload: dict[str, Any], plan: Any, hash_values: bool) -> dict[str, Any]:
+def _clean(
+    payload: dict[str, Any], plan: Any, prepare: Callable[[str, str], str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in payload.items():
         if value is None or value == "":
@@ -477,19 +496,19 @@ def _clean(payload: dict[str, Any], plan: Any, hash_values: bool) -> dict[str, A
         try:
             if rule is None:
                 if kind is dict:
-                    value = _clean(value, None, hash_values)
+                    value = _clean(value, None, prepare)
                 elif kind is list:
-                    value = _clean_list(value, None, hash_values)
+                    value = _clean_list(value, None, prepare)
             elif type(rule) is str:
                 if kind is list:
                     value = [item for item in value if item is not None and item != ""]
-                value = _prepare(rule, value, hash_values)
+                value = _prepare(rule, value, prepare)
                 if value is _ABSENT:
                     continue
             elif kind is dict:
-                value = _clean(value, rule, hash_values)
+                value = _clean(value, rule, prepare)
             elif kind is list:
-                value = _clean_list(value, rule, hash_values)
+                value = _clean_list(value, rule, prepare)
         except _RefusedError as refused:
             refused.parts.append(key)
             raise
@@ -497,7 +516,7 @@ def _clean(payload: dict[str, Any], plan: Any, hash_values: bool) -> dict[str, A
     return out
 
 
-def _clean_list(items: list[Any], plan: Any, hash_values: bool) -> list[Any]:
+def _clean_list(items: list[Any], plan: Any, prepare: Callable[[str, str], str]) -> list[Any]:
     out = []
     for index, item in enumerate(items):
         if item is None or item == "":
@@ -505,9 +524,9 @@ def _clean_list(items: list[Any], plan: Any, hash_values: bool) -> list[Any]:
         kind = type(item)
         try:
             if kind is dict:
-                item = _clean(item, plan, hash_values)
+                item = _clean(item, plan, prepare)
             elif kind is list:
-                item = _clean_list(item, plan, hash_values)
+                item = _clean_list(item, plan, prepare)
         except _RefusedError as refused:
             refused.parts.append(str(index))
             raise
@@ -546,7 +565,7 @@ def _apply(payload: Any, plan: PiiPlan, hash_values: bool) -> Any:
             continue
         try:
             if isinstance(rule, str):
-                new_value = _prepare(rule, value, hash_values)
+                new_value = _prepare(rule, value, _memo.digest if hash_values else _require_hashed)
             else:
                 new_value = _apply(value, rule, hash_values)
         except _RefusedError as refused:
@@ -562,19 +581,19 @@ def _apply(payload: Any, plan: PiiPlan, hash_values: bool) -> Any:
     return payload if out is None else out
 
 
-def _prepare(mark: str, value: Any, hash_values: bool) -> Any:
+def _prepare(mark: str, value: Any, prepare: Callable[[str, str], str]) -> Any:
     if type(value) is str:
         if is_absent(value):
             return _ABSENT
         try:
-            return _memo.digest(mark, value) if hash_values else _require_hashed(mark, value)
+            return prepare(mark, value)
         except ValueError as error:
             raise _RefusedError(str(error)) from None
     if isinstance(value, list):
         items = []
         for index, item in enumerate(value):
             try:
-                prepared = _prepare(mark, item, hash_values)
+                prepared = _prepare(mark, item, prepare)
             except _RefusedError as refused:
                 refused.parts.append(str(index))
                 raise
@@ -582,7 +601,7 @@ def _prepare(mark: str, value: Any, hash_values: bool) -> Any:
                 items.append(prepared)
         return items
     if isinstance(value, str):  # a str subclass
-        return _prepare(mark, str(value), hash_values)
+        return _prepare(mark, str(value), prepare)
     raise _RefusedError(f"personal data must be a string, not {type(value).__name__}")
 
 

@@ -360,7 +360,9 @@ def serialize(model: BaseModel, plan: PiiPlan, hash_values: bool, where: str = "
     """
     data = model.__pydantic_serializer__.to_python(model, mode="json", exclude_none=True)
     try:
-        return clean_payload(data, plan, hash_values=hash_values, path=where.rstrip("."))
+        return clean_payload(
+            data, plan, hash_values=hash_values, normalized=True, path=where.rstrip(".")
+        )
     except PersonalDataError as error:
         raise PayloadValidationError(str(error), [(error.path, error.reason)]) from None
 
