@@ -157,6 +157,12 @@ def plan_bodies(
     groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
     checked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     plan = _schema.pii_plan(family.event_definition, family.api_version)
+    if family.events_key is None and not family.group_by:
+        # One event a body, nothing at request level: each event is its request's body.
+        return [
+            Chunk((item.index,), serialize(item.value, plan, hash_values, item.where), family)
+            for item in (prepare(item, family, given, top) for item in items)
+        ]
     for item in items:
         item = prepare(item, family, given, top)
         body = serialize(item.value, plan, hash_values, item.where)
