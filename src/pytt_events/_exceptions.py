@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytt_events._response import BulkResponse
@@ -92,6 +92,12 @@ class APIError(PyttEventsError):
         self.retry_after = retry_after
         super().__init__(self.__str__())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by its fields (its constructor takes keywords): results cross process
+        # boundaries (multiprocessing, Spark executors) with their errors.
+        fields = (self.message, self.code, self.request_id, self.http_status, self.retry_after)
+        return _rebuild_api_error, (type(self), *fields), self.__dict__
+
     def __str__(self) -> str:
         parts = [f"TikTok code {self.code}" if self.code is not None else "TikTok error"]
         if self.http_status is not None and self.http_status != 200:
@@ -132,6 +138,22 @@ class BulkSendError(PyttEventsError):
     def __init__(self, message: str, result: BulkResponse) -> None:
         super().__init__(message)
         self.result = result
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.args[0], self.result), self.__dict__
+
+
+def _rebuild_api_error(
+    cls: type[APIError],
+    message: str,
+    code: int | None,
+    request_id: str | None,
+    http_status: int | None,
+    retry_after: float | None,
+) -> APIError:
+    return cls(
+        message, code=code, request_id=request_id, http_status=http_status, retry_after=retry_after
+    )
 
 
 class RetiredError(APIError):
