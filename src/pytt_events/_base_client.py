@@ -5,12 +5,14 @@ into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import re
 import threading
-from collections.abc import Callable, Generator, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -42,6 +44,7 @@ from pytt_events.auth import TikTokAuth
 logger = logging.getLogger("pytt_events")
 
 EventsApiVersion = Literal["1.0", "2.0"]
+MissingEventIds = Literal["derive", "refuse"]
 # Errors that every later request would meet too: a bulk send stops at the first one.
 FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
 #: The event shape (see _families) of the original package's Event, which post_event and
@@ -91,6 +94,20 @@ def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequ
                 PlannedRequest(part, with_body(planned.request, part.body, len(part.indices)))
             )
     return parts
+
+
+#: The namespace of derived event_ids (uuid5): fixed, so the same event gets the same id in
+#: every process and release.
+_EVENT_ID_NAMESPACE = uuid.UUID("6d1f4e2c-3b7a-5c1e-9f0a-7e2b8c4d5a61")
+
+
+def derived_event_id(top: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    """An event_id for a stored event that has none: a uuid5 of its canonical JSON (keys
+    sorted) with its request-level fields, so the same stored event gets the same id on every
+    resend (TikTok deduplicates on event_id within 48 hours). Two stored events with exactly the
+    same content get the same id too: TikTok counts them once."""
+    canonical = json.dumps([top, event], sort_keys=True, separators=(",", ":"), default=str)
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, canonical))
 
 
 def isolation_budget(events: int) -> int:
@@ -163,6 +180,7 @@ class BaseEventsApi:
         api_version: str | None = None,
         isolate_invalid: bool = True,
         default_phone_region: str | None = None,
+        missing_event_ids: MissingEventIds = "derive",
     ) -> None:
         # Process-wide: models normalize phone numbers when they are built, before any client
         # sees them.
@@ -184,6 +202,11 @@ class BaseEventsApi:
         self.on_retry = on_retry
         self.api_version = api_version
         self.isolate_invalid = isolate_invalid
+        if missing_event_ids not in ("derive", "refuse"):
+            raise ConfigurationError(
+                f"missing_event_ids must be 'derive' or 'refuse', not {missing_event_ids!r}"
+            )
+        self.missing_event_ids = missing_event_ids
 
     def _auth(self, auth: TikTokAuth | None) -> TikTokAuth:
         """The credentials for a call: given, or from the environment; with the client's
@@ -312,6 +335,7 @@ class BaseEventsApi:
                 "; ".join(f"{path}: {reason}" for path, reason in problems), problems
             )
         fields, events = source.events_in_shape(payload)
+        events = [self._with_event_id(event, fields, where) for event in events]
         top = Top(source.check_top(fields, where), where) if fields else None
         family = self._carrier(source.shape, version, many=True)
         item_where = f"{where}{key}." if key else where
@@ -323,6 +347,22 @@ class BaseEventsApi:
             )
             for offset, event in enumerate(events)
         ]
+
+    def _with_event_id(self, event: Any, top: Mapping[str, Any], where: str) -> Any:
+        """A stored event with an event_id: its own, or (missing_event_ids="derive") one
+        derived from its content and its request-level fields, the same on every resend.
+
+        Raises:
+            PayloadValidationError: it has none, and missing_event_ids is "refuse".
+        """
+        if not isinstance(event, Mapping) or event.get("event_id"):
+            return event
+        if self.missing_event_ids == "refuse":
+            raise PayloadValidationError(
+                f"{where}event_id: required to send a stored event again (missing_event_ids)",
+                [(f"{where}event_id", "required to send a stored event again")],
+            )
+        return {**event, "event_id": derived_event_id(top, event)}
 
     def preview_payloads(
         self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth | None = None

@@ -26,6 +26,7 @@ from pytt_events._base_client import (
     BulkProgress,
     Delivery,
     EventsApiVersion,
+    MissingEventIds,
     ProgressTracker,
 )
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
@@ -67,6 +68,10 @@ class TikTokEventsApi(BaseEventsApi):
         default_phone_region: read phone numbers without a country code as numbers of this
             region (ISO 3166-1 alpha-2, e.g. "BR"), process-wide; default: the environment
             variable TIKTOK_DEFAULT_PHONE_REGION, or none (such numbers are refused).
+        missing_event_ids: what send_payloads does with a stored event that has no event_id:
+            "derive" (default) gives it one derived from its content, the same on every
+            resend (a retried job, a replayed file), so TikTok can deduplicate it; "refuse"
+            leaves its payload out as invalid. New events (post_event, track) get a uuid4.
         transport: an httpx transport to use instead of the network (tests).
         sleep: how to wait between attempts (tests inject a recorder).
     """
@@ -84,6 +89,7 @@ class TikTokEventsApi(BaseEventsApi):
         api_version: str | None = None,
         isolate_invalid: bool = True,
         default_phone_region: str | None = None,
+        missing_event_ids: MissingEventIds = "derive",
         transport: HttpTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -98,6 +104,7 @@ class TikTokEventsApi(BaseEventsApi):
             api_version=api_version,
             isolate_invalid=isolate_invalid,
             default_phone_region=default_phone_region,
+            missing_event_ids=missing_event_ids,
         )
         self._sender = SyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -314,6 +321,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         api_version: str | None = None,
         isolate_invalid: bool = True,
         default_phone_region: str | None = None,
+        missing_event_ids: MissingEventIds = "derive",
         transport: HttpTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -328,6 +336,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             api_version=api_version,
             isolate_invalid=isolate_invalid,
             default_phone_region=default_phone_region,
+            missing_event_ids=missing_event_ids,
         )
         self._sender = AsyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep

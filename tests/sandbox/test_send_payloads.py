@@ -352,3 +352,36 @@ def test_an_unknown_request_level_key_is_refused_at_its_path(
         (1, (("payloads.1.bar", "Extra inputs are not permitted"),)),
     ]
     assert sandbox.received == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stored_event_without_event_id_gets_the_same_one_on_every_resend(
+    mode: str, auth: TikTokAuth, sandbox: SandboxServer, event: Event
+) -> None:
+    """A retried job or a replayed file sends the same event_id, so TikTok can merge them."""
+    web = {k: v for k, v in pixel_track(event, "x").items() if k != "event_id"}
+    track = event_track(["y"])
+    del track["data"][0]["event_id"]
+    kept = pixel_track(event, "kept-id")
+    send(mode, auth, [web, track, kept])
+    send(mode, auth, [web, track, kept])
+    sent = [e["event_id"] for r in sandbox.received for e in r.events]
+    assert len(sent) == 6
+    first, second = sorted(sent[:3]), sorted(sent[3:])
+    assert first == second  # the same ids the second time
+    assert "kept-id" in first  # an event_id given is kept
+    assert len(set(first)) == 3  # and events differ from each other
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_missing_event_ids_can_be_refused(
+    mode: str, auth: TikTokAuth, sandbox: SandboxServer, event: Event
+) -> None:
+    web = {k: v for k, v in pixel_track(event, "x").items() if k != "event_id"}
+    result = send(
+        mode, auth, [web, pixel_track(event, "ok")], skip_invalid=True, missing_event_ids="refuse"
+    )
+    assert [(item.number, item.errors) for item in result.invalid] == [
+        (0, (("payloads.0.event_id", "required to send a stored event again"),))
+    ]
+    assert [e["event_id"] for r in sandbox.received for e in r.events] == ["ok"]
