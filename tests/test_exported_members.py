@@ -57,7 +57,7 @@ MODULES = {
         "SendIssue",
         "SendReport", "send_file", "unsent_name",
     },
-    "pytt_events.stored": {"StoredPayload", "read_payloads"},
+    "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
     "pytt_events.validation": {
         "FileResult", "Problem", "Severity", "ValidationSummary", "check_conditions",
         "detect_family", "validate_file", "validate_payload", "validate_stored",

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from pytt_events import _families
 
-__all__ = ["StoredPayload", "read_payloads"]
+__all__ = ["StoredPayload", "parse_line", "read_payloads"]
 
 _CHUNK = 1 << 16
 
@@ -228,14 +228,29 @@ def _guard(items: Iterator[StoredPayload], source: str) -> Iterator[StoredPayloa
 MAX_UNREADABLE_IN_A_ROW = 1000
 
 
+def parse_line(line: str | bytes, source: str = "<line>", number: int = 1) -> StoredPayload | None:
+    """One line of stored NDJSON, as every reader here reads it: its payload, or (error) why it
+    cannot be read, with the same messages as `pytt-events validate`, whether or not the line
+    terminator was stripped (data engines strip it). None for a blank line, which readers skip.
+    Bytes are read as UTF-8 (undecodable bytes replaced, as the file readers do)."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", errors="replace")
+    line = line.removesuffix("\n").removesuffix("\r")
+    if not line.strip():
+        return None
+    try:
+        return StoredPayload(source, number, loads(line))
+    except ValueError as error:
+        return StoredPayload(source, number, error=_describe(error))
+
+
 def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
     in_a_row = 0
     for number, line in enumerate(text, start=1):
-        if not line.strip():
+        parsed = parse_line(line, source, number)
+        if parsed is None:
             continue
-        try:
-            payload = loads(line)
-        except ValueError as error:
+        if parsed.error is not None:
             in_a_row += 1
             if in_a_row > MAX_UNREADABLE_IN_A_ROW:
                 yield StoredPayload(
@@ -245,10 +260,9 @@ def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
                     "row (is this a file of stored payloads?)",
                 )
                 return
-            yield StoredPayload(source, number, error=_describe(error))
         else:
             in_a_row = 0
-            yield StoredPayload(source, number, payload)
+        yield parsed
 
 
 def _describe(error: ValueError) -> str:

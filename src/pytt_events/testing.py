@@ -40,6 +40,10 @@ and then to every `every`-th one, counted as they arrive: exact with one request
 its events is bad for a reason the SDK cannot see, naming the bad event's index only with
 `name_bad_index=True`: for tests of the clients' isolation of bad events.
 
+`keep=N` keeps only the latest N requests in `received` (`keep=0`: none), so a long load
+test does not grow the sandbox to gigabytes; `requests_received` and `events_accepted` count
+everything all the same.
+
 The same sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync
 and async) driven by the same handler, for fine-grained tests without sockets.
 """
@@ -53,7 +57,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -199,7 +203,10 @@ class Sandbox:
         faults: FaultPlan | Sequence[FaultPlan] = (),
         bad_events: Collection[str] = (),
         name_bad_index: bool = False,
+        keep: int | None = None,
     ) -> None:
+        if keep is not None and keep < 0:
+            raise ConfigurationError("keep must be None (everything) or at least 0")
         self.access_token = access_token
         self.require_hashed = require_hashed
         #: event_ids of events TikTok would refuse for a reason the SDK cannot see: a request
@@ -210,7 +217,14 @@ class Sandbox:
         self.faults: tuple[FaultPlan, ...] = (
             (faults,) if isinstance(faults, FaultPlan) else tuple(faults)
         )
-        self.received: list[ReceivedRequest] = []
+        #: The requests received, oldest first: all of them, or (keep=N) the latest N only, so
+        #: a long load test does not grow the sandbox without bound (keep=0: none).
+        self.received: MutableSequence[ReceivedRequest] = (
+            [] if keep is None else collections.deque(maxlen=keep)
+        )
+        #: Requests received and events accepted (code 0 or 20001), whatever is kept.
+        self.requests_received = 0
+        self.events_accepted = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
@@ -259,6 +273,7 @@ class Sandbox:
         with self._lock:
             self.received.clear()
             self._deliveries.clear()
+            self.requests_received = self.events_accepted = 0
 
     def _route(self, path: str) -> tuple[str | None, str | None]:
         if not path.startswith(_PREFIX):
@@ -387,6 +402,9 @@ class Sandbox:
         )
         with self._lock:
             self.received.append(record)
+            self.requests_received += 1
+            if code in (0, PARTIAL_SUCCESS):
+                self.events_accepted += len(record.events)
         return record
 
     def _check(
@@ -440,6 +458,7 @@ class SandboxServer(Sandbox):
         faults: FaultPlan | Sequence[FaultPlan] = (),
         bad_events: Collection[str] = (),
         name_bad_index: bool = False,
+        keep: int | None = None,
     ) -> None:
         super().__init__(
             access_token,
@@ -447,6 +466,7 @@ class SandboxServer(Sandbox):
             faults=faults,
             bad_events=bad_events,
             name_bad_index=name_bad_index,
+            keep=keep,
         )
         self._address = (host, port)
         self._on_request = on_request

@@ -234,3 +234,24 @@ def test_logs_never_carry_the_token_or_raw_personal_data(
 def test_normalize_data_gives_the_body_as_sent(event: Event) -> None:
     body = event.normalize_data()
     assert body["context"]["user"]["email"] == QUICK_START_DIGESTS["email"]
+
+
+def test_a_sandbox_that_keeps_only_the_latest_requests(event: Event) -> None:
+    for keep, kept in ((2, ["k-3", "k-4"]), (0, [])):
+        with SandboxServer(access_token=TOKEN, keep=keep) as server:
+            auth = TikTokAuth(
+                TIKTOK_ACCESS_TOKEN=TOKEN,
+                TIKTOK_PIXEL_ID=PIXEL,
+                TIKTOK_API_BASE_URL=server.base_url,
+            )
+            with TikTokEventsApi() as api:
+                for i in range(5):
+                    api.post_event(event.model_copy(update={"event_id": f"k-{i}"}), auth)
+            assert [r.body["event_id"] for r in server.received] == kept
+            assert (server.requests_received, server.events_accepted) == (5, 5)
+            server.reset()
+            assert (server.requests_received, server.events_accepted, len(server.received)) == (
+                0,
+                0,
+                0,
+            )

@@ -148,3 +148,32 @@ def test_content_after_a_json_array_is_reported_not_dropped(tmp_path: Path) -> N
         (1, {"a": 1}, None),
         (2, None, "unexpected content after the JSON array"),
     ]
+
+
+LINES = [
+    json.dumps(ONE),
+    '{"pixel_code": "P", "event": ',  # truncated
+    "not json",
+    '{"value": NaN}',
+    "[1, 2",
+    '{"a": 1} trailing',
+    "   ",
+    '{"é": "ü"}',
+]
+
+
+@pytest.mark.parametrize("terminator", ["", "\n", "\r\n"])
+def test_parse_line_reads_a_line_as_the_file_readers_do(tmp_path: Path, terminator: str) -> None:
+    from pytt_events.stored import parse_line
+
+    path = tmp_path / "sent.ndjson"
+    path.write_text("".join(line + "\n" for line in LINES), "utf-8")
+    from_file = [(i.line, i.payload, i.error) for i in read_payloads(path)]
+    alone = []
+    for number, line in enumerate(LINES, start=1):
+        for given in (line + terminator, (line + terminator).encode()):
+            parsed = parse_line(given, str(path), number)
+            if parsed is not None:
+                alone.append((parsed.line, parsed.payload, parsed.error))
+    assert alone[::2] == alone[1::2] == from_file  # str and bytes alike, as the reader
+    assert ("not valid JSON: Expecting value (column 30)") in {e for _, _, e in from_file}
