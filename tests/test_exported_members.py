@@ -55,7 +55,7 @@ MODULES = {
     "pytt_events.replay": {
         "DEDUP_WINDOW_SECONDS", "DEFAULT_BATCH_SIZE", "DEFAULT_CONCURRENCY", "FailedOutError",
         "SendIssue",
-        "SendReport", "send_file", "unsent_name",
+        "SendReport", "event_ids_of", "send_file", "unsent_name",
     },
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
     "pytt_events.validation": {

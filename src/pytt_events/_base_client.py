@@ -110,6 +110,25 @@ def derived_event_id(top: Mapping[str, Any], event: Mapping[str, Any]) -> str:
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, canonical))
 
 
+def stored_event_ids(payload: Any, api_version: str) -> list[str | None]:
+    """The event_ids send_payloads sends a stored payload's events with, in order: each
+    event's own, or the one derived from its content (missing_event_ids="derive"); None for
+    an event that is not an object. Empty for a body of no known family."""
+    source = _families.detect(payload, api_version)
+    if source is None:
+        return []
+    try:
+        fields, events = source.events_in_shape(payload)
+    except ValueError:
+        return []
+    return [
+        (event.get("event_id") or derived_event_id(fields, event))
+        if isinstance(event, Mapping)
+        else None
+        for event in events
+    ]
+
+
 def isolation_budget(events: int) -> int:
     """The most extra requests isolation sends for one refused request of `events` events."""
     return 2 * MAX_ISOLATED * max(1, math.ceil(math.log2(max(events, 2))))

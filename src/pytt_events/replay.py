@@ -27,6 +27,7 @@ from typing import IO, Any, Literal
 from pydantic import ValidationError
 
 from pytt_events._base_client import BulkProgress
+from pytt_events._base_client import stored_event_ids as event_ids_of
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events._exceptions import BulkSendError, ConfigurationError
 from pytt_events._families import events_of
@@ -41,6 +42,7 @@ __all__ = [
     "FailedOutError",
     "SendIssue",
     "SendReport",
+    "event_ids_of",
     "send_file",
     "unsent_name",
 ]
