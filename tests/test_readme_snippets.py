@@ -31,12 +31,16 @@ client_ua: str
 now: int
 idfa: str
 user_id: str
+read_credentials_from_the_secret_scope: Any
 """
 CONFIG = """
 [mypy]
 strict = True
 python_version = 3.10
 plugins = pydantic.mypy
+
+[mypy-pyspark,pyspark.*,pyarrow,pyarrow.*]
+ignore_missing_imports = True
 """
 
 
