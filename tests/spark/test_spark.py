@@ -36,8 +36,6 @@ pytestmark = [
     pytest.mark.spark,
     # pyspark's own warnings (pandas version notices), by name: not ours, not wholesale.
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning"),
-    pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
 ]
 
 EVENT_SET = "7123456789012345678"
