@@ -1,0 +1,324 @@
+"""Send from a web request without waiting: EventSender takes an event, validates and hashes
+it at once (bad input raises in the request, where the developer sees it), keeps it in an
+outbox and returns; a worker thread sends batches in the background.
+
+    sender = EventSender(outbox="tiktok-outbox.sqlite3")   # credentials from TIKTOK_* / .env
+    sender.track({"event": "Purchase", "event_time": now, "user": {...}})   # ~no waiting
+    ...
+    sender.close()            # or `with EventSender(...) as sender:`; at exit: a bounded flush
+
+Delivery is at-least-once, with the same event_id on every resend: an event leaves the outbox
+only when TikTok accepted it or failed it for good (then it waits in the outbox's failed
+events). A process that dies (a crash, a deploy, SIGKILL) leaves its pending events in the
+outbox file: the next EventSender on the same file sends them, with their original event_id,
+which TikTok deduplicates within 48 hours; an event found older than that is moved to the
+failed ones and reported, not sent blindly. A kill between TikTok's acceptance and the
+outbox's commit sends that batch again: the only duplicates, each with the same event_id.
+
+Without an outbox file the events wait in memory (MemoryOutbox): bounded, never dropped (a
+full one makes `track` wait up to block_timeout, then raise OutboxFullError), but lost with the
+process.
+
+One worker thread per process, started on the first event, so a sender made before a fork
+(gunicorn's preload) starts its own worker in each child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+from pytt_events._base_client import FATAL_ERRORS
+from pytt_events._constants import DEDUP_WINDOW_SECONDS
+from pytt_events._exceptions import BulkSendError, PyttEventsError
+from pytt_events.auth import TikTokAuth
+from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
+from pytt_events.tiktok_events_api import TikTokEventsApi
+
+__all__ = ["EventSender", "SendResult"]
+
+logger = logging.getLogger("pytt_events")
+
+#: Events claimed and sent at a time (one call of send_payloads, regrouped by family).
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What became of one event: "accepted", "failed" (for good: it waits in the outbox's
+    failed events) or "expired" (older than TikTok's 48-hour deduplication window when its
+    turn came: not sent, moved to the failed ones). `error` for the last two."""
+
+    event_id: str
+    status: Literal["accepted", "failed", "expired"]
+    error: PyttEventsError | None = None
+
+
+class EventSender:
+    """A non-blocking sender: `track` and `post_event` return once the event is in the outbox.
+
+    Args:
+        auth: the credentials (default: from the environment or .env).
+        outbox: a file path (an SQLiteOutbox), an Outbox, or None (a MemoryOutbox).
+        api: the client that sends (default: TikTokEventsApi(), its retry policy and
+            concurrency); it also validates and hashes what track takes.
+        interval: seconds between sends of a batch that is not full.
+        max_pending: the bound of the in-memory outbox (without outbox).
+        block_timeout: how long track waits for room in a full in-memory outbox.
+        on_result: called (from the worker thread) with a SendResult for each event.
+        exit_timeout: how long the flush at interpreter exit waits; what is not sent by then
+            stays in the outbox file for the next sender (or, in memory, is lost: logged).
+        lease: seconds a claimed batch is held; a worker that dies frees it after that.
+    """
+
+    def __init__(
+        self,
+        auth: TikTokAuth | None = None,
+        *,
+        outbox: str | os.PathLike[str] | Outbox | None = None,
+        api: TikTokEventsApi | None = None,
+        interval: float = 1.0,
+        max_pending: int = 10_000,
+        block_timeout: float = 5.0,
+        on_result: Callable[[SendResult], None] | None = None,
+        exit_timeout: float = 5.0,
+        lease: float = 120.0,
+    ) -> None:
+        self.auth = auth or TikTokAuth()
+        if outbox is None:
+            self.outbox: Outbox = MemoryOutbox(max_pending)
+        elif isinstance(outbox, (str, os.PathLike)):
+            self.outbox = SQLiteOutbox(outbox)
+        else:
+            self.outbox = outbox
+        self.api = api or TikTokEventsApi()
+        self.interval = interval
+        self.block_timeout = block_timeout
+        self.on_result = on_result
+        self.exit_timeout = exit_timeout
+        self.lease = lease
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._pid = -1
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._closed = False
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    # -- taking events ----------------------------------------------------------------------
+
+    def track(
+        self,
+        event: Any,
+        *,
+        event_source: str = "web",
+        event_source_id: str | None = None,
+        test_event_code: str | None = None,
+        partner_name: str | None = None,
+    ) -> str:
+        """Take one Events 2.0 event (a TrackEvent, a dict, or an Events 1.0 Event): validated
+        and hashed now, kept in the outbox, sent in the background. Returns its event_id.
+
+        Raises:
+            PayloadValidationError: the event is invalid (nothing was kept).
+            OutboxFullError: the in-memory outbox stayed full for block_timeout.
+        """
+        plan = self.api._plan_track(
+            [event], self.api._auth(self.auth), event_source, event_source_id,
+            test_event_code, partner_name,
+        )  # fmt: skip
+        return self._keep(plan)
+
+    def post_event(self, event: Any) -> str:
+        """Take one Events 1.0 event (an Event or a dict), as track does. Returns its event_id.
+
+        Raises:
+            PayloadValidationError: the event is invalid (nothing was kept).
+            OutboxFullError: the in-memory outbox stayed full for block_timeout.
+        """
+        return self._keep(self.api._plan_event(event, self.api._auth(self.auth)))
+
+    def _keep(self, plan: Any) -> str:
+        if self._closed:
+            raise PyttEventsError("the sender is closed: make a new one")
+        items = []
+        for planned in plan.requests:
+            for body in planned.chunk.single_payloads():
+                items.append((body, _event_id_of(body)))
+        self.outbox.add(items, timeout=self.block_timeout)
+        self._start()
+        return items[0][1]
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            # After a fork: this process's own worker, events and lease owner.
+            self._pid = os.getpid()
+            self._owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
+            self._wake, self._stop = threading.Event(), threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, name="pytt-events-sender", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                sent = self._drain()
+            except Exception:  # the worker must not die: the events stay in the outbox
+                logger.exception("the event sender's worker met an error; it goes on")
+                sent = 0
+            if self._stop.is_set():
+                return
+            if self._wake.wait(self.interval if sent == 0 else 0):
+                self._wake.clear()
+
+    def _drain(self) -> int:
+        """Send what the outbox holds, a batch at a time; the number of events sent."""
+        total = 0
+        while not self._stop.is_set() or self._flushing:
+            rows = self.outbox.claim(self._owner, BATCH, self.lease)
+            if not rows:
+                return total
+            self._deliver(rows)
+            total += len(rows)
+        return total
+
+    _flushing = False
+
+    def _deliver(self, rows: list[Row]) -> None:
+        now = time.time()
+        fresh = [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
+        expired = [row for row in rows if now - row.created >= DEDUP_WINDOW_SECONDS]
+        if expired:
+            reason = (
+                "older than TikTok's 48-hour deduplication window when its turn came: not sent "
+                "blindly (TikTok may have it already); replay it on purpose if it must go"
+            )
+            self.outbox.fail((row.id, None, reason) for row in expired)
+            logger.warning("%d event(s) of the outbox were older than 48 hours", len(expired))
+            self._tell(
+                SendResult(row.event_id, "expired", PyttEventsError(reason)) for row in expired
+            )
+        if not fresh:
+            return
+        bodies = [row.body for row in fresh]
+        try:
+            result = self.api.send_payloads(bodies, self.auth, skip_invalid=True)
+        except BulkSendError as refused:
+            result = refused.result
+        # One event per body: positions are rows, in order (invalid bodies take none).
+        invalid = {item.number for item in result.invalid}
+        sent = [row for number, row in enumerate(fresh) if number not in invalid]
+        if invalid:
+            self.outbox.fail(
+                (fresh[item.number].id, None, "; ".join(f"{p}: {r}" for p, r in item.errors))
+                for item in result.invalid
+            )
+        accepted = [sent[index] for index in result.accepted]
+        self.outbox.done(row.id for row in accepted)
+        again: list[Row] = []
+        final: list[tuple[Row, PyttEventsError]] = []
+        for failed in result.failed:
+            row = sent[failed.index]
+            if getattr(failed.error, "retryable", False) or not hasattr(failed.error, "code"):
+                again.append(row)  # a connection error or a rate limit, after the retries
+            elif isinstance(failed.error, FATAL_ERRORS):
+                again.append(row)  # fix the credentials: the events wait
+            else:
+                final.append((row, failed.error))
+        if again:
+            worst = max(row.attempts for row in again)
+            self.outbox.release((row.id for row in again), min(300.0, 2.0 ** min(worst, 8)))
+        if final:
+            self.outbox.fail((row.id, getattr(why, "code", None), str(why)) for row, why in final)
+        self._tell(SendResult(row.event_id, "accepted") for row in accepted)
+        self._tell(SendResult(row.event_id, "failed", why) for row, why in final)
+
+    def _tell(self, results: Iterable[SendResult]) -> None:
+        if self.on_result is None:
+            return
+        for result in results:
+            try:
+                self.on_result(result)
+            except Exception:
+                logger.exception("on_result raised; the sender goes on")
+
+    # -- flushing and closing ---------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send what is pending now; wait until nothing is (True) or timeout seconds (False:
+        the rest stays in the outbox and keeps being sent)."""
+        if self.outbox.pending() == 0:
+            return True
+        self._start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._flushing = True
+        try:
+            while True:
+                self._wake.set()
+                if self.outbox.pending() == 0:
+                    return True
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+        finally:
+            self._flushing = False
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush (up to timeout, default exit_timeout), then stop the worker. True when
+        nothing was left pending; what is left stays in the outbox file for the next sender."""
+        if self._closed:
+            return self.outbox.pending() == 0
+        emptied = self.flush(self.exit_timeout if timeout is None else timeout)
+        self._closed = True
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=self.exit_timeout)
+        if not emptied:
+            left = self.outbox.pending()
+            where = "in the outbox file" if isinstance(self.outbox, SQLiteOutbox) else "lost"
+            logger.warning("%d event(s) not sent when the sender closed: %s", left, where)
+        self.api.close()
+        return emptied
+
+    def __enter__(self) -> EventSender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _event_id_of(body: dict[str, Any]) -> str:
+    events = body.get("data")
+    event = events[0] if isinstance(events, list) and events else body
+    return str(event.get("event_id"))
+
+
+def _close_at_exit(reference: weakref.ref[EventSender]) -> None:
+    """At interpreter exit: a flush bounded by the sender's exit_timeout."""
+    sender = reference()
+    if sender is not None and not sender._closed and sender._pid == os.getpid():
+        sender.close()

@@ -1,0 +1,213 @@
+"""EventSender and its outboxes against the sandbox on 127.0.0.1: track returns before anything
+is sent and flush delivers, bad input raises in the caller, every event's fate reaches
+on_result, failures wait in the outbox's failed events (and replay), leases keep two workers
+off the same rows, old events are reported instead of sent, a full in-memory outbox raises
+instead of dropping, and a process killed with SIGKILL mid-stream loses nothing: a new one on
+the same outbox delivers the rest, with their event_ids."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytt_events import PayloadValidationError, TikTokAuth
+from pytt_events.outbox import MemoryOutbox, OutboxFullError, SQLiteOutbox
+from pytt_events.sender import EventSender, SendResult
+from pytt_events.testing import Fault, FaultPlan, SandboxServer
+from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN
+
+
+def event(event_id: str, **user: Any) -> dict[str, Any]:
+    return {
+        "event": "Purchase",
+        "event_time": int(time.time()),
+        "event_id": event_id,
+        "user": {"email": f"{event_id}@example.com", **user},
+    }
+
+
+def auth_for(server: SandboxServer) -> TikTokAuth:
+    return TikTokAuth(
+        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
+    )
+
+
+def accepted_ids(server: SandboxServer) -> Counter[str]:
+    return Counter(str(e["event_id"]) for e in server.accepted_events())
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])
+def test_track_returns_and_flush_delivers_everything(durable: bool, tmp_path: Path) -> None:
+    results: list[SendResult] = []
+    with SandboxServer(access_token=TOKEN) as server:
+        outbox = tmp_path / "outbox.sqlite3" if durable else None
+        with EventSender(auth_for(server), outbox=outbox, on_result=results.append) as sender:
+            ids = [sender.track(event(f"t-{i}")) for i in range(25)]
+            assert ids == [f"t-{i}" for i in range(25)]
+            assert sender.flush(timeout=30)
+            assert sender.outbox.pending() == 0
+        assert accepted_ids(server) == Counter(ids)
+        sent = json.dumps([r.body for r in server.received])
+    assert sorted(r.event_id for r in results) == sorted(ids)
+    assert {r.status for r in results} == {"accepted"}
+    assert "t-3@example.com" not in sent  # hashed before it was kept
+    if durable:
+        stored = sqlite3.connect(tmp_path / "outbox.sqlite3").execute(
+            "SELECT count(*) FROM pending"
+        )
+        assert stored.fetchone() == (0,)
+
+
+def test_bad_input_raises_in_the_caller_and_nothing_is_kept() -> None:
+    with SandboxServer(access_token=TOKEN) as server:
+        with EventSender(auth_for(server)) as sender:
+            with pytest.raises(PayloadValidationError, match="email") as caught:
+                sender.track(event("b-1", email=RAW_PERSONAL_DATA[0].replace("@", " at ")))
+            assert RAW_PERSONAL_DATA[0] not in str(caught.value)
+            assert sender.outbox.pending() == 0
+            sender.post_event(
+                {"pixel_code": PIXEL, "event": "ViewContent", "event_id": "w-1",
+                 "context": {"user": {"email": "w@example.com"}}}
+            )  # fmt: skip
+            assert sender.flush(timeout=30)
+        assert accepted_ids(server) == {"w-1": 1}
+        assert server.received[0].path.endswith("/pixel/batch/")
+
+
+def test_failures_wait_in_the_outbox_and_replay(tmp_path: Path) -> None:
+    results: list[SendResult] = []
+    path = tmp_path / "outbox.sqlite3"
+    with SandboxServer(access_token=TOKEN, bad_events={"f-2"}) as server:
+        with EventSender(auth_for(server), outbox=path, on_result=results.append) as sender:
+            for i in range(4):
+                sender.track(event(f"f-{i}"))
+            assert sender.flush(timeout=30)
+        assert accepted_ids(server) == Counter(["f-0", "f-1", "f-3"])
+    outbox = SQLiteOutbox(path)
+    (failed,) = outbox.failed()
+    assert (failed.event_id, failed.code) == ("f-2", 40002)
+    assert "f-2@example.com" not in json.dumps(failed.body)
+    assert [(r.event_id, r.status) for r in results if r.status != "accepted"] == [
+        ("f-2", "failed")
+    ]
+    assert outbox.replay_failed() == 1
+    with SandboxServer(access_token=TOKEN) as fixed:
+        with EventSender(auth_for(fixed), outbox=path) as sender:
+            assert sender.flush(timeout=30)  # pending events of an earlier sender go out
+        assert accepted_ids(fixed) == {"f-2": 1}
+    assert outbox.failed() == []
+    assert outbox.purge_failed() == 0
+
+
+def test_a_lease_keeps_two_workers_off_the_same_rows(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    one, two = SQLiteOutbox(path), SQLiteOutbox(path)
+    one.add([({"event_id": f"l-{i}"}, f"l-{i}") for i in range(5)])
+    mine = one.claim("worker-1", 3, lease=600)
+    theirs = two.claim("worker-2", 10, lease=600)
+    assert [r.event_id for r in mine] == ["l-0", "l-1", "l-2"]
+    assert [r.event_id for r in theirs] == ["l-3", "l-4"]
+    assert two.claim("worker-2", 10, lease=600) == []  # every row is leased
+    one.release([r.id for r in mine], retry_in=0)  # worker 1 gives its rows back
+    assert sorted(r.event_id for r in two.claim("worker-2", 10, lease=600)) == [
+        "l-0", "l-1", "l-2",
+    ]  # fmt: skip
+
+
+def test_an_event_older_than_48_hours_is_reported_not_sent(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    outbox = SQLiteOutbox(path)
+    outbox.add([({"event_source": "web", "event_source_id": PIXEL, "data": [event("o-1")]}, "o-1")])
+    database = sqlite3.connect(path)
+    with database:
+        database.execute("UPDATE pending SET created = created - 49 * 3600")
+    database.close()
+    results: list[SendResult] = []
+    with SandboxServer(access_token=TOKEN) as server:
+        with EventSender(auth_for(server), outbox=path, on_result=results.append) as sender:
+            sender.track(event("o-2"))
+            assert sender.flush(timeout=30)
+        assert accepted_ids(server) == {"o-2": 1}
+    assert [(r.event_id, r.status) for r in results if r.status != "accepted"] == [
+        ("o-1", "expired")
+    ]
+    assert [row.event_id for row in outbox.failed()] == ["o-1"]
+
+
+def test_a_full_memory_outbox_raises_instead_of_dropping() -> None:
+    outbox = MemoryOutbox(max_pending=2)
+    outbox.add([({"event_id": "m-1"}, "m-1"), ({"event_id": "m-2"}, "m-2")])
+    with pytest.raises(OutboxFullError, match="was not taken"):
+        outbox.add([({"event_id": "m-3"}, "m-3")], timeout=0.01)
+    assert outbox.pending() == 2
+    outbox.done([r.id for r in outbox.claim("w", 1, lease=60)])
+    outbox.add([({"event_id": "m-3"}, "m-3")], timeout=0.01)  # room again
+    assert outbox.pending() == 2
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    from pytt_events import TikTokAuth
+    from pytt_events.sender import EventSender
+
+    auth = TikTokAuth(TIKTOK_ACCESS_TOKEN=sys.argv[2], TIKTOK_PIXEL_ID="PIXEL",
+                      TIKTOK_API_BASE_URL=sys.argv[3])
+    # A short lease: the batch the killed process held is free again a second later.
+    sender = EventSender(auth, outbox=sys.argv[1], interval=0.05, lease=1.0)
+    now = int(time.time())
+    if sys.argv[4] == "enqueue":
+        for i in range(10_000):
+            sender.track({"event": "Purchase", "event_time": now, "event_id": f"c-{i}",
+                          "user": {"external_id": f"u-{i}"}})
+        print("enqueued", flush=True)
+        time.sleep(600)  # the worker sends until this process is killed
+    else:
+        print("finished" if sender.close(timeout=120) else "left", flush=True)
+    """
+)
+
+
+def test_a_process_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, "utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # Every request is slow (0.8 s): sending 10,000 events takes far longer than enqueuing them,
+    # so the kill falls mid-stream, after the first accepted batch.
+    slow = FaultPlan(Fault.DELAY, first=10**9, delay=0.8)
+    with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
+        args = [sys.executable, str(script), str(path), TOKEN, server.base_url]
+        child = subprocess.Popen([*args, "enqueue"], stdout=subprocess.PIPE, text=True, env=env)
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "enqueued"
+        deadline = time.monotonic() + 60
+        while server.events_accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)  # mid-stream: some sent, most pending
+        child.wait(timeout=30)
+        child.stdout.close()
+        before = server.events_accepted
+        assert 0 < before < 10_000
+        done = subprocess.run(
+            [*args, "finish"], capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+        assert done.stdout.strip() == "finished", done.stderr
+        accepted = accepted_ids(server)
+    assert set(accepted) == {f"c-{i}" for i in range(10_000)}  # every event delivered
+    duplicates = sum(accepted.values()) - 10_000
+    # Only a kill between TikTok's acceptance and the outbox's commit resends: at most the one
+    # batch in flight, and each resend carries the same event_id (TikTok merges it).
+    assert duplicates <= 1_000
+    print(f"killed after {before} accepted; {duplicates} event(s) delivered twice, same id")
