@@ -58,6 +58,10 @@ MODULES = {
         "SendReport", "event_ids_of", "send_file", "unsent_name",
     },
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
+    "pytt_events.sender": {"EventSender", "SendResult"},
+    "pytt_events.outbox": {
+        "FailedRow", "MemoryOutbox", "Outbox", "OutboxFullError", "Row", "SQLiteOutbox",
+    },
     "pytt_events.validation": {
         "FileResult", "Problem", "Severity", "ValidationSummary", "check_conditions",
         "detect_family", "validate_file", "validate_payload", "validate_stored",

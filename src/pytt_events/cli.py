@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -543,6 +544,43 @@ def _settings_problem(error: ValidationError) -> str:
     if invalid:
         parts.append(f"fix {', '.join(invalid)} (invalid value)")
     return "missing or invalid settings: " + "; ".join(parts)
+
+
+_OUTBOX_EXAMPLES = """
+\b
+Examples:
+  pytt-events outbox tiktok-outbox.sqlite3            pending and failed counts
+  pytt-events outbox tiktok-outbox.sqlite3 list       the failed events: event_id, code, reason
+  pytt-events outbox tiktok-outbox.sqlite3 replay     failed -> pending (the next sender sends)
+  pytt-events outbox tiktok-outbox.sqlite3 purge      forget the failed events
+"""
+
+
+@main.command(epilog=_OUTBOX_EXAMPLES)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "action", type=click.Choice(["status", "list", "replay", "purge"]), default="status"
+)
+def outbox(file: Path, action: str) -> None:
+    """Inspect an EventSender's SQLite outbox: counts, the failed events, replay or purge them.
+
+    Replayed events keep their event_id (TikTok deduplicates within 48 hours) and are sent by
+    the next EventSender on the file. Nothing printed holds personal data (it is hashed).
+    """
+    from pytt_events.outbox import SQLiteOutbox
+
+    box = SQLiteOutbox(file)
+    if action == "status":
+        click.echo(f"{box.pending()} pending, {len(box.failed())} failed")
+    elif action == "list":
+        for row in box.failed():
+            moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.failed_at))
+            code = row.code if row.code is not None else "-"
+            click.echo(f"{row.event_id}\t{code}\t{moment}\t{row.reason}")
+    elif action == "replay":
+        click.echo(f"{box.replay_failed()} failed event(s) moved back to pending")
+    else:
+        click.echo(f"{box.purge_failed()} failed event(s) forgotten")
 
 
 _SCHEMA_EXAMPLES = """

@@ -211,3 +211,31 @@ def test_a_process_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
     # batch in flight, and each resend carries the same event_id (TikTok merges it).
     assert duplicates <= 1_000
     print(f"killed after {before} accepted; {duplicates} event(s) delivered twice, same id")
+
+
+def test_the_outbox_command_lists_replays_and_purges(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pytt_events.cli import main
+
+    path = tmp_path / "outbox.sqlite3"
+    outbox = SQLiteOutbox(path)
+    outbox.add([({"event_id": "x-1"}, "x-1"), ({"event_id": "x-2"}, "x-2")])
+    (first, second) = outbox.claim("w", 2, lease=60)
+    outbox.fail([(first.id, 40002, "TikTok code 40002: Invalid value")])
+    runner = CliRunner()
+    assert runner.invoke(main, ["outbox", str(path)]).output == "1 pending, 1 failed\n"
+    listed = runner.invoke(main, ["outbox", str(path), "list"]).output.split("\t")
+    assert (listed[0], listed[1], listed[3]) == (
+        "x-1",
+        "40002",
+        "TikTok code 40002: Invalid value\n",
+    )
+    replay = runner.invoke(main, ["outbox", str(path), "replay"])
+    assert replay.output == "1 failed event(s) moved back to pending\n"
+    assert (outbox.pending(), outbox.failed()) == (2, [])
+    outbox.fail([(second.id, None, "gone")])
+    assert runner.invoke(main, ["outbox", str(path), "purge"]).output == (
+        "1 failed event(s) forgotten\n"
+    )
+    assert outbox.failed() == []
