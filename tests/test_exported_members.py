@@ -58,7 +58,7 @@ MODULES = {
         "SendReport", "event_ids_of", "send_file", "unsent_name",
     },
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
-    "pytt_events.sender": {"EventSender", "SendResult"},
+    "pytt_events.sender": {"AsyncEventSender", "EventSender", "SendResult"},
     "pytt_events.outbox": {
         "FailedRow", "MemoryOutbox", "Outbox", "OutboxFullError", "Row", "SQLiteOutbox",
     },

@@ -25,7 +25,9 @@ One worker thread per process, started on the first event, so a sender made befo
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -37,14 +39,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
-from pytt_events._base_client import FATAL_ERRORS
+from pytt_events._base_client import FATAL_ERRORS, BaseEventsApi
 from pytt_events._constants import DEDUP_WINDOW_SECONDS
 from pytt_events._exceptions import BulkSendError, PyttEventsError
+from pytt_events._response import BulkResponse
 from pytt_events.auth import TikTokAuth
 from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
-from pytt_events.tiktok_events_api import TikTokEventsApi
+from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
 
-__all__ = ["EventSender", "SendResult"]
+__all__ = ["AsyncEventSender", "EventSender", "SendResult"]
 
 logger = logging.getLogger("pytt_events")
 
@@ -63,35 +66,21 @@ class SendResult:
     error: PyttEventsError | None = None
 
 
-class EventSender:
-    """A non-blocking sender: `track` and `post_event` return once the event is in the outbox.
-
-    Args:
-        auth: the credentials (default: from the environment or .env).
-        outbox: a file path (an SQLiteOutbox), an Outbox, or None (a MemoryOutbox).
-        api: the client that sends (default: TikTokEventsApi(), its retry policy and
-            concurrency); it also validates and hashes what track takes.
-        interval: seconds between sends of a batch that is not full.
-        max_pending: the bound of the in-memory outbox (without outbox).
-        block_timeout: how long track waits for room in a full in-memory outbox.
-        on_result: called (from the worker thread) with a SendResult for each event.
-        exit_timeout: how long the flush at interpreter exit waits; what is not sent by then
-            stays in the outbox file for the next sender (or, in memory, is lost: logged).
-        lease: seconds a claimed batch is held; a worker that dies frees it after that.
-    """
+class _SenderCore:
+    """What both senders share: configuration, taking events (validated and hashed at once,
+    kept in the outbox), and settling a batch's outcomes in the outbox."""
 
     def __init__(
         self,
-        auth: TikTokAuth | None = None,
-        *,
-        outbox: str | os.PathLike[str] | Outbox | None = None,
-        api: TikTokEventsApi | None = None,
-        interval: float = 1.0,
-        max_pending: int = 10_000,
-        block_timeout: float = 5.0,
-        on_result: Callable[[SendResult], None] | None = None,
-        exit_timeout: float = 5.0,
-        lease: float = 120.0,
+        api: BaseEventsApi,
+        auth: TikTokAuth | None,
+        outbox: str | os.PathLike[str] | Outbox | None,
+        interval: float,
+        max_pending: int,
+        block_timeout: float,
+        on_result: Callable[[SendResult], None] | None,
+        exit_timeout: float,
+        lease: float,
     ) -> None:
         self.auth = auth or TikTokAuth()
         if outbox is None:
@@ -100,22 +89,15 @@ class EventSender:
             self.outbox = SQLiteOutbox(outbox)
         else:
             self.outbox = outbox
-        self.api = api or TikTokEventsApi()
+        self._planner = api
         self.interval = interval
         self.block_timeout = block_timeout
         self.on_result = on_result
         self.exit_timeout = exit_timeout
         self.lease = lease
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._pid = -1
-        self._thread: threading.Thread | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._closed = False
-        atexit.register(_close_at_exit, weakref.ref(self))
-
-    # -- taking events ----------------------------------------------------------------------
+        self._flushing = False
 
     def track(
         self,
@@ -133,9 +115,10 @@ class EventSender:
             PayloadValidationError: the event is invalid (nothing was kept).
             OutboxFullError: the in-memory outbox stayed full for block_timeout.
         """
-        plan = self.api._plan_track(
-            [event], self.api._auth(self.auth), event_source, event_source_id,
-            test_event_code, partner_name,
+        api = self._planner
+        plan = api._plan_track(
+            [event], api._auth(self.auth), event_source, event_source_id, test_event_code,
+            partner_name,
         )  # fmt: skip
         return self._keep(plan)
 
@@ -146,7 +129,7 @@ class EventSender:
             PayloadValidationError: the event is invalid (nothing was kept).
             OutboxFullError: the in-memory outbox stayed full for block_timeout.
         """
-        return self._keep(self.api._plan_event(event, self.api._auth(self.auth)))
+        return self._keep(self._planner._plan_event(event, self._planner._auth(self.auth)))
 
     def _keep(self, plan: Any) -> str:
         if self._closed:
@@ -159,51 +142,13 @@ class EventSender:
         self._start()
         return items[0][1]
 
-    # -- the worker -------------------------------------------------------------------------
-
     def _start(self) -> None:
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            # After a fork: this process's own worker, events and lease owner.
-            self._pid = os.getpid()
-            self._owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
-            self._wake, self._stop = threading.Event(), threading.Event()
-            self._thread = threading.Thread(
-                target=self._run, name="pytt-events-sender", daemon=True
-            )
-            self._thread.start()
+        raise NotImplementedError  # pragma: no cover - each sender starts its own worker
 
-    def _run(self) -> None:
-        while True:
-            try:
-                sent = self._drain()
-            except Exception:  # the worker must not die: the events stay in the outbox
-                logger.exception("the event sender's worker met an error; it goes on")
-                sent = 0
-            if self._stop.is_set():
-                return
-            if self._wake.wait(self.interval if sent == 0 else 0):
-                self._wake.clear()
-
-    def _drain(self) -> int:
-        """Send what the outbox holds, a batch at a time; the number of events sent."""
-        total = 0
-        while not self._stop.is_set() or self._flushing:
-            rows = self.outbox.claim(self._owner, BATCH, self.lease)
-            if not rows:
-                return total
-            self._deliver(rows)
-            total += len(rows)
-        return total
-
-    _flushing = False
-
-    def _deliver(self, rows: list[Row]) -> None:
+    def _fresh(self, rows: list[Row]) -> list[Row]:
+        """The rows to send; those older than TikTok's 48-hour deduplication window are moved
+        to the failed events and reported as expired, not sent blindly."""
         now = time.time()
-        fresh = [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
         expired = [row for row in rows if now - row.created >= DEDUP_WINDOW_SECONDS]
         if expired:
             reason = (
@@ -215,13 +160,11 @@ class EventSender:
             self._tell(
                 SendResult(row.event_id, "expired", PyttEventsError(reason)) for row in expired
             )
-        if not fresh:
-            return
-        bodies = [row.body for row in fresh]
-        try:
-            result = self.api.send_payloads(bodies, self.auth, skip_invalid=True)
-        except BulkSendError as refused:
-            result = refused.result
+        return [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
+
+    def _settle(self, fresh: list[Row], result: BulkResponse) -> None:
+        """Record what became of the rows sent: accepted ones leave, retryable failures (and
+        credentials to fix) wait to be sent again, the others move to the failed events."""
         # One event per body: positions are rows, in order (invalid bodies take none).
         invalid = {item.number for item in result.invalid}
         sent = [row for number, row in enumerate(fresh) if number not in invalid]
@@ -259,7 +202,101 @@ class EventSender:
             except Exception:
                 logger.exception("on_result raised; the sender goes on")
 
-    # -- flushing and closing ---------------------------------------------------------------
+    def _left_behind(self) -> None:
+        left = self.outbox.pending()
+        if left:
+            where = "in the outbox file" if isinstance(self.outbox, SQLiteOutbox) else "lost"
+            logger.warning("%d event(s) not sent when the sender closed: %s", left, where)
+
+
+class EventSender(_SenderCore):
+    """A non-blocking sender: `track` and `post_event` return once the event is in the outbox;
+    a worker thread sends.
+
+    Args:
+        auth: the credentials (default: from the environment or .env).
+        outbox: a file path (an SQLiteOutbox), an Outbox, or None (a MemoryOutbox).
+        api: the client that sends (default: TikTokEventsApi(), its retry policy and
+            concurrency); it also validates and hashes what track takes.
+        interval: seconds between sends of a batch that is not full.
+        max_pending: the bound of the in-memory outbox (without outbox).
+        block_timeout: how long track waits for room in a full in-memory outbox.
+        on_result: called (from the worker thread) with a SendResult for each event.
+        exit_timeout: how long the flush at interpreter exit waits; what is not sent by then
+            stays in the outbox file for the next sender (or, in memory, is lost: logged).
+        lease: seconds a claimed batch is held; a worker that dies frees it after that.
+    """
+
+    def __init__(
+        self,
+        auth: TikTokAuth | None = None,
+        *,
+        outbox: str | os.PathLike[str] | Outbox | None = None,
+        api: TikTokEventsApi | None = None,
+        interval: float = 1.0,
+        max_pending: int = 10_000,
+        block_timeout: float = 5.0,
+        on_result: Callable[[SendResult], None] | None = None,
+        exit_timeout: float = 5.0,
+        lease: float = 120.0,
+    ) -> None:
+        self.api = api or TikTokEventsApi()
+        super().__init__(
+            self.api, auth, outbox, interval, max_pending, block_timeout, on_result,
+            exit_timeout, lease,
+        )  # fmt: skip
+        self._pid = -1
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def _start(self) -> None:
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            # After a fork: this process's own worker, events and lease owner.
+            self._pid = os.getpid()
+            self._owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
+            self._wake, self._stop = threading.Event(), threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, name="pytt-events-sender", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                sent = self._drain()
+            except Exception:  # the worker must not die: the events stay in the outbox
+                logger.exception("the event sender's worker met an error; it goes on")
+                sent = 0
+            if self._stop.is_set():
+                return
+            if self._wake.wait(self.interval if sent == 0 else 0):
+                self._wake.clear()
+
+    def _drain(self) -> int:
+        """Send what the outbox holds, a batch at a time; the number of events sent."""
+        total = 0
+        while not self._stop.is_set() or self._flushing:
+            rows = self.outbox.claim(self._owner, BATCH, self.lease)
+            if not rows:
+                return total
+            fresh = self._fresh(rows)
+            if fresh:
+                try:
+                    result = self.api.send_payloads(
+                        [row.body for row in fresh], self.auth, skip_invalid=True
+                    )
+                except BulkSendError as refused:
+                    result = refused.result
+                self._settle(fresh, result)
+            total += len(rows)
+        return total
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now; wait until nothing is (True) or timeout seconds (False:
@@ -293,9 +330,7 @@ class EventSender:
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout=self.exit_timeout)
         if not emptied:
-            left = self.outbox.pending()
-            where = "in the outbox file" if isinstance(self.outbox, SQLiteOutbox) else "lost"
-            logger.warning("%d event(s) not sent when the sender closed: %s", left, where)
+            self._left_behind()
         self.api.close()
         return emptied
 
@@ -309,6 +344,124 @@ class EventSender:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class AsyncEventSender(_SenderCore):
+    """The asyncio twin of EventSender: `track` and `post_event` (plain calls: they do no
+    network I/O) return once the event is in the outbox; a task on the running event loop
+    sends, through AsyncTikTokEventsApi. `await sender.flush()`, `await sender.aclose()`, or
+    `async with AsyncEventSender(...) as sender:`; the same arguments as EventSender. Close it
+    before its event loop ends (at loop shutdown its pending events stay in the outbox file).
+    """
+
+    def __init__(
+        self,
+        auth: TikTokAuth | None = None,
+        *,
+        outbox: str | os.PathLike[str] | Outbox | None = None,
+        api: AsyncTikTokEventsApi | None = None,
+        interval: float = 1.0,
+        max_pending: int = 10_000,
+        block_timeout: float = 0.0,
+        on_result: Callable[[SendResult], None] | None = None,
+        exit_timeout: float = 5.0,
+        lease: float = 120.0,
+    ) -> None:
+        self.api = api or AsyncTikTokEventsApi()
+        super().__init__(
+            self.api, auth, outbox, interval, max_pending, block_timeout, on_result,
+            exit_timeout, lease,
+        )  # fmt: skip
+        self._task: asyncio.Task[None] | None = None
+        self._wake_async: asyncio.Event | None = None
+
+    def _start(self) -> None:
+        if self._task is not None and not self._task.done():
+            if self._wake_async is not None:
+                self._wake_async.set()
+            return
+        loop = asyncio.get_running_loop()  # track is called from a coroutine
+        self._wake_async = asyncio.Event()
+        self._task = loop.create_task(self._run(), name="pytt-events-sender")
+
+    async def _run(self) -> None:
+        assert self._wake_async is not None
+        while not self._closed or self._flushing:
+            try:
+                sent = await self._drain()
+            except Exception:  # the worker must not die: the events stay in the outbox
+                logger.exception("the event sender's worker met an error; it goes on")
+                sent = 0
+            if self._closed and not self._flushing:
+                return
+            if sent == 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake_async.wait(), self.interval)
+                self._wake_async.clear()
+
+    async def _drain(self) -> int:
+        total = 0
+        while True:
+            rows = self.outbox.claim(self._owner, BATCH, self.lease)
+            if not rows:
+                return total
+            fresh = self._fresh(rows)
+            if fresh:
+                try:
+                    result = await self.api.send_payloads(
+                        [row.body for row in fresh], self.auth, skip_invalid=True
+                    )
+                except BulkSendError as refused:
+                    result = refused.result
+                self._settle(fresh, result)
+            total += len(rows)
+
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Send what is pending now; wait until nothing is (True) or timeout seconds (False)."""
+        if self.outbox.pending() == 0:
+            return True
+        self._start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._flushing = True
+        try:
+            while self.outbox.pending():
+                if self._wake_async is not None:
+                    self._wake_async.set()
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(0.01)
+            return True
+        finally:
+            self._flushing = False
+
+    async def aclose(self, timeout: float | None = None) -> bool:
+        """Flush (up to timeout, default exit_timeout), then stop the task and the client."""
+        if self._closed:
+            return self.outbox.pending() == 0
+        emptied = await self.flush(self.exit_timeout if timeout is None else timeout)
+        self._closed = True
+        if self._task is not None:
+            if self._wake_async is not None:
+                self._wake_async.set()
+            try:
+                await asyncio.wait_for(self._task, self.exit_timeout)
+            except asyncio.TimeoutError:
+                self._task.cancel()
+        if not emptied:
+            self._left_behind()
+        await self.api.aclose()
+        return emptied
+
+    async def __aenter__(self) -> AsyncEventSender:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 def _event_id_of(body: dict[str, Any]) -> str:

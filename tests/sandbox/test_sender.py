@@ -239,3 +239,27 @@ def test_the_outbox_command_lists_replays_and_purges(tmp_path: Path) -> None:
         "1 failed event(s) forgotten\n"
     )
     assert outbox.failed() == []
+
+
+def test_the_async_sender_sends_from_a_task(tmp_path: Path) -> None:
+    import asyncio
+
+    from pytt_events.sender import AsyncEventSender
+
+    results: list[SendResult] = []
+
+    async def main(server: SandboxServer) -> list[str]:
+        async with AsyncEventSender(
+            auth_for(server), outbox=tmp_path / "outbox.sqlite3", on_result=results.append
+        ) as sender:
+            ids = [sender.track(event(f"a-{i}")) for i in range(30)]  # no await: no I/O
+            assert await sender.flush(timeout=30)
+            return ids
+
+    with SandboxServer(access_token=TOKEN, bad_events={"a-5"}) as server:
+        ids = asyncio.run(main(server))
+        assert accepted_ids(server) == Counter(i for i in ids if i != "a-5")
+    assert sorted((r.event_id, r.status) for r in results if r.status != "accepted") == [
+        ("a-5", "failed")
+    ]
+    assert [row.event_id for row in SQLiteOutbox(tmp_path / "outbox.sqlite3").failed()] == ["a-5"]
