@@ -1,0 +1,216 @@
+"""What a web request tells about the event it causes: the client IP, the user agent, the
+ttclid (TikTok's click ID), the `_ttp` cookie, the page URL and referrer. For Django,
+Flask/Werkzeug and Starlette/FastAPI requests, told apart by type (each framework is an
+optional extra: `pytt-events-api[django]`, `[flask]`, `[fastapi]`).
+
+    from pytt_events.web import from_request, persist_ttclid
+
+    fields = from_request(request)                  # {"user": {...}, "page": {...}}
+    sender.track({"event": "Purchase", "event_time": now, **fields,
+                  "properties": {...}})             # Events 2.0
+    Context(**from_request(request).context())      # Events 1.0
+
+    response = persist_ttclid(request, response)    # on the landing page: keep the ttclid
+
+The ttclid comes from the URL's `ttclid=` query, or else from the first-party cookie
+`persist_ttclid` sets on the landing page, so a later checkout request still has it (what
+Meta's param builder does for fbc). The client IP is the connection's peer: `X-Forwarded-For`
+is never trusted unless `trusted_proxies` says how many proxies of yours stand in front.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "TTCLID_COOKIE",
+    "TTCLID_MAX_AGE",
+    "RequestFields",
+    "client_ip",
+    "from_request",
+    "persist_ttclid",
+]
+
+#: The first-party cookie that keeps a landing page's ttclid for later requests.
+TTCLID_COOKIE = "ttclid"
+#: How long it is kept: TikTok's longest click-through attribution window, 28 days.
+TTCLID_MAX_AGE = 28 * 24 * 3600
+_TTP_COOKIE = "_ttp"  # set by the TikTok pixel in the browser
+
+
+@dataclass(frozen=True)
+class RequestFields(Mapping[str, Any]):
+    """The event fields of one request. As a mapping it is an Events 2.0 event's `user` and
+    `page` (merge it into the event: `{**fields, ...}`); `.context()` is the Events 1.0
+    Context. Absent values are left out."""
+
+    ip: str | None
+    user_agent: str | None
+    ttclid: str | None
+    ttp: str | None
+    url: str | None
+    referrer: str | None
+
+    def _track(self) -> dict[str, Any]:
+        user = {
+            key: value
+            for key, value in (
+                ("ip", self.ip),
+                ("user_agent", self.user_agent),
+                ("ttclid", self.ttclid),
+                ("ttp", self.ttp),
+            )
+            if value
+        }
+        page = {k: v for k, v in (("url", self.url), ("referrer", self.referrer)) if v}
+        return {key: value for key, value in (("user", user), ("page", page)) if value}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._track()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._track())
+
+    def __len__(self) -> int:
+        return len(self._track())
+
+    def context(self) -> dict[str, Any]:
+        """The Events 1.0 Context fields: ip, user_agent, ad.callback, page, user.ttp."""
+        found: dict[str, Any] = {}
+        if self.ip:
+            found["ip"] = self.ip
+        if self.user_agent:
+            found["user_agent"] = self.user_agent
+        if self.ttclid:
+            found["ad"] = {"callback": self.ttclid}
+        page = {k: v for k, v in (("url", self.url), ("referrer", self.referrer)) if v}
+        if page:
+            found["page"] = page
+        if self.ttp:
+            found["user"] = {"ttp": self.ttp}
+        return found
+
+
+@dataclass(frozen=True)
+class _View:
+    """One framework's request, reduced to what the fields need."""
+
+    peer: str | None
+    forwarded_for: str | None
+    user_agent: str | None
+    url: str | None
+    referrer: str | None
+    query_ttclid: str | None
+    cookies: Mapping[str, str]
+
+
+def _framework(request: Any) -> str:
+    for klass in type(request).__mro__:
+        root = klass.__module__.split(".", 1)[0]
+        if root in ("django", "werkzeug", "flask", "starlette", "fastapi"):
+            return {"flask": "werkzeug", "fastapi": "starlette"}.get(root, root)
+    raise TypeError(
+        f"not a Django, Flask/Werkzeug or Starlette/FastAPI request: {type(request).__name__}"
+    )
+
+
+def _view(request: Any) -> _View:
+    framework = _framework(request)
+    if framework == "django":
+        meta = request.META
+        return _View(
+            meta.get("REMOTE_ADDR"),
+            meta.get("HTTP_X_FORWARDED_FOR"),
+            meta.get("HTTP_USER_AGENT"),
+            request.build_absolute_uri(),
+            meta.get("HTTP_REFERER"),
+            request.GET.get("ttclid"),
+            request.COOKIES,
+        )
+    if framework == "werkzeug":
+        return _View(
+            request.remote_addr,
+            request.headers.get("X-Forwarded-For"),
+            request.headers.get("User-Agent"),
+            request.url,
+            request.headers.get("Referer"),
+            request.args.get("ttclid"),
+            request.cookies,
+        )
+    client = getattr(request, "client", None)
+    return _View(
+        client.host if client is not None else None,
+        request.headers.get("x-forwarded-for"),
+        request.headers.get("user-agent"),
+        str(request.url),
+        request.headers.get("referer"),
+        request.query_params.get("ttclid"),
+        request.cookies,
+    )
+
+
+def _is_ip(value: str | None) -> bool:
+    if not value:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int) -> str | None:
+    """The client's address: the connection's peer, or, behind trusted_proxies proxies of
+    yours, the address the outermost of them saw (X-Forwarded-For, counted from the right,
+    where your proxies append)."""
+    if trusted_proxies > 0 and forwarded_for:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if len(hops) >= trusted_proxies:
+            candidate = hops[-trusted_proxies]
+            if _is_ip(candidate):
+                return candidate
+    return peer if _is_ip(peer) else None
+
+
+def from_request(request: Any, *, trusted_proxies: int = 0) -> RequestFields:
+    """The event fields of a Django, Flask/Werkzeug or Starlette/FastAPI request.
+
+    Args:
+        trusted_proxies: how many proxies of yours stand in front of the application (a
+            load balancer: 1). 0 (the default): X-Forwarded-For is ignored, as anyone can send
+            it; the address is the connection's peer.
+
+    Raises:
+        TypeError: the request is of none of these frameworks.
+    """
+    view = _view(request)
+    ttclid = view.query_ttclid or view.cookies.get(TTCLID_COOKIE) or None
+    return RequestFields(
+        ip=client_ip(view.peer, view.forwarded_for, trusted_proxies),
+        user_agent=view.user_agent or None,
+        ttclid=ttclid,
+        ttp=view.cookies.get(_TTP_COOKIE) or None,
+        url=view.url or None,
+        referrer=view.referrer or None,
+    )
+
+
+def persist_ttclid(
+    request: Any, response: Any, *, max_age: int = TTCLID_MAX_AGE, secure: bool = True
+) -> Any:
+    """Keep a landing page's ttclid (its URL's `ttclid=`) in a first-party cookie on the
+    response, so later requests of the same browser still have it; returns the response.
+    Nothing is set when the URL has none.
+
+    Raises:
+        TypeError: the request is of none of the supported frameworks.
+    """
+    ttclid = _view(request).query_ttclid
+    if ttclid:
+        response.set_cookie(
+            TTCLID_COOKIE, ttclid, max_age=max_age, secure=secure, httponly=True, samesite="Lax"
+        )
+    return response
