@@ -60,7 +60,8 @@ MODULES = {
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
     "pytt_events.sender": {"AsyncEventSender", "EventSender", "SendResult"},
     "pytt_events.outbox": {
-        "FailedRow", "MemoryOutbox", "Outbox", "OutboxFullError", "Row", "SQLiteOutbox",
+        "FailedRow", "MemoryOutbox", "Outbox", "OutboxFullError", "PostgresOutbox", "Row",
+        "SQLiteOutbox",
     },
     "pytt_events.validation": {
         "FileResult", "Problem", "Severity", "ValidationSummary", "check_conditions",

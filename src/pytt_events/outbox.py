@@ -3,14 +3,15 @@
     SQLiteOutbox("tiktok-outbox.sqlite3")   the default: SQLite from the standard library, WAL
     MemoryOutbox(max_pending=10_000)        no file: lost with the process (bounded, never
                                             dropped: a full one makes `add` wait, then raise)
+    PostgresOutbox("postgresql://...")      a server database, for processes on several machines
 
 Each row is one event as a one-event request body, already validated and hashed (raw personal
 data never touches the disk), with its event_id. A row leaves `pending` only when TikTok
 accepted it (`done`) or failed it for good (`fail`: it moves to `failed`, where it can be
 listed, replayed and purged). Several processes may share one SQLite file: a worker claims rows
 with a lease (`claim`), so no row is sent by two workers at once; a lease that runs out (its
-worker died) frees the row for another. The Outbox protocol is what a server database needs to
-implement to take SQLite's place.
+worker died) frees the row for another. The Outbox protocol is what another store implements to
+take SQLite's place, as PostgresOutbox does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "MemoryOutbox",
     "Outbox",
     "OutboxFullError",
+    "PostgresOutbox",
     "Row",
     "SQLiteOutbox",
 ]
@@ -97,6 +99,9 @@ class Outbox(Protocol):
     def purge_failed(self) -> int:
         """Forget the failed events; how many."""
 
+    def close(self) -> None:
+        """Release its connections (the data stays)."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
@@ -133,6 +138,8 @@ class SQLiteOutbox:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
         with self._connection() as connection:
             connection.executescript(_SCHEMA)
 
@@ -151,7 +158,16 @@ class SQLiteOutbox:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
         self._local.connection, self._local.pid = connection, os.getpid()
+        with self._opened_lock:
+            self._opened.append(connection)
         return connection
+
+    def close(self) -> None:
+        """Close the connections this process opened (every thread's); the data stays."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
 
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
         now = time.time()
@@ -348,3 +364,174 @@ class MemoryOutbox:
             count = len(self._failed)
             self._failed.clear()
             return count
+
+    def close(self) -> None:
+        """Nothing to release (the events stay until the process ends)."""
+
+
+_POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {table}_pending (
+    id BIGSERIAL PRIMARY KEY,
+    body TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS {table}_pending_by_lease ON {table}_pending (lease_until, id);
+CREATE TABLE IF NOT EXISTS {table}_failed (
+    id BIGINT PRIMARY KEY,
+    body TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    failed_at DOUBLE PRECISION NOT NULL,
+    code INTEGER,
+    reason TEXT NOT NULL
+);
+"""
+
+
+class PostgresOutbox:
+    """The outbox in a PostgreSQL database (psycopg 3: `pip install 'pytt-events-api[postgres]'`),
+    for applications whose processes run on several machines. Rows are claimed with
+    `FOR UPDATE SKIP LOCKED` and a lease, as with SQLite.
+
+    Args:
+        dsn: a libpq connection string ("postgresql://user@host/db").
+        table: the prefix of the two tables (`<table>_pending`, `<table>_failed`).
+    """
+
+    def __init__(self, dsn: str, *, table: str = "tiktok_outbox") -> None:
+        if not table.replace("_", "").isalnum():
+            raise ValueError("table: letters, digits and underscores only")
+        self.dsn = dsn
+        self.table = table
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
+        with self._connection().transaction():
+            self._connection().execute(_POSTGRES_SCHEMA.format(table=table))
+
+    def __repr__(self) -> str:  # the DSN may hold a password
+        return f"PostgresOutbox(table={self.table!r})"
+
+    def _connection(self) -> Any:
+        held = getattr(self._local, "connection", None)
+        if held is not None and self._local.pid == os.getpid() and not held.closed:
+            return held
+        import psycopg
+
+        connection = psycopg.connect(self.dsn, autocommit=True)
+        self._local.connection, self._local.pid = connection, os.getpid()
+        with self._opened_lock:
+            self._opened.append(connection)
+        return connection
+
+    def close(self) -> None:
+        """Close the connections this process opened (every thread's); the data stays."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+
+    def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
+        now = time.time()
+        rows = [(json.dumps(body, separators=(",", ":")), key, now) for body, key in items]
+        connection = self._connection()
+        with connection.transaction(), connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {self.table}_pending (body, event_id, created) "  # noqa: S608
+                "VALUES (%s, %s, %s)",
+                rows,
+            )
+
+    def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
+        now = time.time()
+        connection = self._connection()
+        with connection.transaction():
+            found = connection.execute(
+                f"UPDATE {self.table}_pending SET lease_owner = %s, lease_until = %s "  # noqa: S608
+                f"WHERE id IN (SELECT id FROM {self.table}_pending WHERE lease_until <= %s "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, body, event_id, created, attempts",
+                (owner, now + lease, now, limit),
+            ).fetchall()
+        return sorted(
+            (Row(int(i), json.loads(body), str(e), float(c), int(a)) for i, body, e, c, a in found),
+            key=lambda row: row.id,
+        )
+
+    def done(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if ids:
+            connection = self._connection()
+            with connection.transaction():
+                connection.execute(
+                    f"DELETE FROM {self.table}_pending WHERE id = ANY(%s)",  # noqa: S608
+                    (ids,),
+                )
+
+    def release(self, ids: Iterable[int], retry_in: float) -> None:
+        ids = list(ids)
+        if ids:
+            connection = self._connection()
+            with connection.transaction():
+                connection.execute(
+                    f"UPDATE {self.table}_pending SET lease_owner = NULL, "  # noqa: S608
+                    "lease_until = %s, attempts = attempts + 1 WHERE id = ANY(%s)",
+                    (time.time() + retry_in, ids),
+                )
+
+    def fail(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
+        now = time.time()
+        connection = self._connection()
+        with connection.transaction():
+            for row_id, code, reason in rows:
+                connection.execute(
+                    f"INSERT INTO {self.table}_failed "  # noqa: S608
+                    "(id, body, event_id, created, failed_at, code, reason) "
+                    f"SELECT id, body, event_id, created, %s, %s, %s FROM {self.table}_pending "
+                    "WHERE id = %s",
+                    (now, code, reason, row_id),
+                )
+                connection.execute(
+                    f"DELETE FROM {self.table}_pending WHERE id = %s",  # noqa: S608
+                    (row_id,),
+                )
+
+    def pending(self) -> int:
+        (count,) = (
+            self._connection()
+            .execute(f"SELECT count(*) FROM {self.table}_pending")  # noqa: S608
+            .fetchone()
+        )
+        return int(count)
+
+    def failed(self) -> list[FailedRow]:
+        found = self._connection().execute(
+            "SELECT id, body, event_id, created, failed_at, code, reason "  # noqa: S608
+            f"FROM {self.table}_failed ORDER BY id"
+        )
+        return [
+            FailedRow(int(i), json.loads(body), str(e), float(c), float(f), code, str(reason))
+            for i, body, e, c, f, code, reason in found
+        ]
+
+    def replay_failed(self) -> int:
+        connection = self._connection()
+        with connection.transaction():
+            moved = connection.execute(
+                f"INSERT INTO {self.table}_pending (body, event_id, created) "  # noqa: S608
+                f"SELECT body, event_id, %s FROM {self.table}_failed ORDER BY id",
+                (time.time(),),
+            ).rowcount
+            connection.execute(f"DELETE FROM {self.table}_failed")  # noqa: S608
+        return int(moved)
+
+    def purge_failed(self) -> int:
+        connection = self._connection()
+        with connection.transaction():
+            return int(
+                connection.execute(f"DELETE FROM {self.table}_failed").rowcount  # noqa: S608
+            )

@@ -89,6 +89,8 @@ class _SenderCore:
             self.outbox = SQLiteOutbox(outbox)
         else:
             self.outbox = outbox
+        # An outbox made here (from a path) is closed with the sender; one given is the caller's.
+        self._owns_outbox = outbox is None or isinstance(outbox, (str, os.PathLike))
         self._planner = api
         self.interval = interval
         self.block_timeout = block_timeout
@@ -332,6 +334,8 @@ class EventSender(_SenderCore):
         if not emptied:
             self._left_behind()
         self.api.close()
+        if self._owns_outbox:
+            self.outbox.close()
         return emptied
 
     def __enter__(self) -> EventSender:
@@ -450,6 +454,8 @@ class AsyncEventSender(_SenderCore):
         if not emptied:
             self._left_behind()
         await self.api.aclose()
+        if self._owns_outbox:
+            self.outbox.close()
         return emptied
 
     async def __aenter__(self) -> AsyncEventSender:
