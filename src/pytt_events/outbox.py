@@ -138,7 +138,7 @@ class SQLiteOutbox:
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
-        self._opened: list[Any] = []
+        self._opened: list[tuple[int, Any]] = []
         self._opened_lock = threading.Lock()
         with self._connection() as connection:
             connection.executescript(_SCHEMA)
@@ -159,14 +159,15 @@ class SQLiteOutbox:
         connection.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
         self._local.connection, self._local.pid = connection, os.getpid()
         with self._opened_lock:
-            self._opened.append(connection)
+            self._opened.append((os.getpid(), connection))
         return connection
 
     def close(self) -> None:
         """Close the connections this process opened (every thread's); the data stays."""
         with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
+            mine = [c for pid, c in self._opened if pid == os.getpid()]
+            self._opened = [(pid, c) for pid, c in self._opened if pid != os.getpid()]
+        for connection in mine:  # never another process's (inherited across a fork)
             connection.close()
 
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
@@ -408,7 +409,7 @@ class PostgresOutbox:
         self.dsn = dsn
         self.table = table
         self._local = threading.local()
-        self._opened: list[Any] = []
+        self._opened: list[tuple[int, Any]] = []
         self._opened_lock = threading.Lock()
         with self._connection().transaction():
             self._connection().execute(_POSTGRES_SCHEMA.format(table=table))
@@ -425,14 +426,15 @@ class PostgresOutbox:
         connection = psycopg.connect(self.dsn, autocommit=True)
         self._local.connection, self._local.pid = connection, os.getpid()
         with self._opened_lock:
-            self._opened.append(connection)
+            self._opened.append((os.getpid(), connection))
         return connection
 
     def close(self) -> None:
         """Close the connections this process opened (every thread's); the data stays."""
         with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
+            mine = [c for pid, c in self._opened if pid == os.getpid()]
+            self._opened = [(pid, c) for pid, c in self._opened if pid != os.getpid()]
+        for connection in mine:  # never another process's (inherited across a fork)
             connection.close()
 
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:

@@ -263,3 +263,35 @@ def test_the_async_sender_sends_from_a_task(tmp_path: Path) -> None:
         ("a-5", "failed")
     ]
     assert [row.event_id for row in SQLiteOutbox(tmp_path / "outbox.sqlite3").failed()] == ["a-5"]
+
+
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+)
+def test_a_sender_made_before_a_fork_has_its_own_worker_in_each_child(tmp_path: Path) -> None:
+    """As under gunicorn --preload or uvicorn --workers: one worker thread per process."""
+    import multiprocessing
+
+    path = tmp_path / "outbox.sqlite3"
+    with SandboxServer(access_token=TOKEN) as server:
+        sender = EventSender(auth_for(server), outbox=path, interval=0.05)
+        sender.track(event("parent-0"))  # the parent sends too: its worker runs at the fork
+        assert sender.flush(timeout=30)
+
+        def child(number: int) -> None:
+            for i in range(20):
+                sender.track(event(f"k{number}-{i}"))
+            os._exit(0 if sender.close(timeout=30) else 1)
+
+        context = multiprocessing.get_context("fork")
+        children = [context.Process(target=child, args=(n,)) for n in range(2)]
+        for process in children:
+            process.start()
+        for process in children:
+            process.join(timeout=60)
+        assert [process.exitcode for process in children] == [0, 0]
+        assert sender.close(timeout=30)
+        accepted = accepted_ids(server)
+    expected = {"parent-0"} | {f"k{n}-{i}" for n in range(2) for i in range(20)}
+    assert set(accepted) == expected
+    assert all(count == 1 for count in accepted.values())
