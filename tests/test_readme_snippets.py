@@ -39,8 +39,13 @@ strict = True
 python_version = 3.10
 plugins = pydantic.mypy
 
-[mypy-pyspark,pyspark.*,pyarrow,pyarrow.*]
+# The optional extras' libraries: the snippets are checked whether they are installed or not
+# (a web framework's decorators are then untyped).
+disallow_untyped_decorators = False
+
+[mypy-pyspark,pyspark.*,pyarrow,pyarrow.*,fastapi,fastapi.*,django,django.*,flask,flask.*]
 ignore_missing_imports = True
+follow_imports = skip
 """
 
 
