@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -187,14 +188,25 @@ def _read(request: HttpRequest, answer: httpx.Response, attempt: int) -> TikTokR
 
 
 class SyncSender:
-    """Sends HttpRequests over one pooled httpx.Client (safe to share between threads)."""
+    """Sends HttpRequests over one pooled httpx.Client (safe to share between threads, and
+    across a fork: a forked process gets a pool of its own, never its parent's sockets)."""
 
     def __init__(
         self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
     ) -> None:
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ConfigurationError("the sync client needs a sync transport (httpx.BaseTransport)")
+        self._timeout, self._transport = timeout, transport
         self._client = httpx.Client(timeout=timeout, transport=transport)
+        self._pid = os.getpid()
+
+    def _own_client(self) -> httpx.Client:
+        """The pool of this process: after a fork, the connections inherited from the parent
+        are shared sockets (answers would reach the wrong process), so a new pool is made."""
+        if self._pid != os.getpid() and not self._client.is_closed:
+            self._client = httpx.Client(timeout=self._timeout, transport=self._transport)
+            self._pid = os.getpid()
+        return self._client
 
     def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer.
@@ -206,10 +218,9 @@ class SyncSender:
         """
         if self._client.is_closed:
             raise ClientClosedError(_closed(request))
+        client = self._own_client()
         try:
-            answer = self._client.post(
-                request.url, content=request.content, headers=request.headers
-            )
+            answer = client.post(request.url, content=request.content, headers=request.headers)
         except httpx.HTTPError as error:
             failure = _connection_error(request, error)
         else:
@@ -224,7 +235,8 @@ class SyncSender:
 
 
 class AsyncSender:
-    """Sends HttpRequests over one pooled httpx.AsyncClient."""
+    """Sends HttpRequests over one pooled httpx.AsyncClient (a forked process gets a pool of
+    its own, as SyncSender's)."""
 
     def __init__(
         self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
@@ -233,14 +245,23 @@ class AsyncSender:
             raise ConfigurationError(
                 "the async client needs an async transport (AsyncBaseTransport)"
             )
+        self._timeout, self._transport = timeout, transport
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._pid = os.getpid()
+
+    def _own_client(self) -> httpx.AsyncClient:
+        if self._pid != os.getpid() and not self._client.is_closed:
+            self._client = httpx.AsyncClient(timeout=self._timeout, transport=self._transport)
+            self._pid = os.getpid()
+        return self._client
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer (see SyncSender.send)."""
         if self._client.is_closed:
             raise ClientClosedError(_closed(request))
+        client = self._own_client()
         try:
-            answer = await self._client.post(
+            answer = await client.post(
                 request.url, content=request.content, headers=request.headers
             )
         except httpx.HTTPError as error:

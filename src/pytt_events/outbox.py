@@ -16,15 +16,17 @@ take SQLite's place, as PostgresOutbox does.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pytt_events._exceptions import PyttEventsError
 
@@ -126,6 +128,39 @@ CREATE TABLE IF NOT EXISTS failed (
 """
 
 
+_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _guarded(method: _Method) -> _Method:
+    """Run the method holding the outbox's guard (see SQLiteOutbox._guard)."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._guard:
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+def _hold_for_fork() -> None:
+    for outbox in list(_LIVE):
+        outbox._guard.acquire()
+
+
+def _release_after_fork() -> None:
+    for outbox in list(_LIVE):
+        outbox._guard.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_hold_for_fork,
+        after_in_parent=_release_after_fork,
+        after_in_child=_release_after_fork,
+    )
+
+
 class SQLiteOutbox:
     """The outbox in a SQLite file (WAL mode), safe to share between threads and processes.
 
@@ -140,6 +175,10 @@ class SQLiteOutbox:
         self._local = threading.local()
         self._opened: list[tuple[int, Any]] = []
         self._opened_lock = threading.Lock()
+        # Held by every operation, and by os.fork (see _hold_for_fork): a process never forks
+        # in the middle of a transaction, which SQLite cannot carry across a fork.
+        self._guard = threading.RLock()
+        _LIVE.add(self)
         with self._connection() as connection:
             connection.executescript(_SCHEMA)
 
@@ -162,6 +201,7 @@ class SQLiteOutbox:
             self._opened.append((os.getpid(), connection))
         return connection
 
+    @_guarded
     def close(self) -> None:
         """Close the connections this process opened (every thread's); the data stays."""
         with self._opened_lock:
@@ -170,6 +210,7 @@ class SQLiteOutbox:
         for connection in mine:  # never another process's (inherited across a fork)
             connection.close()
 
+    @_guarded
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
         now = time.time()
         rows = [
@@ -186,6 +227,7 @@ class SQLiteOutbox:
             raise
         connection.execute("COMMIT")
 
+    @_guarded
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
         now = time.time()
         connection = self._connection()
@@ -206,9 +248,11 @@ class SQLiteOutbox:
             key=lambda row: row.id,
         )
 
+    @_guarded
     def done(self, ids: Iterable[int]) -> None:
         self._each("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
 
+    @_guarded
     def release(self, ids: Iterable[int], retry_in: float) -> None:
         until = time.time() + retry_in
         self._each(
@@ -217,6 +261,7 @@ class SQLiteOutbox:
             [(until, i) for i in ids],
         )
 
+    @_guarded
     def fail(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
         now = time.time()
         rows = list(rows)
@@ -235,10 +280,12 @@ class SQLiteOutbox:
             raise
         connection.execute("COMMIT")
 
+    @_guarded
     def pending(self) -> int:
         (count,) = self._connection().execute("SELECT count(*) FROM pending").fetchone()
         return int(count)
 
+    @_guarded
     def failed(self) -> list[FailedRow]:
         found = self._connection().execute(
             "SELECT id, body, event_id, created, failed_at, code, reason FROM failed ORDER BY id"
@@ -248,6 +295,7 @@ class SQLiteOutbox:
             for i, body, e, c, f, code, reason in found
         ]
 
+    @_guarded
     def replay_failed(self) -> int:
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
@@ -264,6 +312,7 @@ class SQLiteOutbox:
         connection.execute("COMMIT")
         return int(moved)
 
+    @_guarded
     def purge_failed(self) -> int:
         connection = self._connection()
         return int(connection.execute("DELETE FROM failed").rowcount)

@@ -100,6 +100,7 @@ class _SenderCore:
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._closed = False
         self._flushing = False
+        self._taken = 0  # events taken since the last full batch
 
     def track(
         self,
@@ -142,10 +143,17 @@ class _SenderCore:
                 items.append((body, _event_id_of(body)))
         self.outbox.add(items, timeout=self.block_timeout)
         self._start()
+        self._taken += len(items)
+        if self._taken >= BATCH:  # a full batch goes out now, not at the next interval
+            self._taken = 0
+            self._wake_now()
         return items[0][1]
 
     def _start(self) -> None:
         raise NotImplementedError  # pragma: no cover - each sender starts its own worker
+
+    def _wake_now(self) -> None:
+        raise NotImplementedError  # pragma: no cover - each sender wakes its own worker
 
     def _fresh(self, rows: list[Row]) -> list[Row]:
         """The rows to send; those older than TikTok's 48-hour deduplication window are moved
@@ -269,6 +277,9 @@ class EventSender(_SenderCore):
             )
             self._thread.start()
 
+    def _wake_now(self) -> None:
+        self._wake.set()
+
     def _run(self) -> None:
         while True:
             try:
@@ -381,12 +392,14 @@ class AsyncEventSender(_SenderCore):
 
     def _start(self) -> None:
         if self._task is not None and not self._task.done():
-            if self._wake_async is not None:
-                self._wake_async.set()
             return
         loop = asyncio.get_running_loop()  # track is called from a coroutine
         self._wake_async = asyncio.Event()
         self._task = loop.create_task(self._run(), name="pytt-events-sender")
+
+    def _wake_now(self) -> None:
+        if self._wake_async is not None:
+            self._wake_async.set()
 
     async def _run(self) -> None:
         assert self._wake_async is not None
