@@ -122,7 +122,7 @@ def stored_event_ids(payload: Any, api_version: str) -> list[str | None]:
     except ValueError:
         return []
     return [
-        (event.get("event_id") or derived_event_id(fields, event))
+        str(event.get("event_id") or derived_event_id(fields, event))
         if isinstance(event, Mapping)
         else None
         for event in events

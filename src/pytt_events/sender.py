@@ -140,7 +140,7 @@ class _SenderCore:
         items = []
         for planned in plan.requests:
             for body in planned.chunk.single_payloads():
-                items.append((body, _event_id_of(body)))
+                items.append((_with_own_event_id(body), _event_id_of(_with_own_event_id(body))))
         self.outbox.add(items, timeout=self.block_timeout)
         self._start()
         self._taken += len(items)
@@ -481,6 +481,17 @@ class AsyncEventSender(_SenderCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _with_own_event_id(body: dict[str, Any]) -> dict[str, Any]:
+    """A one-event body whose event has an event_id: its own, or a new uuid4, set once, when
+    the event is taken, so every resend carries the same one."""
+    events = body.get("data")
+    event = events[0] if isinstance(events, list) and events else body
+    if event.get("event_id"):
+        return body
+    event["event_id"] = str(uuid.uuid4())
+    return body
 
 
 def _event_id_of(body: dict[str, Any]) -> str:

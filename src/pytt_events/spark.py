@@ -315,9 +315,11 @@ def _send_rows(
             payloads.append(parsed.payload)
     if not payloads:
         return rows
-    ids: list[str | None] = []
-    for payload in payloads:
-        ids.extend(event_ids_of(payload, api.api_version or auth.TIKTOK_API_VERSION))
+    version = api.api_version or auth.TIKTOK_API_VERSION
+    # Ids and counts from one function, so positions never shift (a body of no known family
+    # counts as one event, with no id).
+    per_payload = [event_ids_of(payload, version) or [None] for payload in payloads]
+    ids: list[str | None] = [event_id for found in per_payload for event_id in found]
     try:
         result = api.send_payloads(payloads, auth, skip_invalid=True)
     except bulk_error as error:
@@ -326,8 +328,8 @@ def _send_rows(
     invalid = {item.number: item for item in result.invalid}
     sent_ids: list[str | None] = []
     cursor = 0
-    for number, payload in enumerate(payloads):
-        count = len(_public_schema.events_of(payload, api.api_version or auth.TIKTOK_API_VERSION))
+    for number in range(len(payloads)):
+        count = len(per_payload[number])
         if number in invalid:
             reason = "; ".join(f"{path}: {why}" for path, why in invalid[number].errors)
             for event_id in ids[cursor : cursor + count] or [None]:
