@@ -122,9 +122,10 @@ def visit(framework: str, url: str, cookies: dict[str, str]) -> Any:
              if c.startswith(f"{TTCLID_COOKIE}=")), None,
         )  # fmt: skip
     else:
+        app = starlette_app()  # skips without starlette
         from starlette.testclient import TestClient
 
-        client = TestClient(starlette_app(), client=("10.0.0.1", 50000), cookies=cookies)
+        client = TestClient(app, client=("10.0.0.1", 50000), cookies=cookies)
         response = client.get(url, headers=HEADERS)
         stored = response.cookies.get(TTCLID_COOKIE)
     assert response.status_code == 200
