@@ -553,34 +553,57 @@ Examples:
   pytt-events outbox tiktok-outbox.sqlite3 list       the failed events: event_id, code, reason
   pytt-events outbox tiktok-outbox.sqlite3 replay     failed -> pending (the next sender sends)
   pytt-events outbox tiktok-outbox.sqlite3 purge      forget the failed events
+  pytt-events outbox postgresql://app@db/shop list    a PostgresOutbox (--table: its prefix)
 """
 
 
 @main.command(epilog=_OUTBOX_EXAMPLES)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("where", metavar="FILE_OR_DSN")
 @click.argument(
     "action", type=click.Choice(["status", "list", "replay", "purge"]), default="status"
 )
-def outbox(file: Path, action: str) -> None:
-    """Inspect an EventSender's SQLite outbox: counts, the failed events, replay or purge them.
+@click.option(
+    "--table", default="tiktok_outbox", show_default=True, help="A PostgresOutbox's table prefix."
+)
+def outbox(where: str, action: str, table: str) -> None:
+    """Inspect an EventSender's outbox (an SQLite file, or a PostgreSQL database given by its
+    postgresql:// DSN): counts, the failed events, replay or purge them.
 
     Replayed events keep their event_id (TikTok deduplicates within 48 hours) and are sent by
-    the next EventSender on the file. Nothing printed holds personal data (it is hashed).
+    the next EventSender on the outbox. Nothing printed holds personal data (it is hashed).
     """
-    from pytt_events.outbox import SQLiteOutbox
+    from pytt_events.outbox import PostgresOutbox, SQLiteOutbox
 
-    box = SQLiteOutbox(file)
-    if action == "status":
-        click.echo(f"{box.pending()} pending, {len(box.failed())} failed")
-    elif action == "list":
-        for row in box.failed():
-            moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.failed_at))
-            code = row.code if row.code is not None else "-"
-            click.echo(f"{row.event_id}\t{code}\t{moment}\t{row.reason}")
-    elif action == "replay":
-        click.echo(f"{box.replay_failed()} failed event(s) moved back to pending")
+    box: PostgresOutbox | SQLiteOutbox
+    if where.startswith(("postgresql://", "postgres://")):
+        try:
+            box = PostgresOutbox(where, table=table)
+        except ImportError:
+            raise click.ClickException(
+                "a PostgreSQL outbox needs psycopg: pip install 'pytt-events-api[postgres]'"
+            ) from None
+        except Exception as error:  # the DSN (it may hold a password) is never printed
+            raise click.ClickException(
+                f"cannot open the PostgreSQL outbox: {type(error).__name__}"
+            ) from None
+    elif Path(where).is_file():
+        box = SQLiteOutbox(where)
     else:
-        click.echo(f"{box.purge_failed()} failed event(s) forgotten")
+        raise click.ClickException(f"no outbox file at {where}")
+    try:
+        if action == "status":
+            click.echo(f"{box.pending()} pending, {len(box.failed())} failed")
+        elif action == "list":
+            for row in box.failed():
+                moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.failed_at))
+                code = row.code if row.code is not None else "-"
+                click.echo(f"{row.event_id}\t{code}\t{moment}\t{row.reason}")
+        elif action == "replay":
+            click.echo(f"{box.replay_failed()} failed event(s) moved back to pending")
+        else:
+            click.echo(f"{box.purge_failed()} failed event(s) forgotten")
+    finally:
+        box.close()
 
 
 _SCHEMA_EXAMPLES = """

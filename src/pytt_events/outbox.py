@@ -16,14 +16,16 @@ take SQLite's place, as PostgresOutbox does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -72,25 +74,42 @@ class FailedRow:
 
 
 class Outbox(Protocol):
-    """What EventSender needs of an outbox (SQLiteOutbox, MemoryOutbox, or a server database)."""
+    """What EventSender needs of an outbox (SQLiteOutbox, MemoryOutbox, or a server database).
+
+    A worker claims rows with a lease (`claim`), keeps the lease alive while it sends (`renew`),
+    then settles each row: `done` (accepted), `release` (to try again later) or `fail` (failed
+    for good). `release` and `fail` with an owner touch only the rows that owner still holds:
+    a worker whose lease ran out (and another worker took the rows) changes nothing.
+    """
 
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float) -> None:
         """Keep events (body, event_id), committed before it returns."""
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
-        """Up to limit pending rows no live lease holds, leased to owner for lease seconds."""
+        """Up to limit pending rows no live lease holds, oldest first, leased to owner for
+        lease seconds."""
+
+    def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
+        """Extend owner's lease of these rows to lease seconds from now; how many it still held."""
 
     def done(self, ids: Iterable[int]) -> None:
-        """Rows TikTok accepted: gone."""
+        """Rows TikTok accepted: gone (whoever holds them)."""
 
-    def release(self, ids: Iterable[int], retry_in: float) -> None:
-        """Rows to try again later (a retryable failure): leased to no one for retry_in."""
+    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
+        """Rows to try again later: leased to no one for retry_in seconds, one more attempt
+        counted (with owner: only the rows owner still holds)."""
 
-    def fail(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
-        """Rows (id, code, reason) failed for good: moved to the failed ones."""
+    def fail(
+        self, rows: Iterable[tuple[int, int | None, str]], *, owner: str | None = None
+    ) -> None:
+        """Rows (id, code, reason) failed for good: moved to the failed ones (with owner: only
+        the rows owner still holds)."""
 
     def pending(self) -> int:
         """How many events wait to be delivered."""
+
+    def due(self) -> int:
+        """How many pending events no lease or retry delay holds: a worker may claim them now."""
 
     def failed(self) -> list[FailedRow]:
         """The events failed for good."""
@@ -127,13 +146,18 @@ CREATE TABLE IF NOT EXISTS failed (
 );
 """
 
+logger = logging.getLogger("pytt_events")
 
+# Every outbox of this process: os.fork waits until none is in the middle of an operation (see
+# _hold_for_fork), and a forked child starts with no connection (and no in-memory events) of
+# its parent's.
 _LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _guarded(method: _Method) -> _Method:
-    """Run the method holding the outbox's guard (see SQLiteOutbox._guard)."""
+    """Run the method holding the outbox's guard: one operation at a time in a process, and
+    never one cut in two by a fork."""
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -148,21 +172,60 @@ def _hold_for_fork() -> None:
         outbox._guard.acquire()
 
 
-def _release_after_fork() -> None:
+def _release_in_parent() -> None:
     for outbox in list(_LIVE):
+        outbox._guard.release()
+
+
+def _release_in_child() -> None:
+    for outbox in list(_LIVE):
+        outbox._after_fork_in_child()
         outbox._guard.release()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(
         before=_hold_for_fork,
-        after_in_parent=_release_after_fork,
-        after_in_child=_release_after_fork,
+        after_in_parent=_release_in_parent,
+        after_in_child=_release_in_child,
     )
 
 
-class SQLiteOutbox:
-    """The outbox in a SQLite file (WAL mode), safe to share between threads and processes.
+class _Connected:
+    """One database connection per process, opened on first use. A connection inherited
+    across a fork is never used (it is the parent's) and never closed (closing it would end
+    the parent's session): it is only kept referenced."""
+
+    def __init__(self) -> None:
+        self._guard = threading.RLock()
+        self._held: Any = None
+        self._inherited: list[Any] = []
+        _LIVE.add(self)
+
+    def _open(self) -> Any:
+        raise NotImplementedError  # pragma: no cover - each store opens its own
+
+    def _connection(self) -> Any:
+        if self._held is None:
+            self._held = self._open()
+        return self._held
+
+    def _after_fork_in_child(self) -> None:
+        if self._held is not None:
+            self._inherited.append(self._held)
+            self._held = None
+
+    @_guarded
+    def close(self) -> None:
+        """Close this process's connection (the data stays); the next operation opens one."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+
+class SQLiteOutbox(_Connected):
+    """The outbox in a SQLite file (WAL mode), safe to share between threads and processes
+    (one connection per process; a lease keeps two processes off the same rows).
 
     Args:
         path: the database file (created when missing).
@@ -170,45 +233,34 @@ class SQLiteOutbox:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        super().__init__()
         self.path = Path(path)
         self._busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._opened: list[tuple[int, Any]] = []
-        self._opened_lock = threading.Lock()
-        # Held by every operation, and by os.fork (see _hold_for_fork): a process never forks
-        # in the middle of a transaction, which SQLite cannot carry across a fork.
-        self._guard = threading.RLock()
-        _LIVE.add(self)
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
+        with self._guard:
+            self._connection().executescript(_SCHEMA)
 
     def __repr__(self) -> str:
         return f"SQLiteOutbox({str(self.path)!r})"
 
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection in this process (a connection never crosses a fork)."""
-        held = getattr(self._local, "connection", None)
-        if held is not None and self._local.pid == os.getpid():
-            connection: sqlite3.Connection = held
-            return connection
+    def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
-        self._local.connection, self._local.pid = connection, os.getpid()
-        with self._opened_lock:
-            self._opened.append((os.getpid(), connection))
         return connection
 
-    @_guarded
-    def close(self) -> None:
-        """Close the connections this process opened (every thread's); the data stays."""
-        with self._opened_lock:
-            mine = [c for pid, c in self._opened if pid == os.getpid()]
-            self._opened = [(pid, c) for pid, c in self._opened if pid != os.getpid()]
-        for connection in mine:  # never another process's (inherited across a fork)
-            connection.close()
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: it holds the file's write lock throughout)."""
+        connection: sqlite3.Connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     @_guarded
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
@@ -216,73 +268,85 @@ class SQLiteOutbox:
         rows = [
             (json.dumps(body, separators=(",", ":")), event_id, now) for body, event_id in items
         ]
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing() as connection:
             connection.executemany(
                 "INSERT INTO pending (body, event_id, created) VALUES (?, ?, ?)", rows
             )
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
 
     @_guarded
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
         now = time.time()
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing() as connection:  # the write lock: no other process claims between
             found = connection.execute(
-                "UPDATE pending SET lease_owner = ?, lease_until = ? WHERE id IN ("
-                "SELECT id FROM pending WHERE lease_until <= ? ORDER BY id LIMIT ?) "
-                "RETURNING id, body, event_id, created, attempts",
-                (owner, now + lease, now, limit),
+                "SELECT id, body, event_id, created, attempts FROM pending "
+                "WHERE lease_until <= ? ORDER BY id LIMIT ?",
+                (now, limit),
             ).fetchall()
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-        return sorted(
-            (Row(int(i), json.loads(body), str(e), float(c), int(a)) for i, body, e, c, a in found),
-            key=lambda row: row.id,
-        )
+            connection.executemany(
+                "UPDATE pending SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                [(owner, now + lease, row[0]) for row in found],
+            )
+        return [
+            Row(int(i), json.loads(body), str(e), float(c), int(a)) for i, body, e, c, a in found
+        ]
+
+    @_guarded
+    def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
+        until = time.time() + lease
+        with self._writing() as connection:
+            return sum(
+                connection.execute(
+                    "UPDATE pending SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                    (until, row_id, owner),
+                ).rowcount
+                for row_id in ids
+            )
 
     @_guarded
     def done(self, ids: Iterable[int]) -> None:
-        self._each("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+        with self._writing() as connection:
+            connection.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
 
     @_guarded
-    def release(self, ids: Iterable[int], retry_in: float) -> None:
+    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
         until = time.time() + retry_in
-        self._each(
-            "UPDATE pending SET lease_owner = NULL, lease_until = ?, attempts = attempts + 1 "
-            "WHERE id = ?",
-            [(until, i) for i in ids],
-        )
+        with self._writing() as connection:
+            connection.executemany(
+                "UPDATE pending SET lease_owner = NULL, lease_until = ?, attempts = attempts + 1 "
+                "WHERE id = ? AND (? IS NULL OR lease_owner = ?)",
+                [(until, i, owner, owner) for i in ids],
+            )
 
     @_guarded
-    def fail(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
+    def fail(
+        self, rows: Iterable[tuple[int, int | None, str]], *, owner: str | None = None
+    ) -> None:
         now = time.time()
-        rows = list(rows)
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing() as connection:
             for row_id, code, reason in rows:
                 connection.execute(
                     "INSERT INTO failed (id, body, event_id, created, failed_at, code, reason) "
-                    "SELECT id, body, event_id, created, ?, ?, ? FROM pending WHERE id = ?",
-                    (now, code, reason, row_id),
+                    "SELECT id, body, event_id, created, ?, ?, ? FROM pending "
+                    "WHERE id = ? AND (? IS NULL OR lease_owner = ?)",
+                    (now, code, reason, row_id, owner, owner),
                 )
-                connection.execute("DELETE FROM pending WHERE id = ?", (row_id,))
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+                connection.execute(
+                    "DELETE FROM pending WHERE id = ? AND (? IS NULL OR lease_owner = ?)",
+                    (row_id, owner, owner),
+                )
 
     @_guarded
     def pending(self) -> int:
         (count,) = self._connection().execute("SELECT count(*) FROM pending").fetchone()
+        return int(count)
+
+    @_guarded
+    def due(self) -> int:
+        (count,) = (
+            self._connection()
+            .execute("SELECT count(*) FROM pending WHERE lease_until <= ?", (time.time(),))
+            .fetchone()
+        )
         return int(count)
 
     @_guarded
@@ -297,50 +361,45 @@ class SQLiteOutbox:
 
     @_guarded
     def replay_failed(self) -> int:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing() as connection:
             moved = connection.execute(
                 "INSERT INTO pending (body, event_id, created) "
                 "SELECT body, event_id, ? FROM failed ORDER BY id",
                 (time.time(),),
             ).rowcount
             connection.execute("DELETE FROM failed")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
         return int(moved)
 
     @_guarded
     def purge_failed(self) -> int:
-        connection = self._connection()
-        return int(connection.execute("DELETE FROM failed").rowcount)
-
-    def _each(self, statement: str, parameters: list[tuple[Any, ...]]) -> None:
-        if not parameters:
-            return
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            connection.executemany(statement, parameters)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        with self._writing() as connection:
+            return int(connection.execute("DELETE FROM failed").rowcount)
 
 
 class MemoryOutbox:
     """The outbox in this process's memory: bounded by max_pending, lost with the process.
     A full outbox never drops an event: `add` waits up to its timeout for room, then raises
-    OutboxFullError (the event was not taken)."""
+    OutboxFullError (the event was not taken). Failed events are kept up to max_pending too
+    (beyond that the oldest is forgotten, and logged). A forked child starts empty: its
+    parent's events are the parent's to send."""
 
     def __init__(self, max_pending: int = 10_000) -> None:
         self.max_pending = max_pending
-        self._rows: dict[int, list[Any]] = {}  # id -> [body, event_id, created, attempts, until]
+        # id -> [body, event_id, created, attempts, lease_until, lease_owner]
+        self._rows: dict[int, list[Any]] = {}
         self._failed: dict[int, FailedRow] = {}
         self._next = 1
-        self._room = threading.Condition()
+        self._guard = threading.RLock()
+        self._room = threading.Condition(self._guard)
+        _LIVE.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._rows.clear()
+        self._failed.clear()
+        self._room = threading.Condition(self._guard)
+
+    def _held_by(self, row: list[Any] | None, owner: str | None) -> bool:
+        return row is not None and (owner is None or row[5] == owner)
 
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
         deadline = time.monotonic() + timeout
@@ -353,22 +412,35 @@ class MemoryOutbox:
                         f"{self.max_pending}) for {timeout:g} s: the event was not taken"
                     )
                 self._room.wait(left)
-            now = time.time()
-            for body, event_id in items:
-                self._rows[self._next] = [body, event_id, now, 0, 0.0, None]
-                self._next += 1
+            self._insert(items, time.time())
+
+    def _insert(self, items: Iterable[tuple[dict[str, Any], str]], created: float) -> None:
+        for body, event_id in items:
+            self._rows[self._next] = [body, event_id, created, 0, 0.0, None]
+            self._next += 1
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
         now = time.time()
         with self._room:
-            found = []
+            found: list[Row] = []
             for row_id, row in self._rows.items():
+                if len(found) >= limit:
+                    break
                 if row[4] <= now:
                     row[4], row[5] = now + lease, owner
                     found.append(Row(row_id, row[0], row[1], row[2], row[3]))
-                    if len(found) >= limit:
-                        break
             return found
+
+    def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
+        until = time.time() + lease
+        held = 0
+        with self._room:
+            for row_id in ids:
+                row = self._rows.get(row_id)
+                if row is not None and row[5] == owner:
+                    row[4] = until
+                    held += 1
+        return held
 
     def done(self, ids: Iterable[int]) -> None:
         with self._room:
@@ -376,38 +448,62 @@ class MemoryOutbox:
                 self._rows.pop(row_id, None)
             self._room.notify_all()
 
-    def release(self, ids: Iterable[int], retry_in: float) -> None:
+    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
         with self._room:
             for row_id in ids:
                 row = self._rows.get(row_id)
-                if row is not None:
+                if self._held_by(row, owner):
+                    assert row is not None
                     row[3] += 1
                     row[4], row[5] = time.time() + retry_in, None
 
-    def fail(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
+    def fail(
+        self, rows: Iterable[tuple[int, int | None, str]], *, owner: str | None = None
+    ) -> None:
         with self._room:
             for row_id, code, reason in rows:
-                row = self._rows.pop(row_id, None)
-                if row is not None:
-                    self._failed[row_id] = FailedRow(
-                        row_id, row[0], row[1], row[2], time.time(), code, reason
-                    )
+                row = self._rows.get(row_id)
+                if not self._held_by(row, owner):
+                    continue
+                del self._rows[row_id]
+                assert row is not None
+                self._failed[row_id] = FailedRow(
+                    row_id, row[0], row[1], row[2], time.time(), code, reason
+                )
+            forgotten = 0
+            while len(self._failed) > self.max_pending:
+                del self._failed[next(iter(self._failed))]
+                forgotten += 1
             self._room.notify_all()
+        if forgotten:
+            logger.warning(
+                "the in-memory outbox forgot its %d oldest failed event(s): it keeps %d",
+                forgotten, self.max_pending,
+            )  # fmt: skip
 
     def pending(self) -> int:
         with self._room:
             return len(self._rows)
+
+    def due(self) -> int:
+        now = time.time()
+        with self._room:
+            return sum(1 for row in self._rows.values() if row[4] <= now)
 
     def failed(self) -> list[FailedRow]:
         with self._room:
             return list(self._failed.values())
 
     def replay_failed(self) -> int:
+        """Move the failed events back to pending, as many as there is room for (the rest stay
+        failed: replay again once the outbox has room); how many moved."""
         with self._room:
-            rows = list(self._failed.values())
-            self._failed.clear()
-        self.add([(row.body, row.event_id) for row in rows], timeout=0.0)
-        return len(rows)
+            room = max(0, self.max_pending - len(self._rows))
+            moving = list(self._failed.values())[:room]
+            for row in moving:
+                del self._failed[row.id]
+            self._insert(((row.body, row.event_id) for row in moving), time.time())
+            return len(moving)
 
     def purge_failed(self) -> int:
         with self._room:
@@ -441,11 +537,16 @@ CREATE TABLE IF NOT EXISTS {table}_failed (
 );
 """
 
+#: The database server's clock, in seconds since the epoch: leases never depend on the clocks
+#: of the machines that share the outbox.
+_NOW = "extract(epoch FROM clock_timestamp())"
 
-class PostgresOutbox:
+
+class PostgresOutbox(_Connected):
     """The outbox in a PostgreSQL database (psycopg 3: `pip install 'pytt-events-api[postgres]'`),
     for applications whose processes run on several machines. Rows are claimed with
-    `FOR UPDATE SKIP LOCKED` and a lease, as with SQLite.
+    `FOR UPDATE SKIP LOCKED` and a lease timed by the server's clock; one connection per
+    process.
 
     Args:
         dsn: a libpq connection string ("postgresql://user@host/db").
@@ -455,134 +556,137 @@ class PostgresOutbox:
     def __init__(self, dsn: str, *, table: str = "tiktok_outbox") -> None:
         if not table.replace("_", "").isalnum():
             raise ValueError("table: letters, digits and underscores only")
+        super().__init__()
         self.dsn = dsn
         self.table = table
-        self._local = threading.local()
-        self._opened: list[tuple[int, Any]] = []
-        self._opened_lock = threading.Lock()
-        with self._connection().transaction():
-            self._connection().execute(_POSTGRES_SCHEMA.format(table=table))
+        self._pending, self._failed = f"{table}_pending", f"{table}_failed"
+        with self._transaction() as connection:
+            connection.execute(_POSTGRES_SCHEMA.format(table=table))
 
     def __repr__(self) -> str:  # the DSN may hold a password
         return f"PostgresOutbox(table={self.table!r})"
 
-    def _connection(self) -> Any:
-        held = getattr(self._local, "connection", None)
-        if held is not None and self._local.pid == os.getpid() and not held.closed:
-            return held
+    def _open(self) -> Any:
         import psycopg
 
-        connection = psycopg.connect(self.dsn, autocommit=True)
-        self._local.connection, self._local.pid = connection, os.getpid()
-        with self._opened_lock:
-            self._opened.append((os.getpid(), connection))
-        return connection
+        return psycopg.connect(self.dsn, autocommit=True)
 
-    def close(self) -> None:
-        """Close the connections this process opened (every thread's); the data stays."""
-        with self._opened_lock:
-            mine = [c for pid, c in self._opened if pid == os.getpid()]
-            self._opened = [(pid, c) for pid, c in self._opened if pid != os.getpid()]
-        for connection in mine:  # never another process's (inherited across a fork)
-            connection.close()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        connection = self._connection()
+        if connection.closed:  # the server ended the session: a new one
+            self._held = None
+            connection = self._connection()
+        with connection.transaction():
+            yield connection
 
+    @_guarded
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
         now = time.time()
         rows = [(json.dumps(body, separators=(",", ":")), key, now) for body, key in items]
-        connection = self._connection()
-        with connection.transaction(), connection.cursor() as cursor:
+        with self._transaction() as connection, connection.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO {self.table}_pending (body, event_id, created) "  # noqa: S608
-                "VALUES (%s, %s, %s)",
+                f"INSERT INTO {self._pending} (body, event_id, created) VALUES (%s, %s, %s)",
                 rows,
             )
 
+    @_guarded
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
-        now = time.time()
-        connection = self._connection()
-        with connection.transaction():
+        with self._transaction() as connection:
             found = connection.execute(
-                f"UPDATE {self.table}_pending SET lease_owner = %s, lease_until = %s "  # noqa: S608
-                f"WHERE id IN (SELECT id FROM {self.table}_pending WHERE lease_until <= %s "
+                f"UPDATE {self._pending} SET lease_owner = %s, lease_until = {_NOW} + %s "
+                f"WHERE id IN (SELECT id FROM {self._pending} WHERE lease_until <= {_NOW} "
                 "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
                 "RETURNING id, body, event_id, created, attempts",
-                (owner, now + lease, now, limit),
+                (owner, lease, limit),
             ).fetchall()
         return sorted(
             (Row(int(i), json.loads(body), str(e), float(c), int(a)) for i, body, e, c, a in found),
             key=lambda row: row.id,
         )
 
+    @_guarded
+    def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
+        with self._transaction() as connection:
+            return int(
+                connection.execute(
+                    f"UPDATE {self._pending} SET lease_until = {_NOW} + %s "
+                    "WHERE id = ANY(%s) AND lease_owner = %s",
+                    (lease, list(ids), owner),
+                ).rowcount
+            )
+
+    @_guarded
     def done(self, ids: Iterable[int]) -> None:
-        ids = list(ids)
-        if ids:
-            connection = self._connection()
-            with connection.transaction():
-                connection.execute(
-                    f"DELETE FROM {self.table}_pending WHERE id = ANY(%s)",  # noqa: S608
-                    (ids,),
-                )
+        with self._transaction() as connection:
+            connection.execute(f"DELETE FROM {self._pending} WHERE id = ANY(%s)", (list(ids),))
 
-    def release(self, ids: Iterable[int], retry_in: float) -> None:
-        ids = list(ids)
-        if ids:
-            connection = self._connection()
-            with connection.transaction():
-                connection.execute(
-                    f"UPDATE {self.table}_pending SET lease_owner = NULL, "  # noqa: S608
-                    "lease_until = %s, attempts = attempts + 1 WHERE id = ANY(%s)",
-                    (time.time() + retry_in, ids),
-                )
+    @_guarded
+    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
+        with self._transaction() as connection:
+            connection.execute(
+                f"UPDATE {self._pending} SET lease_owner = NULL, lease_until = {_NOW} + %s, "
+                "attempts = attempts + 1 "
+                "WHERE id = ANY(%s) AND (%s::text IS NULL OR lease_owner = %s)",
+                (retry_in, list(ids), owner, owner),
+            )
 
-    def fail(self, rows: Iterable[tuple[int, int | None, str]]) -> None:
+    @_guarded
+    def fail(
+        self, rows: Iterable[tuple[int, int | None, str]], *, owner: str | None = None
+    ) -> None:
         now = time.time()
-        connection = self._connection()
-        with connection.transaction():
-            for row_id, code, reason in rows:
-                connection.execute(
-                    f"INSERT INTO {self.table}_failed "  # noqa: S608
-                    "(id, body, event_id, created, failed_at, code, reason) "
-                    f"SELECT id, body, event_id, created, %s, %s, %s FROM {self.table}_pending "
-                    "WHERE id = %s",
-                    (now, code, reason, row_id),
-                )
-                connection.execute(
-                    f"DELETE FROM {self.table}_pending WHERE id = %s",  # noqa: S608
-                    (row_id,),
-                )
+        with self._transaction() as connection, connection.cursor() as cursor:
+            cursor.executemany(
+                f"WITH gone AS (DELETE FROM {self._pending} "
+                "WHERE id = %s AND (%s::text IS NULL OR lease_owner = %s) "
+                "RETURNING id, body, event_id, created) "
+                f"INSERT INTO {self._failed} "
+                "(id, body, event_id, created, failed_at, code, reason) "
+                "SELECT id, body, event_id, created, %s, %s, %s FROM gone",
+                [(row_id, owner, owner, now, code, reason) for row_id, code, reason in rows],
+            )
 
+    @_guarded
     def pending(self) -> int:
-        (count,) = (
-            self._connection()
-            .execute(f"SELECT count(*) FROM {self.table}_pending")  # noqa: S608
-            .fetchone()
-        )
+        with self._transaction() as connection:
+            (count,) = connection.execute(f"SELECT count(*) FROM {self._pending}").fetchone()
         return int(count)
 
+    @_guarded
+    def due(self) -> int:
+        with self._transaction() as connection:
+            (count,) = connection.execute(
+                f"SELECT count(*) FROM {self._pending} WHERE lease_until <= {_NOW}"
+            ).fetchone()
+        return int(count)
+
+    @_guarded
     def failed(self) -> list[FailedRow]:
-        found = self._connection().execute(
-            "SELECT id, body, event_id, created, failed_at, code, reason "  # noqa: S608
-            f"FROM {self.table}_failed ORDER BY id"
-        )
+        with self._transaction() as connection:
+            found = connection.execute(
+                "SELECT id, body, event_id, created, failed_at, code, reason "
+                f"FROM {self._failed} ORDER BY id"
+            ).fetchall()
         return [
             FailedRow(int(i), json.loads(body), str(e), float(c), float(f), code, str(reason))
             for i, body, e, c, f, code, reason in found
         ]
 
+    @_guarded
     def replay_failed(self) -> int:
-        connection = self._connection()
-        with connection.transaction():
-            moved = connection.execute(
-                f"INSERT INTO {self.table}_pending (body, event_id, created) "  # noqa: S608
-                f"SELECT body, event_id, %s FROM {self.table}_failed ORDER BY id",
-                (time.time(),),
-            ).rowcount
-            connection.execute(f"DELETE FROM {self.table}_failed")  # noqa: S608
-        return int(moved)
-
-    def purge_failed(self) -> int:
-        connection = self._connection()
-        with connection.transaction():
+        # One statement: a row failed meanwhile is either moved or left failed, never lost.
+        with self._transaction() as connection:
             return int(
-                connection.execute(f"DELETE FROM {self.table}_failed").rowcount  # noqa: S608
+                connection.execute(
+                    f"WITH moved AS (DELETE FROM {self._failed} RETURNING id, body, event_id) "
+                    f"INSERT INTO {self._pending} (body, event_id, created) "
+                    "SELECT body, event_id, %s FROM moved ORDER BY id",
+                    (time.time(),),
+                ).rowcount
             )
+
+    @_guarded
+    def purge_failed(self) -> int:
+        with self._transaction() as connection:
+            return int(connection.execute(f"DELETE FROM {self._failed}").rowcount)

@@ -10,10 +10,25 @@ outbox and returns; a worker thread sends batches in the background.
 Delivery is at-least-once, with the same event_id on every resend: an event leaves the outbox
 only when TikTok accepted it or failed it for good (then it waits in the outbox's failed
 events). A process that dies (a crash, a deploy, SIGKILL) leaves its pending events in the
-outbox file: the next EventSender on the same file sends them, with their original event_id,
-which TikTok deduplicates within 48 hours; an event found older than that is moved to the
-failed ones and reported, not sent blindly. A kill between TikTok's acceptance and the
-outbox's commit sends that batch again: the only duplicates, each with the same event_id.
+outbox file: the next EventSender on the same file sends them (its worker starts at once when
+it finds any), with their original event_id, which TikTok deduplicates within 48 hours; an
+event found older than that is moved to the failed ones and reported, not sent blindly. A kill
+between TikTok's acceptance and the outbox's commit sends that batch again: the only
+duplicates, each with the same event_id.
+
+What a worker meets while sending, and what becomes of the events (each reaches on_result):
+  accepted by TikTok                        "accepted": gone from the outbox
+  a request TikTok took as a partial        "partial": gone (TikTok names no event, and a
+    success (20001)                           resend would change nothing), logged
+  retryable (network, rate limit, 5xx)      "retrying": back in the outbox, sent again after
+    after the client's own retries, or        a backoff (1 s doubling to 5 min), until the
+    credentials to fix (40102, 40003, …)      48-hour window ends
+  failed for good (40002, …)                "failed": moved to the failed events
+  an unexpected error (a bug, a storage     "retrying" the same way; "failed" once an event
+    error)                                    has been tried MAX_ATTEMPTS times
+  older than 48 hours when its turn came    "expired": moved to the failed events, not sent
+A worker holds the rows it sends with a lease, renewed while it sends: no other worker sends
+them meanwhile; a worker that dies frees them when its lease runs out.
 
 Without an outbox file the events wait in memory (MemoryOutbox): bounded, never dropped (a
 full one makes `track` wait up to block_timeout, then raise OutboxFullError), but lost with the
@@ -57,22 +72,42 @@ BATCH = 1000
 
 @dataclass(frozen=True)
 class SendResult:
-    """What became of one event: "accepted", "failed" (for good: it waits in the outbox's
-    failed events) or "expired" (older than TikTok's 48-hour deduplication window when its
-    turn came: not sent, moved to the failed ones). `error` for the last two."""
+    """What became of one event, as the worker learned it:
+
+    - "accepted": TikTok accepted it.
+    - "partial": its request was answered with a partial success (20001): TikTok took the
+      request and may have rejected some of its events, naming none. Not sent again.
+    - "retrying": a retryable failure (or credentials to fix): it waits in the outbox and is
+      sent again after a backoff. `error` says why. A later result follows.
+    - "failed": failed for good; it waits in the outbox's failed events. `error` says why.
+    - "expired": older than TikTok's 48-hour deduplication window when its turn came: not
+      sent, moved to the failed events.
+    """
 
     event_id: str
-    status: Literal["accepted", "failed", "expired"]
+    status: Literal["accepted", "partial", "retrying", "failed", "expired"]
     error: PyttEventsError | None = None
+
+
+#: Tries after which an event that meets an unexpected error (not TikTok's answer: a bug, a
+#: storage error) is moved to the failed events instead of being released again.
+MAX_ATTEMPTS = 8
+
+
+def _backoff(attempts: int) -> float:
+    """Seconds before an event tried `attempts` times before is tried again: 1 s, doubling,
+    up to 5 minutes."""
+    return min(300.0, 2.0 ** min(attempts, 9))
 
 
 class _SenderCore:
     """What both senders share: configuration, taking events (validated and hashed at once,
-    kept in the outbox), and settling a batch's outcomes in the outbox."""
+    kept in the outbox), claiming a batch, and settling its outcomes in the outbox."""
 
     def __init__(
         self,
         api: BaseEventsApi,
+        owns_api: bool,
         auth: TikTokAuth | None,
         outbox: str | os.PathLike[str] | Outbox | None,
         interval: float,
@@ -82,6 +117,8 @@ class _SenderCore:
         exit_timeout: float,
         lease: float,
     ) -> None:
+        if lease <= 0 or interval <= 0:
+            raise ValueError("lease and interval: seconds, more than 0")
         self.auth = auth or TikTokAuth()
         if outbox is None:
             self.outbox: Outbox = MemoryOutbox(max_pending)
@@ -89,8 +126,10 @@ class _SenderCore:
             self.outbox = SQLiteOutbox(outbox)
         else:
             self.outbox = outbox
-        # An outbox made here (from a path) is closed with the sender; one given is the caller's.
+        # What the sender made (an outbox from a path, a client) it closes; what it was given
+        # is the caller's to close.
         self._owns_outbox = outbox is None or isinstance(outbox, (str, os.PathLike))
+        self._owns_api = owns_api
         self._planner = api
         self.interval = interval
         self.block_timeout = block_timeout
@@ -99,7 +138,11 @@ class _SenderCore:
         self.lease = lease
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._closed = False
-        self._flushing = False
+        self._flushing = 0  # flushes waiting: the worker drains even when stopping
+        self._busy = False  # a batch is claimed and not yet settled
+        self._held: list[int] = []  # the ids of that batch (their lease is renewed)
+        self._retried = 0  # events released to be tried again, ever (flush reads it)
+        self._retried_at_flush = 0
         self._taken = 0  # events taken since the last full batch
 
     def track(
@@ -137,10 +180,12 @@ class _SenderCore:
     def _keep(self, plan: Any) -> str:
         if self._closed:
             raise PyttEventsError("the sender is closed: make a new one")
+        self._ready()  # before the event is kept: a sender that cannot send keeps nothing
         items = []
         for planned in plan.requests:
             for body in planned.chunk.single_payloads():
-                items.append((_with_own_event_id(body), _event_id_of(_with_own_event_id(body))))
+                body = _with_own_event_id(body)
+                items.append((body, _event_id_of(body)))
         self.outbox.add(items, timeout=self.block_timeout)
         self._start()
         self._taken += len(items)
@@ -149,15 +194,26 @@ class _SenderCore:
             self._wake_now()
         return items[0][1]
 
+    def _ready(self) -> None:
+        """Raise if this sender cannot send from here (the async one: outside its loop)."""
+
     def _start(self) -> None:
         raise NotImplementedError  # pragma: no cover - each sender starts its own worker
 
     def _wake_now(self) -> None:
         raise NotImplementedError  # pragma: no cover - each sender wakes its own worker
 
-    def _fresh(self, rows: list[Row]) -> list[Row]:
-        """The rows to send; those older than TikTok's 48-hour deduplication window are moved
-        to the failed events and reported as expired, not sent blindly."""
+    def _running(self) -> bool:
+        """Whether the worker should claim another batch."""
+        return not self._closed or self._flushing > 0
+
+    def _claim(self) -> list[Row] | None:
+        """The next batch to send (None: nothing is due). Rows older than TikTok's 48-hour
+        deduplication window are moved to the failed events and reported, not sent blindly."""
+        rows = self.outbox.claim(self._owner, BATCH, self.lease)
+        if not rows:
+            return None
+        self._held = [row.id for row in rows]
         now = time.time()
         expired = [row for row in rows if now - row.created >= DEDUP_WINDOW_SECONDS]
         if expired:
@@ -165,43 +221,105 @@ class _SenderCore:
                 "older than TikTok's 48-hour deduplication window when its turn came: not sent "
                 "blindly (TikTok may have it already); replay it on purpose if it must go"
             )
-            self.outbox.fail((row.id, None, reason) for row in expired)
+            self.outbox.fail(((row.id, None, reason) for row in expired), owner=self._owner)
             logger.warning("%d event(s) of the outbox were older than 48 hours", len(expired))
             self._tell(
                 SendResult(row.event_id, "expired", PyttEventsError(reason)) for row in expired
             )
         return [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
 
-    def _settle(self, fresh: list[Row], result: BulkResponse) -> None:
-        """Record what became of the rows sent: accepted ones leave, retryable failures (and
-        credentials to fix) wait to be sent again, the others move to the failed events."""
+    def _renew(self) -> None:
+        """Keep the lease of the batch being sent (a send with retries may outlast it)."""
+        held = self._held
+        if held and self.outbox.renew(self._owner, held, self.lease) < len(held):
+            logger.warning(
+                "the lease of events being sent ran out (the worker was slower than lease=%g "
+                "s): another worker may send them too, with the same event_id", self.lease,
+            )  # fmt: skip
+
+    def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
+        """Record what became of the rows sent (see the module's table); the batch is no
+        longer held."""
+        try:
+            if isinstance(outcome, Exception):
+                self._settle_error(fresh, outcome)
+            else:
+                self._settle_response(fresh, outcome)
+        finally:
+            self._held = []
+
+    def _settle_response(self, fresh: list[Row], result: BulkResponse) -> None:
+        owner = self._owner
         # One event per body: positions are rows, in order (invalid bodies take none).
         invalid = {item.number for item in result.invalid}
         sent = [row for number, row in enumerate(fresh) if number not in invalid]
         if invalid:
             self.outbox.fail(
-                (fresh[item.number].id, None, "; ".join(f"{p}: {r}" for p, r in item.errors))
-                for item in result.invalid
+                ((fresh[item.number].id, None, "; ".join(f"{p}: {r}" for p, r in item.errors))
+                 for item in result.invalid),
+                owner=owner,
+            )  # fmt: skip
+        partial: dict[int, PyttEventsError] = {}
+        for indices, response in result.partial_successes:
+            why = PyttEventsError(
+                f"TikTok answered {response.code} (partial success: {response.message}; "
+                f"request_id {response.request_id}): it may have rejected this event"
             )
-        accepted = [sent[index] for index in result.accepted]
-        self.outbox.done(row.id for row in accepted)
-        again: list[Row] = []
+            partial.update((index, why) for index in indices)
+        if partial:
+            logger.warning(
+                "TikTok answered %d event(s) with a partial success (20001): some may have been "
+                "rejected, none named; they are not sent again", len(partial),
+            )  # fmt: skip
+        self.outbox.done(sent[index].id for index in result.accepted)
+        again: list[tuple[Row, PyttEventsError]] = []
         final: list[tuple[Row, PyttEventsError]] = []
         for failed in result.failed:
             row = sent[failed.index]
-            if getattr(failed.error, "retryable", False) or not hasattr(failed.error, "code"):
-                again.append(row)  # a connection error or a rate limit, after the retries
-            elif isinstance(failed.error, FATAL_ERRORS):
-                again.append(row)  # fix the credentials: the events wait
+            retryable = getattr(failed.error, "retryable", False) or not hasattr(
+                failed.error, "code"
+            )  # a connection error or a rate limit, after the client's retries
+            if retryable or isinstance(failed.error, FATAL_ERRORS):  # credentials: they wait
+                again.append((row, failed.error))
             else:
                 final.append((row, failed.error))
-        if again:
-            worst = max(row.attempts for row in again)
-            self.outbox.release((row.id for row in again), min(300.0, 2.0 ** min(worst, 8)))
+        self._release(again)
         if final:
-            self.outbox.fail((row.id, getattr(why, "code", None), str(why)) for row, why in final)
-        self._tell(SendResult(row.event_id, "accepted") for row in accepted)
+            self.outbox.fail(
+                ((row.id, getattr(why, "code", None), str(why)) for row, why in final),
+                owner=owner,
+            )
+        self._tell(
+            SendResult(sent[i].event_id, "partial", partial[i])
+            if i in partial
+            else SendResult(sent[i].event_id, "accepted")
+            for i in result.accepted
+        )
+        self._tell(SendResult(row.event_id, "retrying", why) for row, why in again)
         self._tell(SendResult(row.event_id, "failed", why) for row, why in final)
+
+    def _settle_error(self, fresh: list[Row], error: Exception) -> None:
+        """An error that is not TikTok's answer: the events go back to the outbox with a
+        backoff; one tried MAX_ATTEMPTS times is moved to the failed events instead."""
+        logger.error(
+            "sending %d event(s) met an unexpected error; they wait in the outbox",
+            len(fresh), exc_info=error,
+        )  # fmt: skip
+        why = PyttEventsError(f"{type(error).__name__} while sending: {error}")
+        final = [(row, why) for row in fresh if row.attempts + 1 >= MAX_ATTEMPTS]
+        again = [(row, why) for row in fresh if row.attempts + 1 < MAX_ATTEMPTS]
+        self._release(again)
+        if final:
+            reason = f"{why} (tried {MAX_ATTEMPTS} times)"
+            self.outbox.fail(((row.id, None, reason) for row, _ in final), owner=self._owner)
+        self._tell(SendResult(row.event_id, "retrying", why) for row, why in again)
+        self._tell(SendResult(row.event_id, "failed", why) for row, why in final)
+
+    def _release(self, again: list[tuple[Row, PyttEventsError]]) -> None:
+        if again:
+            worst = max(row.attempts for row, _ in again)
+            self.outbox.release((row.id for row, _ in again), _backoff(worst), owner=self._owner)
+            self._retried += len(again)
 
     def _tell(self, results: Iterable[SendResult]) -> None:
         if self.on_result is None:
@@ -212,10 +330,19 @@ class _SenderCore:
             except Exception:
                 logger.exception("on_result raised; the sender goes on")
 
+    def _flush_state(self) -> bool | None:
+        """What a waiting flush sees: True (nothing pending), False (what is pending cannot go
+        now: each event was tried and waits out a retry delay), None (keep waiting)."""
+        if self.outbox.pending() == 0:
+            return True
+        if not self._busy and self._retried > self._retried_at_flush and self.outbox.due() == 0:
+            return False
+        return None
+
     def _left_behind(self) -> None:
         left = self.outbox.pending()
         if left:
-            where = "in the outbox file" if isinstance(self.outbox, SQLiteOutbox) else "lost"
+            where = "lost" if isinstance(self.outbox, MemoryOutbox) else "kept in the outbox"
             logger.warning("%d event(s) not sent when the sender closed: %s", left, where)
 
 
@@ -227,14 +354,17 @@ class EventSender(_SenderCore):
         auth: the credentials (default: from the environment or .env).
         outbox: a file path (an SQLiteOutbox), an Outbox, or None (a MemoryOutbox).
         api: the client that sends (default: TikTokEventsApi(), its retry policy and
-            concurrency); it also validates and hashes what track takes.
+            concurrency); it also validates and hashes what track takes. A client given is
+            the caller's: close() leaves it open (as it does an Outbox given).
         interval: seconds between sends of a batch that is not full.
         max_pending: the bound of the in-memory outbox (without outbox).
         block_timeout: how long track waits for room in a full in-memory outbox.
         on_result: called (from the worker thread) with a SendResult for each event.
-        exit_timeout: how long the flush at interpreter exit waits; what is not sent by then
-            stays in the outbox file for the next sender (or, in memory, is lost: logged).
-        lease: seconds a claimed batch is held; a worker that dies frees it after that.
+        exit_timeout: how long close() (and the flush at interpreter exit) waits in all; what
+            is not sent by then stays in the outbox file for the next sender (in memory: it
+            is lost, and logged).
+        lease: seconds a claimed batch is held, renewed while it is sent; the rows of a worker
+            that died are free again after that.
     """
 
     def __init__(
@@ -252,8 +382,8 @@ class EventSender(_SenderCore):
     ) -> None:
         self.api = api or TikTokEventsApi()
         super().__init__(
-            self.api, auth, outbox, interval, max_pending, block_timeout, on_result,
-            exit_timeout, lease,
+            self.api, api is None, auth, outbox, interval, max_pending, block_timeout,
+            on_result, exit_timeout, lease,
         )  # fmt: skip
         self._pid = -1
         self._thread: threading.Thread | None = None
@@ -261,6 +391,8 @@ class EventSender(_SenderCore):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         atexit.register(_close_at_exit, weakref.ref(self))
+        if self.outbox.pending():  # events an earlier process left: they go out now
+            self._start()
 
     def _start(self) -> None:
         if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
@@ -271,11 +403,16 @@ class EventSender(_SenderCore):
             # After a fork: this process's own worker, events and lease owner.
             self._pid = os.getpid()
             self._owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
+            self._busy, self._held = False, []
             self._wake, self._stop = threading.Event(), threading.Event()
             self._thread = threading.Thread(
                 target=self._run, name="pytt-events-sender", daemon=True
             )
             self._thread.start()
+            threading.Thread(
+                target=self._keep_leases, args=(self._stop,), name="pytt-events-lease",
+                daemon=True,
+            ).start()  # fmt: skip
 
     def _wake_now(self) -> None:
         self._wake.set()
@@ -287,64 +424,88 @@ class EventSender(_SenderCore):
             except Exception:  # the worker must not die: the events stay in the outbox
                 logger.exception("the event sender's worker met an error; it goes on")
                 sent = 0
-            if self._stop.is_set():
+            if self._stop.is_set() and not self._flushing:
                 return
             if self._wake.wait(self.interval if sent == 0 else 0):
                 self._wake.clear()
 
+    def _keep_leases(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease / 3):
+            try:
+                self._renew()
+            except Exception:
+                logger.exception("renewing the lease of events being sent failed")
+
     def _drain(self) -> int:
-        """Send what the outbox holds, a batch at a time; the number of events sent."""
+        """Send what the outbox holds, a batch at a time; the number of events settled."""
         total = 0
-        while not self._stop.is_set() or self._flushing:
-            rows = self.outbox.claim(self._owner, BATCH, self.lease)
-            if not rows:
-                return total
-            fresh = self._fresh(rows)
-            if fresh:
-                try:
-                    result = self.api.send_payloads(
-                        [row.body for row in fresh], self.auth, skip_invalid=True
-                    )
-                except BulkSendError as refused:
-                    result = refused.result
-                self._settle(fresh, result)
-            total += len(rows)
+        while self._running():
+            self._busy = True
+            try:
+                fresh = self._claim()
+                if fresh is None:
+                    return total
+                if fresh:
+                    outcome: BulkResponse | Exception
+                    try:
+                        outcome = self.api.send_payloads(
+                            [row.body for row in fresh], self.auth, skip_invalid=True
+                        )
+                    except BulkSendError as refused:
+                        outcome = refused.result
+                    except Exception as error:
+                        outcome = error
+                    self._settle(fresh, outcome)
+                total += max(1, len(fresh))
+            finally:
+                self._busy = False
         return total
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Send what is pending now; wait until nothing is (True) or timeout seconds (False:
-        the rest stays in the outbox and keeps being sent)."""
+        """Send what is pending now, and wait: True once nothing is pending; False after
+        timeout seconds, or as soon as what is left was tried and waits out a retry delay (a
+        "retrying" result said why). What is left stays in the outbox and keeps being sent."""
         if self.outbox.pending() == 0:
             return True
         self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._flushing = True
+        self._retried_at_flush = self._retried
+        self._flushing += 1
         try:
             while True:
                 self._wake.set()
-                if self.outbox.pending() == 0:
-                    return True
+                state = self._flush_state()
+                if state is not None:
+                    return state
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
                 time.sleep(0.01)
         finally:
-            self._flushing = False
+            self._flushing -= 1
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush (up to timeout, default exit_timeout), then stop the worker. True when
-        nothing was left pending; what is left stays in the outbox file for the next sender."""
+        """Flush, then stop the worker, all within timeout seconds (default exit_timeout).
+        True when nothing was left pending; what is left stays in the outbox file for the
+        next sender. A worker still in the middle of a request then keeps the outbox and the
+        client open (it is a daemon thread: it ends with the process)."""
         if self._closed:
             return self.outbox.pending() == 0
-        emptied = self.flush(self.exit_timeout if timeout is None else timeout)
+        wait = self.exit_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        emptied = self.flush(wait)
         self._closed = True
         self._stop.set()
         self._wake.set()
         thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout=self.exit_timeout)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if not emptied:
             self._left_behind()
-        self.api.close()
+        if thread is not None and thread.is_alive():
+            logger.warning("the sender's worker is still sending: its outbox stays open")
+            return emptied
+        if self._owns_api:
+            self.api.close()
         if self._owns_outbox:
             self.outbox.close()
         return emptied
@@ -365,8 +526,13 @@ class AsyncEventSender(_SenderCore):
     """The asyncio twin of EventSender: `track` and `post_event` (plain calls: they do no
     network I/O) return once the event is in the outbox; a task on the running event loop
     sends, through AsyncTikTokEventsApi. `await sender.flush()`, `await sender.aclose()`, or
-    `async with AsyncEventSender(...) as sender:`; the same arguments as EventSender. Close it
-    before its event loop ends (at loop shutdown its pending events stay in the outbox file).
+    `async with AsyncEventSender(...) as sender:`; the same arguments as EventSender, except
+    block_timeout, which stays 0: waiting for room would stop the event loop, and with it the
+    task that makes room (a full in-memory outbox raises OutboxFullError at once).
+
+    `track` must be called from a coroutine on that loop (elsewhere it raises, keeping
+    nothing). Close the sender before its loop ends: an event loop cannot run at interpreter
+    exit, so what is pending then stays in the outbox file (in memory: lost), and is logged.
     """
 
     def __init__(
@@ -382,19 +548,39 @@ class AsyncEventSender(_SenderCore):
         exit_timeout: float = 5.0,
         lease: float = 120.0,
     ) -> None:
+        if block_timeout != 0:
+            raise ValueError(
+                "block_timeout: AsyncEventSender cannot wait for room (it would stop the event "
+                "loop that makes room); use a durable outbox or a larger max_pending"
+            )
         self.api = api or AsyncTikTokEventsApi()
         super().__init__(
-            self.api, auth, outbox, interval, max_pending, block_timeout, on_result,
+            self.api, api is None, auth, outbox, interval, max_pending, 0.0, on_result,
             exit_timeout, lease,
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
         self._wake_async: asyncio.Event | None = None
+        atexit.register(_report_at_exit, weakref.ref(self))
+        with contextlib.suppress(RuntimeError):  # no running loop: at the first track
+            asyncio.get_running_loop()
+            if self.outbox.pending():  # events an earlier process left: they go out now
+                self._start()
+
+    def _ready(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise PyttEventsError(
+                "AsyncEventSender.track and post_event are called from a coroutine on the "
+                "event loop that sends (nothing was kept); from a thread, use EventSender"
+            ) from None
 
     def _start(self) -> None:
         if self._task is not None and not self._task.done():
             return
-        loop = asyncio.get_running_loop()  # track is called from a coroutine
+        loop = asyncio.get_running_loop()
         self._wake_async = asyncio.Event()
+        self._busy, self._held = False, []
         self._task = loop.create_task(self._run(), name="pytt-events-sender")
 
     def _wake_now(self) -> None:
@@ -403,70 +589,93 @@ class AsyncEventSender(_SenderCore):
 
     async def _run(self) -> None:
         assert self._wake_async is not None
-        while not self._closed or self._flushing:
+        leases = asyncio.create_task(self._keep_leases(), name="pytt-events-lease")
+        try:
+            while self._running():
+                try:
+                    sent = await self._drain()
+                except Exception:  # the worker must not die: the events stay in the outbox
+                    logger.exception("the event sender's worker met an error; it goes on")
+                    sent = 0
+                if not self._running():
+                    return
+                if sent == 0:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake_async.wait(), self.interval)
+                    self._wake_async.clear()
+        finally:
+            leases.cancel()
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
             try:
-                sent = await self._drain()
-            except Exception:  # the worker must not die: the events stay in the outbox
-                logger.exception("the event sender's worker met an error; it goes on")
-                sent = 0
-            if self._closed and not self._flushing:
-                return
-            if sent == 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake_async.wait(), self.interval)
-                self._wake_async.clear()
+                self._renew()
+            except Exception:
+                logger.exception("renewing the lease of events being sent failed")
 
     async def _drain(self) -> int:
         total = 0
-        while True:
-            rows = self.outbox.claim(self._owner, BATCH, self.lease)
-            if not rows:
-                return total
-            fresh = self._fresh(rows)
-            if fresh:
-                try:
-                    result = await self.api.send_payloads(
-                        [row.body for row in fresh], self.auth, skip_invalid=True
-                    )
-                except BulkSendError as refused:
-                    result = refused.result
-                self._settle(fresh, result)
-            total += len(rows)
+        while self._running():
+            self._busy = True
+            try:
+                fresh = self._claim()
+                if fresh is None:
+                    return total
+                if fresh:
+                    outcome: BulkResponse | Exception
+                    try:
+                        outcome = await self.api.send_payloads(
+                            [row.body for row in fresh], self.auth, skip_invalid=True
+                        )
+                    except BulkSendError as refused:
+                        outcome = refused.result
+                    except Exception as error:
+                        outcome = error
+                    self._settle(fresh, outcome)
+                total += max(1, len(fresh))
+            finally:
+                self._busy = False
+        return total
 
     async def flush(self, timeout: float | None = None) -> bool:
-        """Send what is pending now; wait until nothing is (True) or timeout seconds (False)."""
+        """Send what is pending now, and wait: as EventSender.flush."""
         if self.outbox.pending() == 0:
             return True
         self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._flushing = True
+        self._retried_at_flush = self._retried
+        self._flushing += 1
         try:
-            while self.outbox.pending():
-                if self._wake_async is not None:
-                    self._wake_async.set()
+            while True:
+                self._wake_now()
+                state = self._flush_state()
+                if state is not None:
+                    return state
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
                 await asyncio.sleep(0.01)
-            return True
         finally:
-            self._flushing = False
+            self._flushing -= 1
 
     async def aclose(self, timeout: float | None = None) -> bool:
-        """Flush (up to timeout, default exit_timeout), then stop the task and the client."""
+        """Flush, then stop the task, all within timeout seconds (default exit_timeout);
+        closes the client and outbox it made. True when nothing was left pending."""
         if self._closed:
             return self.outbox.pending() == 0
-        emptied = await self.flush(self.exit_timeout if timeout is None else timeout)
+        wait = self.exit_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        emptied = await self.flush(wait)
         self._closed = True
-        if self._task is not None:
-            if self._wake_async is not None:
-                self._wake_async.set()
-            try:
-                await asyncio.wait_for(self._task, self.exit_timeout)
-            except asyncio.TimeoutError:
-                self._task.cancel()
+        if self._task is not None and not self._task.done():
+            self._wake_now()
+            # At the deadline wait_for cancels it: the batch it held is free when its lease ends.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._task, max(0.0, deadline - time.monotonic()))
         if not emptied:
             self._left_behind()
-        await self.api.aclose()
+        if self._owns_api:
+            await self.api.aclose()
         if self._owns_outbox:
             self.outbox.close()
         return emptied
@@ -501,7 +710,17 @@ def _event_id_of(body: dict[str, Any]) -> str:
 
 
 def _close_at_exit(reference: weakref.ref[EventSender]) -> None:
-    """At interpreter exit: a flush bounded by the sender's exit_timeout."""
+    """At interpreter exit: a close bounded by the sender's exit_timeout (a sender whose worker
+    runs in another process, its parent's, is that process's to close)."""
     sender = reference()
     if sender is not None and not sender._closed and sender._pid == os.getpid():
         sender.close()
+
+
+def _report_at_exit(reference: weakref.ref[AsyncEventSender]) -> None:
+    """At interpreter exit, an AsyncEventSender not closed: no loop runs to send; say what is
+    left and where."""
+    sender = reference()
+    if sender is not None and not sender._closed:
+        with contextlib.suppress(Exception):
+            sender._left_behind()
