@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
+from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events.stored import parse_line
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOME_SCHEMA", "send", "summary", "validate", "validate_files", "write_failed"]
 
+_PARTIAL = "TikTok answered 20001 (partial success): it may have rejected this event"
 _EMPTY_ROW = "the row is empty: no JSON value"
 _PROBLEMS = "problems array<struct<path:string,message:string>>"
 _VERDICT = f"status string, severity string, {_PROBLEMS}"
@@ -246,7 +248,7 @@ def send(
     api_version: str | None = None,
 ) -> DataFrame:
     """Send the stored payloads of a column of raw text, one client per task, and give one
-    outcome row per event: event_id, status (accepted | failed | invalid), code, reason,
+    outcome row per event: event_id, status (accepted | partial | failed | invalid), code, reason,
     request_id, payload (the body of a failed event, hashed, as write_failed writes it; the
     raw line of an invalid one is never copied: it may hold unhashed personal data).
 
@@ -282,7 +284,10 @@ def send(
                     )
                     yield pa.RecordBatch.from_pylist(rows, schema=_outcome_arrow_schema())
 
-    return df.select(column).mapInArrow(run, OUTCOME_SCHEMA)
+    outcomes = df.select(column).mapInArrow(run, OUTCOME_SCHEMA)
+    # write_failed refuses this lazy frame: computing it again would send every event again.
+    outcomes._pytt_events_sends = True  # type: ignore[attr-defined]
+    return outcomes
 
 
 def _outcome_arrow_schema() -> Any:
@@ -341,8 +346,23 @@ def _send_rows(
     for indices, response in zip(result.response_indices, result.responses, strict=False):
         for index in indices:
             request_of[index] = response.request_id
+    # A request answered with a partial success (20001): TikTok may have rejected some of its
+    # events, naming none. They are not failed (a resend would change nothing): "partial".
+    partial = {index for indices, _ in result.partial_successes for index in indices}
     for index in result.accepted:
-        rows.append(_outcome(sent_ids[index], "accepted", 0, None, request_of.get(index), None))
+        if index in partial:
+            rows.append(
+                _outcome(
+                    sent_ids[index],
+                    "partial",
+                    PARTIAL_SUCCESS,
+                    _PARTIAL,
+                    request_of.get(index),
+                    None,
+                )
+            )
+        else:
+            rows.append(_outcome(sent_ids[index], "accepted", 0, None, request_of.get(index), None))
     for failed in result.failed:
         rows.append(
             _outcome(
@@ -375,8 +395,19 @@ def _outcome(
     }
 
 
-def write_failed(outcomes: DataFrame, path: str) -> None:
+def write_failed(outcomes: DataFrame, path: str, *, mode: str = "errorifexists") -> None:
     """Write the failed events of send's outcomes as NDJSON text (a folder of part files, as
-    Spark writes; each part is a file `pytt-events send` accepts)."""
+    Spark writes; each part is a file `pytt-events send` accepts). `mode` is Spark's save mode
+    ("errorifexists": an existing folder is never replaced unless asked, "overwrite", ...).
+
+    Give it outcomes that were written (read back: `spark.read.parquet(...)`) or cached: the
+    frame send() returns is lazy, and writing it would send every event again (refused).
+    """
+    if getattr(outcomes, "_pytt_events_sends", False) and not outcomes.is_cached:
+        raise ValueError(
+            "write_failed was given send()'s own lazy frame: computing it would send every "
+            "event again. Write the outcomes first (outcomes.write.parquet(path)) and give "
+            "spark.read.parquet(path), or cache them (outcomes.cache(), then an action)"
+        )
     failed = outcomes.filter(outcomes.status == "failed").select("payload")
-    failed.write.mode("overwrite").text(path)
+    failed.write.mode(mode).text(path)

@@ -11,9 +11,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from pytt_events.outbox import PostgresOutbox  # noqa: E402
 from pytt_events.sender import EventSender  # noqa: E402
 from pytt_events.testing import SandboxServer  # noqa: E402
 from tests.conftest import PIXEL, TOKEN  # noqa: E402
+from tests.outbox_contract import check_contract  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 
@@ -75,26 +78,59 @@ def dsn() -> Iterator[str]:
 def test_the_outbox_contract(dsn: str) -> None:
     one = PostgresOutbox(dsn, table="contract")
     two = PostgresOutbox(dsn, table="contract")
-    one.add([({"event_id": f"p-{i}"}, f"p-{i}") for i in range(5)])
-    assert one.pending() == 5
-    mine = one.claim("w1", 3, lease=600)
-    theirs = two.claim("w2", 10, lease=600)
-    assert [r.event_id for r in mine] == ["p-0", "p-1", "p-2"]
-    assert [r.event_id for r in theirs] == ["p-3", "p-4"]
-    assert two.claim("w2", 10, lease=600) == []
-    one.done([mine[0].id])
-    one.release([mine[1].id], retry_in=0)
-    one.fail([(mine[2].id, 40002, "refused")])
-    (again,) = two.claim("w2", 10, lease=600)
-    assert (again.event_id, again.attempts) == ("p-1", 1)
-    assert [(f.event_id, f.code, f.reason) for f in one.failed()] == [("p-2", 40002, "refused")]
-    assert one.replay_failed() == 1
-    assert one.failed() == []
-    assert one.pending() == 4  # p-1, p-3, p-4 leased; p-2 back
-    assert one.purge_failed() == 0
+    check_contract(one, two)
     assert "postgres@" not in repr(one)
     one.close()
     two.close()
+
+
+def test_concurrent_claims_never_share_a_row(dsn: str) -> None:
+    """Four workers, each with its own connection, claim batches at once (FOR UPDATE SKIP
+    LOCKED): every row is claimed by exactly one of them."""
+    filler = PostgresOutbox(dsn, table="race")
+    filler.add([({"event_id": f"r-{i}"}, f"r-{i}") for i in range(400)], timeout=0)
+    filler.close()
+    start = threading.Barrier(4)
+
+    def work(name: str) -> list[str]:
+        outbox = PostgresOutbox(dsn, table="race")
+        start.wait()
+        mine: list[str] = []
+        while rows := outbox.claim(name, 7, lease=600):
+            mine.extend(row.event_id for row in rows)
+            outbox.done(row.id for row in rows)
+        outbox.close()
+        return mine
+
+    with ThreadPoolExecutor(4) as pool:
+        claimed = list(pool.map(work, [f"w{n}" for n in range(4)]))
+    every = [event_id for found in claimed for event_id in found]
+    assert Counter(every) == Counter(f"r-{i}" for i in range(400))  # each once, none lost
+    assert all(claimed), "each worker claimed some rows"
+
+
+def test_the_outbox_command_reads_a_postgres_outbox(dsn: str) -> None:
+    from click.testing import CliRunner
+
+    from pytt_events.cli import main
+
+    outbox = PostgresOutbox(dsn, table="command")
+    outbox.add([({"event_id": "c-1"}, "c-1"), ({"event_id": "c-2"}, "c-2")], timeout=0)
+    (first, _) = outbox.claim("w", 2, lease=600)
+    outbox.fail([(first.id, 40002, "TikTok code 40002: Invalid value")], owner="w")
+    runner = CliRunner()
+    args = ["outbox", dsn, "--table", "command"]
+    assert runner.invoke(main, args).output == "1 pending, 1 failed\n"
+    assert runner.invoke(main, [*args, "list"]).output.startswith("c-1\t40002\t")
+    assert runner.invoke(main, [*args, "replay"]).output == (
+        "1 failed event(s) moved back to pending\n"
+    )
+    assert (outbox.pending(), outbox.failed()) == (2, [])
+    wrong = runner.invoke(main, ["outbox", "postgresql://app:secret-pw@127.0.0.1:1/shop", "list"])
+    assert wrong.exit_code != 0
+    assert "cannot open the PostgreSQL outbox" in wrong.output
+    assert "secret-pw" not in wrong.output
+    outbox.close()
 
 
 def test_a_sender_delivers_through_postgres(dsn: str) -> None:

@@ -16,14 +16,16 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from pytt_events import PayloadValidationError, TikTokAuth
+from pytt_events import PayloadValidationError, PyttEventsError, TikTokAuth, TikTokEventsApi
 from pytt_events.outbox import MemoryOutbox, OutboxFullError, SQLiteOutbox
-from pytt_events.sender import EventSender, SendResult
+from pytt_events.sender import MAX_ATTEMPTS, AsyncEventSender, EventSender, SendResult
 from pytt_events.testing import Fault, FaultPlan, SandboxServer
 from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN
 
@@ -179,7 +181,9 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_a_process_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
+def test_a_process_killed_mid_stream_loses_nothing(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     path = tmp_path / "outbox.sqlite3"
     script = tmp_path / "child.py"
     script.write_text(CHILD, "utf-8")
@@ -198,6 +202,15 @@ def test_a_process_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
         os.kill(child.pid, signal.SIGKILL)  # mid-stream: some sent, most pending
         child.wait(timeout=30)
         child.stdout.close()
+        # The batch the killed worker held: the only events that may be delivered twice.
+        database = sqlite3.connect(path)
+        in_flight = {
+            row[0]
+            for row in database.execute(
+                "SELECT event_id FROM pending WHERE lease_owner IS NOT NULL"
+            )
+        }
+        database.close()
         before = server.events_accepted
         assert 0 < before < 10_000
         done = subprocess.run(
@@ -206,11 +219,15 @@ def test_a_process_killed_mid_stream_loses_nothing(tmp_path: Path) -> None:
         assert done.stdout.strip() == "finished", done.stderr
         accepted = accepted_ids(server)
     assert set(accepted) == {f"c-{i}" for i in range(10_000)}  # every event delivered
+    twice = {event_id for event_id, count in accepted.items() if count > 1}
     duplicates = sum(accepted.values()) - 10_000
-    # Only a kill between TikTok's acceptance and the outbox's commit resends: at most the one
+    # Only a kill between TikTok's acceptance and the outbox's commit resends: events of the
     # batch in flight, and each resend carries the same event_id (TikTok merges it).
-    assert duplicates <= 1_000
-    print(f"killed after {before} accepted; {duplicates} event(s) delivered twice, same id")
+    assert twice <= in_flight
+    assert max(accepted.values()) <= 2
+    record_property("delivered_twice", duplicates)
+    print(f"killed after {before} accepted; {duplicates} event(s) of the {len(in_flight)} in "
+          "flight delivered twice, with the same event_id")  # fmt: skip
 
 
 def test_the_outbox_command_lists_replays_and_purges(tmp_path: Path) -> None:
@@ -295,3 +312,126 @@ def test_a_sender_made_before_a_fork_has_its_own_worker_in_each_child(tmp_path: 
     expected = {"parent-0"} | {f"k{n}-{i}" for n in range(2) for i in range(20)}
     assert set(accepted) == expected
     assert [key for key, count in accepted.items() if count > 1] == []
+
+
+class FailingFirst(httpx.BaseTransport):
+    """Real HTTP to the sandbox, except that the first `times` requests meet an error that is
+    not TikTok's answer (as a bug or a full disk would raise)."""
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.left > 0:
+            self.left -= 1
+            raise RuntimeError("injected failure")
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def track_body(event_id: str) -> dict[str, Any]:
+    return {"event_source": "web", "event_source_id": PIXEL, "data": [event(event_id)]}
+
+
+def test_an_unexpected_error_releases_the_batch_to_be_sent_again(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    ids = [f"u-{i}" for i in range(3)]
+    SQLiteOutbox(path).add([(track_body(i), i) for i in ids])  # one batch, from the start
+    results: list[SendResult] = []
+    with SandboxServer(access_token=TOKEN) as server:
+        api = TikTokEventsApi(transport=FailingFirst(1))
+        with EventSender(
+            auth_for(server), outbox=path, api=api, on_result=results.append, interval=0.05
+        ) as sender:
+            # Tried once: each waits out a 1 s backoff, and flush says so instead of waiting.
+            assert sender.flush(timeout=30) is False
+            assert [(r.event_id, r.status) for r in results] == [(i, "retrying") for i in ids]
+            assert "RuntimeError while sending: injected failure" in str(results[0].error)
+            assert sender.outbox.pending() == 3
+            assert sender.flush(timeout=30)  # after the backoff: sent
+        assert accepted_ids(server) == Counter(ids)
+        api.close()
+    assert [r.status for r in results[3:]] == ["accepted"] * 3
+
+
+def test_an_event_that_keeps_meeting_unexpected_errors_is_failed_not_lost(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    SQLiteOutbox(path).add([(track_body("x-1"), "x-1")])
+    database = sqlite3.connect(path)
+    with database:
+        database.execute("UPDATE pending SET attempts = ?", (MAX_ATTEMPTS - 1,))
+    database.close()
+    results: list[SendResult] = []
+    with SandboxServer(access_token=TOKEN) as server:
+        api = TikTokEventsApi(transport=FailingFirst(1))
+        with EventSender(auth_for(server), outbox=path, api=api, on_result=results.append) as s:
+            assert s.flush(timeout=30)
+        api.close()
+        assert server.events_accepted == 0
+    assert [(r.event_id, r.status) for r in results] == [("x-1", "failed")]
+    (failed,) = SQLiteOutbox(path).failed()
+    assert failed.event_id == "x-1"
+    assert f"injected failure (tried {MAX_ATTEMPTS} times)" in failed.reason
+
+
+def test_a_partial_success_is_reported_as_such_and_not_sent_again() -> None:
+    ids = [f"h-{i}" for i in range(3)]
+    outbox = MemoryOutbox()
+    outbox.add([(track_body(i), i) for i in ids])  # one batch, from the start
+    results: list[SendResult] = []
+    partial = FaultPlan(Fault.PARTIAL, first=1)
+    with SandboxServer(access_token=TOKEN, faults=[partial]) as server:
+        with EventSender(auth_for(server), outbox=outbox, on_result=results.append) as sender:
+            assert sender.flush(timeout=30)
+        assert len(server.received) == 1
+    assert (outbox.pending(), outbox.failed()) == (0, [])
+    assert [(r.event_id, r.status) for r in results] == [(i, "partial") for i in ids]
+    assert "20001" in str(results[0].error)
+
+
+def test_credentials_to_fix_keep_the_events_and_flush_does_not_hang(tmp_path: Path) -> None:
+    results: list[SendResult] = []
+    path = tmp_path / "o.sqlite3"
+    with SandboxServer(access_token="another-token") as server:
+        sender = EventSender(auth_for(server), outbox=path, on_result=results.append)
+        for i in range(4):
+            sender.track(event(f"k-{i}"))
+        assert sender.flush() is False  # no timeout: each was tried, and waits
+        assert sender.close(timeout=0.5) is False
+    assert {r.status for r in results} == {"retrying"}
+    assert all("40105" in str(r.error) and TOKEN not in str(r.error) for r in results)
+    assert SQLiteOutbox(path).pending() == 4  # kept for a sender with the right token
+    with SandboxServer(access_token=TOKEN) as fixed:
+        with EventSender(auth_for(fixed), outbox=path) as sender:
+            # An earlier sender's retry delay (1 s) ends before the flush does.
+            assert sender.flush(timeout=30)
+        assert accepted_ids(fixed) == Counter(f"k-{i}" for i in range(4))
+
+
+def test_pending_events_of_an_earlier_process_go_out_without_a_new_event(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    SQLiteOutbox(path).add([(track_body("e-1"), "e-1"), (track_body("e-2"), "e-2")])
+    with SandboxServer(access_token=TOKEN) as server:
+        api = TikTokEventsApi()
+        sender = EventSender(auth_for(server), outbox=path, api=api, interval=0.05)
+        deadline = time.monotonic() + 30
+        while server.events_accepted < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # no track, no flush: the worker started when it found them
+        assert accepted_ids(server) == {"e-1": 1, "e-2": 1}
+        assert sender.close()
+        # The client given is the caller's: still open after close.
+        assert api.send_payloads([track_body("e-3")], auth_for(server)).accepted == (0,)
+        api.close()
+
+
+def test_the_async_sender_keeps_nothing_it_cannot_send() -> None:
+    auth = TikTokAuth(TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL)
+    with pytest.raises(ValueError, match="block_timeout"):
+        AsyncEventSender(auth, block_timeout=1.0)
+    sender = AsyncEventSender(auth)
+    with pytest.raises(PyttEventsError, match="from a coroutine"):
+        sender.track(event("n-1"))  # no running loop: nothing could send it
+    assert sender.outbox.pending() == 0

@@ -178,6 +178,30 @@ def test_send_under_faults_matches_the_sandbox_record(
     assert resent == ["s-33", "s-7"]
 
 
+def test_a_partial_success_is_reported_and_the_lazy_outcomes_are_never_sent_twice(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    ids = [f"ps-{i}" for i in range(4)]
+    frame = spark.createDataFrame(
+        [(line,) for line in lines_of([track_body(i) for i in ids])], "value string"
+    )
+    partial = [FaultPlan(Fault.PARTIAL, attempts=1, share=1.0, seed=1)]  # every request
+    with SandboxServer(access_token=TOKEN, faults=partial) as server:
+        outcomes = tts.send(frame.coalesce(1), settings=settings_of(server))
+        with pytest.raises(ValueError, match="send every event again"):
+            tts.write_failed(outcomes, str(tmp_path / "failed"))
+        rows = outcomes.collect()
+        assert len(server.received) == 1  # one action, one send; the refusal sent nothing
+    assert sorted((row.event_id, row.status, row.code) for row in rows) == [
+        (i, "partial", 20001) for i in ids
+    ]
+    out = tmp_path / "failed"
+    tts.write_failed(outcomes_frame(spark, rows), str(out))
+    with pytest.raises(Exception, match="already exists"):
+        tts.write_failed(outcomes_frame(spark, rows), str(out))  # never replaced unasked
+    tts.write_failed(outcomes_frame(spark, rows), str(out), mode="overwrite")
+
+
 def outcomes_frame(spark: SparkSession, rows: list[Any]) -> Any:
     return spark.createDataFrame(rows, tts.OUTCOME_SCHEMA).coalesce(1)
 

@@ -1,0 +1,52 @@
+"""The Outbox contract, checked against every outbox the project ships (SQLiteOutbox and
+MemoryOutbox in tests/unit/test_outbox.py, PostgresOutbox against a real server in
+tests/sandbox/test_postgres_outbox.py): claims and leases, owner checks, renewal, due counts,
+failing, replaying and purging."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def check_contract(first: Any, second: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+    """`first` and `second` are two handles on one store (two processes' views of a file, or
+    the same in-memory outbox twice)."""
+    first.add([({"event_id": f"p-{i}"}, f"p-{i}") for i in range(5)], timeout=0)
+    assert (first.pending(), first.due()) == (5, 5)
+    mine = first.claim("w1", 3, lease=600)
+    theirs = second.claim("w2", 10, lease=600)
+    assert [r.event_id for r in mine] == ["p-0", "p-1", "p-2"]  # oldest first
+    assert [r.event_id for r in theirs] == ["p-3", "p-4"]
+    assert second.claim("w2", 10, lease=600) == []  # every row is leased
+    assert first.due() == 0
+    # Only a row's holder releases or fails it; anybody may mark it done (TikTok took it).
+    first.release([theirs[0].id], retry_in=0, owner="w1")
+    first.fail([(theirs[1].id, 40002, "not mine")], owner="w1")
+    assert (first.due(), first.failed()) == (0, [])
+    assert first.renew("w1", [r.id for r in theirs], lease=600) == 0
+    assert second.renew("w2", [r.id for r in theirs], lease=600) == 2
+    first.done([mine[0].id])
+    first.release([mine[1].id], retry_in=0, owner="w1")
+    first.fail([(mine[2].id, 40002, "refused")], owner="w1")
+    (again,) = second.claim("w2", 10, lease=600)
+    assert (again.event_id, again.attempts) == ("p-1", 1)
+    assert [(f.event_id, f.code, f.reason) for f in first.failed()] == [("p-2", 40002, "refused")]
+    # A retry delay keeps a released row from being claimed until it ends.
+    second.release([again.id], retry_in=600, owner="w2")
+    assert (second.due(), second.claim("w3", 10, lease=600)) == (0, [])
+    assert first.replay_failed() == 1
+    assert first.failed() == []
+    assert first.pending() == 4  # p-1 (waiting), p-3 and p-4 (leased), p-2 (back)
+    assert [r.event_id for r in first.claim("w3", 10, lease=600)] == ["p-2"]
+    assert first.purge_failed() == 0
+    # A lease that runs out frees its rows for another worker; the old holder's release is
+    # then refused, so the new holder keeps them.
+    first.add([({"event_id": "p-5"}, "p-5")], timeout=0)
+    (short,) = first.claim("w4", 10, lease=0.05)
+    sleep(0.2)
+    (taken,) = second.claim("w5", 10, lease=600)
+    assert taken.id == short.id
+    first.release([short.id], retry_in=0, owner="w4")
+    assert second.claim("w6", 10, lease=600) == []
