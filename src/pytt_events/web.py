@@ -6,9 +6,12 @@ optional extra: `pytt-events-api[django]`, `[flask]`, `[fastapi]`).
     from pytt_events.web import from_request, persist_ttclid
 
     fields = from_request(request)                  # {"user": {...}, "page": {...}}
-    sender.track({"event": "Purchase", "event_time": now, **fields,
-                  "properties": {...}})             # Events 2.0
+    sender.track(fields.merged({"event": "Purchase", "event_time": now,
+                                "user": {"email": ...}, "properties": {...}}))   # Events 2.0
     Context(**from_request(request).context())      # Events 1.0
+
+`fields.merged(event)` merges `user` and `page` key by key (the event's own values win);
+`{**fields, "user": {...}}` would replace the request's whole `user` (its IP, user agent, ...).
 
     response = persist_ttclid(request, response)    # on the landing page: keep the ttclid
 
@@ -16,22 +19,31 @@ The ttclid comes from the URL's `ttclid=` query, or else from the first-party co
 `persist_ttclid` sets on the landing page, so a later checkout request still has it (what
 Meta's param builder does for fbc). The client IP is the connection's peer: `X-Forwarded-For`
 is never trusted unless `trusted_proxies` says how many proxies of yours stand in front.
+
+The page URL and referrer go as the browser sent them (as TikTok's pixel sends them), except
+for query parameters that carry raw personal data, which TikTok must only receive hashed: a
+value shaped like an email address, or a parameter named like one of PERSONAL_QUERY_NAMES
+(email, phone, ...), is left out (`keep_personal_query=True` keeps everything).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 __all__ = [
+    "PERSONAL_QUERY_NAMES",
     "TTCLID_COOKIE",
     "TTCLID_MAX_AGE",
     "RequestFields",
     "client_ip",
     "from_request",
     "persist_ttclid",
+    "without_personal_query",
 ]
 
 #: The first-party cookie that keeps a landing page's ttclid for later requests.
@@ -39,20 +51,46 @@ TTCLID_COOKIE = "ttclid"
 #: How long it is kept: TikTok's longest click-through attribution window, 28 days.
 TTCLID_MAX_AGE = 28 * 24 * 3600
 _TTP_COOKIE = "_ttp"  # set by the TikTok pixel in the browser
+#: Query parameter names (lower case) whose values are left out of the page URL and referrer:
+#: raw personal data, which TikTok takes only hashed.
+PERSONAL_QUERY_NAMES = frozenset(
+    {"email", "e-mail", "e_mail", "mail", "phone", "phone_number", "tel", "mobile", "msisdn"}
+)
+_EMAIL_SHAPED = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
 class RequestFields(Mapping[str, Any]):
     """The event fields of one request. As a mapping it is an Events 2.0 event's `user` and
-    `page` (merge it into the event: `{**fields, ...}`); `.context()` is the Events 1.0
-    Context. Absent values are left out."""
+    `page` (merge it into an event with `.merged(event)`); `.context()` is the Events 1.0
+    Context. Absent values are left out. Its repr shows which values are present, never the
+    IP, the click ID, the cookie or a URL's query."""
 
-    ip: str | None
+    ip: str | None = field(repr=False)
     user_agent: str | None
-    ttclid: str | None
-    ttp: str | None
-    url: str | None
-    referrer: str | None
+    ttclid: str | None = field(repr=False)
+    ttp: str | None = field(repr=False)
+    url: str | None = field(repr=False)
+    referrer: str | None = field(repr=False)
+
+    def __repr__(self) -> str:
+        def bare(url: str | None) -> str | None:
+            return None if url is None else urlunsplit(urlsplit(url)._replace(query=""))
+
+        present = [name for name in ("ip", "ttclid", "ttp") if getattr(self, name)]
+        return (
+            f"RequestFields(user_agent={self.user_agent!r}, url={bare(self.url)!r}, "
+            f"referrer={bare(self.referrer)!r}, present={present})"
+        )
+
+    def merged(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of an Events 2.0 event (a dict) with the request's `user` and `page` merged
+        in key by key: a value the event has already wins."""
+        merged = dict(event)
+        for part, found in self._track().items():
+            own = event.get(part)
+            merged[part] = {**found, **own} if isinstance(own, Mapping) else own or found
+        return merged
 
     def _track(self) -> dict[str, Any]:
         user = {
@@ -175,13 +213,34 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int)
     return peer if _is_ip(peer) else None
 
 
-def from_request(request: Any, *, trusted_proxies: int = 0) -> RequestFields:
+def without_personal_query(url: str | None) -> str | None:
+    """The URL without the query parameters that carry raw personal data (a value shaped like
+    an email address, or a name in PERSONAL_QUERY_NAMES); every other byte is kept."""
+    if not url or "?" not in url:
+        return url
+    parts = urlsplit(url)
+    kept = []
+    for piece in parts.query.split("&"):
+        name, _, value = piece.partition("=")
+        if unquote_plus(name).strip().lower() in PERSONAL_QUERY_NAMES:
+            continue
+        if _EMAIL_SHAPED.search(unquote_plus(value)):
+            continue
+        kept.append(piece)
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def from_request(
+    request: Any, *, trusted_proxies: int = 0, keep_personal_query: bool = False
+) -> RequestFields:
     """The event fields of a Django, Flask/Werkzeug or Starlette/FastAPI request.
 
     Args:
         trusted_proxies: how many proxies of yours stand in front of the application (a
             load balancer: 1). 0 (the default): X-Forwarded-For is ignored, as anyone can send
             it; the address is the connection's peer.
+        keep_personal_query: keep the query parameters of the page URL and referrer that carry
+            raw personal data (by default they are left out: see without_personal_query).
 
     Raises:
         TypeError: the request is of none of these frameworks.
@@ -193,8 +252,9 @@ def from_request(request: Any, *, trusted_proxies: int = 0) -> RequestFields:
         user_agent=view.user_agent or None,
         ttclid=ttclid,
         ttp=view.cookies.get(_TTP_COOKIE) or None,
-        url=view.url or None,
-        referrer=view.referrer or None,
+        url=(view.url if keep_personal_query else without_personal_query(view.url)) or None,
+        referrer=(view.referrer if keep_personal_query else without_personal_query(view.referrer))
+        or None,
     )
 
 

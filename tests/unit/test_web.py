@@ -157,6 +157,49 @@ def test_a_later_request_has_the_ttclid_from_the_cookie(framework: str) -> None:
     assert "ttp" not in bare["user"]
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_raw_personal_data_in_the_query_never_reaches_the_event(framework: str) -> None:
+    url = "http://testserver/p/1?utm_source=tt&email=ana%40example.com&ref=ana%40example.com&x=1"
+    plain, _, _ = visit(framework, url, COOKIES)
+    assert plain["page"]["url"] == "http://testserver/p/1?utm_source=tt&x=1"
+
+
+def test_without_personal_query_keeps_every_other_byte() -> None:
+    from pytt_events.web import without_personal_query
+
+    kept = "https://shop.example/p?q=red%20shoes&a=b+c&empty=&flag"
+    assert without_personal_query(kept) == kept
+    assert without_personal_query("https://s.example/?Phone=%2B5541998862934&k=v#top") == (
+        "https://s.example/?k=v#top"
+    )
+    assert without_personal_query("https://s.example/?e=a%40b.co") == "https://s.example/"
+    assert without_personal_query(None) is None
+
+
+def test_merged_keeps_the_request_fields_and_the_event_wins() -> None:
+    from pytt_events.web import RequestFields
+
+    fields = RequestFields("1.2.3.4", UA, CLICK, "t", "https://shop.example/p", None)
+    event = {"event": "Purchase", "user": {"email": "a@example.com", "ip": "5.6.7.8"}}
+    merged = fields.merged(event)
+    assert merged["user"] == {
+        "ip": "5.6.7.8", "user_agent": UA, "ttclid": CLICK, "ttp": "t", "email": "a@example.com",
+    }  # fmt: skip
+    assert merged["page"] == {"url": "https://shop.example/p"}
+    assert event["user"] == {"email": "a@example.com", "ip": "5.6.7.8"}  # not changed
+    TrackEvent.model_validate({**merged, "event_time": 1_900_000_000})
+
+
+def test_the_repr_shows_no_address_click_id_cookie_or_query() -> None:
+    from pytt_events.web import RequestFields
+
+    fields = RequestFields("1.2.3.4", UA, CLICK, "ttp-x", "https://shop.example/p?o=77", None)
+    shown = repr(fields)
+    assert all(secret not in shown for secret in ("1.2.3.4", CLICK, "ttp-x", "o=77"))
+    assert "https://shop.example/p" in shown
+    assert "present=['ip', 'ttclid', 'ttp']" in shown
+
+
 def test_the_events_1_0_context() -> None:
     from pytt_events import Context
     from pytt_events.web import RequestFields
