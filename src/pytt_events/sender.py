@@ -49,7 +49,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -236,6 +236,24 @@ class _SenderCore:
                 "the lease of events being sent ran out (the worker was slower than lease=%g "
                 "s): another worker may send them too, with the same event_id", self.lease,
             )  # fmt: skip
+
+    def _drain_flow(self) -> Generator[list[Row], BulkResponse | Exception, int]:
+        """Drain the outbox, a batch at a time: yields each batch to send and takes the
+        outcome of sending it (TikTok's answer, or the exception met). Both senders drive it,
+        each with its own client; returns the number of events settled."""
+        total = 0
+        while self._running():
+            self._busy = True
+            try:
+                fresh = self._claim()
+                if fresh is None:
+                    return total
+                if fresh:
+                    self._settle(fresh, (yield fresh))
+                total += max(1, len(fresh))
+            finally:
+                self._busy = False
+        return total
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
         """Record what became of the rows sent (see the module's table); the batch is no
@@ -438,28 +456,22 @@ class EventSender(_SenderCore):
 
     def _drain(self) -> int:
         """Send what the outbox holds, a batch at a time; the number of events settled."""
-        total = 0
-        while self._running():
-            self._busy = True
-            try:
-                fresh = self._claim()
-                if fresh is None:
-                    return total
-                if fresh:
-                    outcome: BulkResponse | Exception
-                    try:
-                        outcome = self.api.send_payloads(
-                            [row.body for row in fresh], self.auth, skip_invalid=True
-                        )
-                    except BulkSendError as refused:
-                        outcome = refused.result
-                    except Exception as error:
-                        outcome = error
-                    self._settle(fresh, outcome)
-                total += max(1, len(fresh))
-            finally:
-                self._busy = False
-        return total
+        flow = self._drain_flow()
+        try:
+            fresh = next(flow)
+            while True:
+                outcome: BulkResponse | Exception
+                try:
+                    outcome = self.api.send_payloads(
+                        [row.body for row in fresh], self.auth, skip_invalid=True
+                    )
+                except BulkSendError as refused:
+                    outcome = refused.result
+                except Exception as error:
+                    outcome = error
+                fresh = flow.send(outcome)
+        except StopIteration as done:
+            return int(done.value)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: True once nothing is pending; False after
@@ -615,28 +627,22 @@ class AsyncEventSender(_SenderCore):
                 logger.exception("renewing the lease of events being sent failed")
 
     async def _drain(self) -> int:
-        total = 0
-        while self._running():
-            self._busy = True
-            try:
-                fresh = self._claim()
-                if fresh is None:
-                    return total
-                if fresh:
-                    outcome: BulkResponse | Exception
-                    try:
-                        outcome = await self.api.send_payloads(
-                            [row.body for row in fresh], self.auth, skip_invalid=True
-                        )
-                    except BulkSendError as refused:
-                        outcome = refused.result
-                    except Exception as error:
-                        outcome = error
-                    self._settle(fresh, outcome)
-                total += max(1, len(fresh))
-            finally:
-                self._busy = False
-        return total
+        flow = self._drain_flow()
+        try:
+            fresh = next(flow)
+            while True:
+                outcome: BulkResponse | Exception
+                try:
+                    outcome = await self.api.send_payloads(
+                        [row.body for row in fresh], self.auth, skip_invalid=True
+                    )
+                except BulkSendError as refused:
+                    outcome = refused.result
+                except Exception as error:
+                    outcome = error
+                fresh = flow.send(outcome)
+        except StopIteration as done:
+            return int(done.value)
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: as EventSender.flush."""

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
+from pytt_events._base_client import MissingEventIds
 from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events.stored import parse_line
 
@@ -246,6 +247,7 @@ def send(
     max_concurrency: int = 4,
     retry: Any = None,
     api_version: str | None = None,
+    missing_event_ids: MissingEventIds = "derive",
 ) -> DataFrame:
     """Send the stored payloads of a column of raw text, one client per task, and give one
     outcome row per event: event_id, status (accepted | partial | failed | invalid), code, reason,
@@ -258,8 +260,13 @@ def send(
             inside the task. auth_factory: builds the credentials on the executor instead
             (from a secret store), so the token need not travel at all.
         batch_size: rows read and sent at a time by each task.
-        max_concurrency, retry: the client's (requests in flight per task; a RetryPolicy).
+        max_concurrency, retry, missing_event_ids: the client's (requests in flight per
+            task; a RetryPolicy; "derive" an event_id from an event's content when it has
+            none, so a task Spark retries sends it with the same one, or "refuse" such
+            payloads: their rows are "invalid").
     """
+    if missing_event_ids not in ("derive", "refuse"):
+        raise ValueError('missing_event_ids: "derive" or "refuse"')
     if (settings is None) == (auth_factory is None):
         raise ValueError("give settings or auth_factory (one of them)")
     frozen = dict(settings) if settings is not None else None
@@ -274,8 +281,9 @@ def send(
         _configure_logging()
         auth = auth_factory() if auth_factory is not None else TikTokAuth(**frozen or {})
         with TikTokEventsApi(
-            max_concurrency=max_concurrency, retry=retry, api_version=version
-        ) as api:
+            max_concurrency=max_concurrency, retry=retry, api_version=version,
+            missing_event_ids=missing_event_ids,
+        ) as api:  # fmt: skip
             for batch in batches:
                 values = batch.column(column).to_pylist()
                 for start in range(0, len(values), batch_size):

@@ -242,3 +242,21 @@ def test_a_retried_task_sends_no_event_id_twice_in_a_way_tiktok_cannot_merge(
     # Every resend carries the same event_id and the same event: TikTok merges them.
     assert all(len(set(copies)) == 1 for copies in by_id.values())
     assert {row.event_id for row in rows} == set(by_id)
+
+
+def test_send_can_refuse_events_without_an_event_id(spark: SparkSession) -> None:
+    bodies: list[Any] = [track_body(f"m-{i}") for i in range(4)]
+    for body in bodies[1::2]:
+        del body["data"][0]["event_id"]
+    frame = spark.createDataFrame([(line,) for line in lines_of(bodies)], "value string")
+    with SandboxServer(access_token=TOKEN) as server:
+        outcomes = tts.send(
+            frame.coalesce(1), settings=settings_of(server), missing_event_ids="refuse"
+        )
+        rows = outcomes.collect()
+        sent = sorted(str(e["event_id"]) for e in server.accepted_events())
+    assert sent == ["m-0", "m-2"]
+    assert Counter(row.status for row in rows) == {"accepted": 2, "invalid": 2}
+    assert all("event_id" in row.reason for row in rows if row.status == "invalid")
+    with pytest.raises(ValueError, match="missing_event_ids"):
+        tts.send(frame, settings={"TIKTOK_ACCESS_TOKEN": TOKEN}, missing_event_ids="guess")  # type: ignore[arg-type]
