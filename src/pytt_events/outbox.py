@@ -276,16 +276,18 @@ class SQLiteOutbox(_Connected):
     @_guarded
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
         now = time.time()
+        until = now + lease
         with self._writing() as connection:  # the write lock: no other process claims between
-            found = connection.execute(
-                "SELECT id, body, event_id, created, attempts FROM pending "
-                "WHERE lease_until <= ? ORDER BY id LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            connection.executemany(
-                "UPDATE pending SET lease_owner = ?, lease_until = ? WHERE id = ?",
-                [(owner, now + lease, row[0]) for row in found],
+            connection.execute(
+                "UPDATE pending SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                "SELECT id FROM pending WHERE lease_until <= ? ORDER BY id LIMIT ?)",
+                (owner, until, now, limit),
             )
+            found = connection.execute(  # (no RETURNING: it needs SQLite 3.35)
+                "SELECT id, body, event_id, created, attempts FROM pending "
+                "WHERE lease_owner = ? AND lease_until = ? ORDER BY id",
+                (owner, until),
+            ).fetchall()
         return [
             Row(int(i), json.loads(body), str(e), float(c), int(a)) for i, body, e, c, a in found
         ]
