@@ -148,16 +148,18 @@ CREATE TABLE IF NOT EXISTS failed (
 
 logger = logging.getLogger("pytt_events")
 
-# Every outbox of this process: os.fork waits until none is in the middle of an operation (see
-# _hold_for_fork), and a forked child starts with no connection (and no in-memory events) of
-# its parent's.
+# Every outbox of this process. A forked child starts with a fresh guard, no connection and no
+# in-memory events of its parent's. An SQLite outbox is held across the fork itself: os.fork
+# waits until it is between operations and closes its connection first (it reopens on its next
+# use), so no process ever forks with an SQLite connection open, whose lock and shared-memory
+# state SQLite keeps per process and a child would inherit half of.
 _LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+_HELD_FOR_FORK: list[Any] = []  # the outboxes the fork in progress holds (strong references)
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _guarded(method: _Method) -> _Method:
-    """Run the method holding the outbox's guard: one operation at a time in a process, and
-    never one cut in two by a fork."""
+    """Run the method holding the outbox's guard: one operation at a time in a process."""
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -167,27 +169,36 @@ def _guarded(method: _Method) -> _Method:
     return run  # type: ignore[return-value]
 
 
-def _hold_for_fork() -> None:
+def _before_fork() -> None:
     for outbox in list(_LIVE):
-        outbox._guard.acquire()
+        if isinstance(outbox, SQLiteOutbox):
+            outbox._guard.acquire()
+            _HELD_FOR_FORK.append(outbox)
+            outbox._close_connection()
 
 
-def _release_in_parent() -> None:
-    for outbox in list(_LIVE):
+def _after_fork_in_parent() -> None:
+    for outbox in _HELD_FOR_FORK:
         outbox._guard.release()
+    _HELD_FOR_FORK.clear()
 
 
-def _release_in_child() -> None:
+def _after_fork_in_child() -> None:
+    held = {id(outbox) for outbox in _HELD_FOR_FORK}
+    _HELD_FOR_FORK.clear()
     for outbox in list(_LIVE):
+        if id(outbox) not in held:  # its guard may be held by a thread the child does not have
+            outbox._guard = threading.RLock()
         outbox._after_fork_in_child()
-        outbox._guard.release()
+        if id(outbox) in held:
+            outbox._guard.release()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(
-        before=_hold_for_fork,
-        after_in_parent=_release_in_parent,
-        after_in_child=_release_in_child,
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
     )
 
 
@@ -210,6 +221,11 @@ class _Connected:
             self._held = self._open()
         return self._held
 
+    def _close_connection(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
+
     def _after_fork_in_child(self) -> None:
         if self._held is not None:
             self._inherited.append(self._held)
@@ -218,9 +234,7 @@ class _Connected:
     @_guarded
     def close(self) -> None:
         """Close this process's connection (the data stays); the next operation opens one."""
-        if self._held is not None:
-            self._held.close()
-            self._held = None
+        self._close_connection()
 
 
 class SQLiteOutbox(_Connected):
@@ -257,10 +271,12 @@ class SQLiteOutbox(_Connected):
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
+            connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # a failed statement, or a COMMIT that failed
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
 
     @_guarded
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:

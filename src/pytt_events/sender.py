@@ -139,10 +139,14 @@ class _SenderCore:
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._closed = False
         self._flushing = 0  # flushes waiting: the worker drains even when stopping
+        self._stopped = False  # the worker was stopped by close: nothing starts it again
         self._busy = False  # a batch is claimed and not yet settled
-        self._held: list[int] = []  # the ids of that batch (their lease is renewed)
-        self._retried = 0  # events released to be tried again, ever (flush reads it)
-        self._retried_at_flush = 0
+        self._claims = 0  # batches claimed, ever (a flush tells a claim it did not see)
+        self._held: list[int] = []  # the ids of the batch being sent (their lease is renewed)
+        self._retried = 0  # events released to be tried again, ever (a flush reads it)
+        # Takes in progress: close waits for them, so none commits after close's last look.
+        self._taking = threading.Condition()
+        self._takes = 0
         self._taken = 0  # events taken since the last full batch
 
     def track(
@@ -178,16 +182,23 @@ class _SenderCore:
         return self._keep(self._planner._plan_event(event, self._planner._auth(self.auth)))
 
     def _keep(self, plan: Any) -> str:
-        if self._closed:
-            raise PyttEventsError("the sender is closed: make a new one")
         self._ready()  # before the event is kept: a sender that cannot send keeps nothing
         items = []
         for planned in plan.requests:
             for body in planned.chunk.single_payloads():
                 body = _with_own_event_id(body)
                 items.append((body, _event_id_of(body)))
-        self.outbox.add(items, timeout=self.block_timeout)
-        self._start()
+        with self._taking:
+            if self._closed:
+                raise PyttEventsError("the sender is closed: make a new one")
+            self._takes += 1
+        try:
+            self.outbox.add(items, timeout=self.block_timeout)
+            self._start()
+        finally:
+            with self._taking:
+                self._takes -= 1
+                self._taking.notify_all()
         self._taken += len(items)
         if self._taken >= BATCH:  # a full batch goes out now, not at the next interval
             self._taken = 0
@@ -207,13 +218,20 @@ class _SenderCore:
         """Whether the worker should claim another batch."""
         return not self._closed or self._flushing > 0
 
+    def _close_taking(self, deadline: float) -> None:
+        """Take no more events, and wait (until deadline) for the takes in progress."""
+        with self._taking:
+            self._closed = True
+            self._taking.wait_for(
+                lambda: self._takes == 0, timeout=max(0.0, deadline - time.monotonic())
+            )
+
     def _claim(self) -> list[Row] | None:
         """The next batch to send (None: nothing is due). Rows older than TikTok's 48-hour
         deduplication window are moved to the failed events and reported, not sent blindly."""
         rows = self.outbox.claim(self._owner, BATCH, self.lease)
         if not rows:
             return None
-        self._held = [row.id for row in rows]
         now = time.time()
         expired = [row for row in rows if now - row.created >= DEDUP_WINDOW_SECONDS]
         if expired:
@@ -226,7 +244,9 @@ class _SenderCore:
             self._tell(
                 SendResult(row.event_id, "expired", PyttEventsError(reason)) for row in expired
             )
-        return [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
+        fresh = [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
+        self._held = [row.id for row in fresh]
+        return fresh
 
     def _renew(self) -> None:
         """Keep the lease of the batch being sent (a send with retries may outlast it)."""
@@ -237,34 +257,34 @@ class _SenderCore:
                 "s): another worker may send them too, with the same event_id", self.lease,
             )  # fmt: skip
 
-    def _drain_flow(self) -> Generator[list[Row], BulkResponse | Exception, int]:
+    def _drain_flow(self) -> _Flow:
         """Drain the outbox, a batch at a time: yields each batch to send and takes the
         outcome of sending it (TikTok's answer, or the exception met). Both senders drive it,
         each with its own client; returns the number of events settled."""
         total = 0
         while self._running():
             self._busy = True
+            self._claims += 1
             try:
                 fresh = self._claim()
                 if fresh is None:
                     return total
                 if fresh:
-                    self._settle(fresh, (yield fresh))
+                    outcome = yield fresh
+                    assert outcome is not None  # the driver sends what sending gave
+                    self._settle(fresh, outcome)
                 total += max(1, len(fresh))
             finally:
+                self._held = []
                 self._busy = False
         return total
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
-        """Record what became of the rows sent (see the module's table); the batch is no
-        longer held."""
-        try:
-            if isinstance(outcome, Exception):
-                self._settle_error(fresh, outcome)
-            else:
-                self._settle_response(fresh, outcome)
-        finally:
-            self._held = []
+        """Record what became of the rows sent (see the module's table)."""
+        if isinstance(outcome, Exception):
+            self._settle_error(fresh, outcome)
+        else:
+            self._settle_response(fresh, outcome)
 
     def _settle_response(self, fresh: list[Row], result: BulkResponse) -> None:
         owner = self._owner
@@ -348,16 +368,21 @@ class _SenderCore:
             except Exception:
                 logger.exception("on_result raised; the sender goes on")
 
-    def _flush_state(self) -> bool | None:
+    def _flush_state(self, retried_before: int) -> bool | None:
         """What a waiting flush sees: True (nothing pending), False (what is pending cannot go
-        now: each event was tried and waits out a retry delay), None (keep waiting)."""
+        now: events were tried since the flush began, and each waits out a retry delay, or is
+        held by another worker), None (keep waiting). retried_before: _retried when it began."""
         if self.outbox.pending() == 0:
             return True
-        if not self._busy and self._retried > self._retried_at_flush and self.outbox.due() == 0:
-            return False
+        claims = self._claims
+        if self._busy or self._retried == retried_before:
+            return None
+        if self.outbox.due() == 0 and not self._busy and self._claims == claims:
+            return False  # (no batch was claimed meanwhile: nothing is in flight)
         return None
 
     def _left_behind(self) -> None:
+        """Log what a closing sender leaves pending, and where."""
         left = self.outbox.pending()
         if left:
             where = "lost" if isinstance(self.outbox, MemoryOutbox) else "kept in the outbox"
@@ -408,47 +433,64 @@ class EventSender(_SenderCore):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._worker_done = threading.Event()
         atexit.register(_close_at_exit, weakref.ref(self))
+        _SENDERS.add(self)
         if self.outbox.pending():  # events an earlier process left: they go out now
             self._start()
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child has none of its parent's threads: no lock or take of theirs."""
+        self._lock = threading.Lock()
+        self._taking = threading.Condition()
+        self._takes = self._flushing = 0
+        self._busy, self._held = False, []
 
     def _start(self) -> None:
         if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            if self._stopped or (
+                self._pid == os.getpid() and self._thread is not None and self._thread.is_alive()
+            ):
                 return
             # After a fork: this process's own worker, events and lease owner.
             self._pid = os.getpid()
             self._owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
             self._busy, self._held = False, []
             self._wake, self._stop = threading.Event(), threading.Event()
+            self._worker_done = threading.Event()
             self._thread = threading.Thread(
-                target=self._run, name="pytt-events-sender", daemon=True
-            )
+                target=self._run, args=(self._worker_done,), name="pytt-events-sender",
+                daemon=True,
+            )  # fmt: skip
             self._thread.start()
             threading.Thread(
-                target=self._keep_leases, args=(self._stop,), name="pytt-events-lease",
+                target=self._keep_leases, args=(self._worker_done,), name="pytt-events-lease",
                 daemon=True,
             ).start()  # fmt: skip
 
     def _wake_now(self) -> None:
         self._wake.set()
 
-    def _run(self) -> None:
-        while True:
-            try:
-                sent = self._drain()
-            except Exception:  # the worker must not die: the events stay in the outbox
-                logger.exception("the event sender's worker met an error; it goes on")
-                sent = 0
-            if self._stop.is_set() and not self._flushing:
-                return
-            if self._wake.wait(self.interval if sent == 0 else 0):
-                self._wake.clear()
+    def _run(self, done: threading.Event) -> None:
+        try:
+            while True:
+                try:
+                    sent = self._drain()
+                except Exception:  # the worker must not die: the events stay in the outbox
+                    logger.exception("the event sender's worker met an error; it goes on")
+                    sent = 0
+                if self._stop.is_set() and not self._flushing:
+                    return
+                if self._wake.wait(self.interval if sent == 0 else 0):
+                    self._wake.clear()
+        finally:
+            done.set()
 
-    def _keep_leases(self, stop: threading.Event) -> None:
-        while not stop.wait(self.lease / 3):
+    def _keep_leases(self, worker_done: threading.Event) -> None:
+        # Until the worker ends (not when close stops waiting for it: a send may outlast that).
+        while not worker_done.wait(self.lease / 3):
             try:
                 self._renew()
             except Exception:
@@ -457,21 +499,19 @@ class EventSender(_SenderCore):
     def _drain(self) -> int:
         """Send what the outbox holds, a batch at a time; the number of events settled."""
         flow = self._drain_flow()
-        try:
-            fresh = next(flow)
-            while True:
-                outcome: BulkResponse | Exception
-                try:
-                    outcome = self.api.send_payloads(
-                        [row.body for row in fresh], self.auth, skip_invalid=True
-                    )
-                except BulkSendError as refused:
-                    outcome = refused.result
-                except Exception as error:
-                    outcome = error
-                fresh = flow.send(outcome)
-        except StopIteration as done:
-            return int(done.value)
+        fresh, total = _step(flow, None)
+        while fresh is not None:
+            outcome: BulkResponse | Exception
+            try:
+                outcome = self.api.send_payloads(
+                    [row.body for row in fresh], self.auth, skip_invalid=True
+                )
+            except BulkSendError as refused:
+                outcome = refused.result
+            except Exception as error:
+                outcome = error
+            fresh, total = _step(flow, outcome)
+        return total
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: True once nothing is pending; False after
@@ -479,14 +519,16 @@ class EventSender(_SenderCore):
         "retrying" result said why). What is left stays in the outbox and keeps being sent."""
         if self.outbox.pending() == 0:
             return True
+        if self._stopped:  # closed: its worker is gone; what is left stays in the outbox
+            return False
         self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._retried_at_flush = self._retried
+        retried_before = self._retried
         self._flushing += 1
         try:
             while True:
                 self._wake.set()
-                state = self._flush_state()
+                state = self._flush_state(retried_before)
                 if state is not None:
                     return state
                 if deadline is not None and time.monotonic() >= deadline:
@@ -504,13 +546,16 @@ class EventSender(_SenderCore):
             return self.outbox.pending() == 0
         wait = self.exit_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
-        emptied = self.flush(wait)
-        self._closed = True
+        self._close_taking(deadline)  # no event is taken after this; those being taken are in
+        emptied = self.flush(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._stopped = True
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        emptied = self.outbox.pending() == 0
         if not emptied:
             self._left_behind()
         if thread is not None and thread.is_alive():
@@ -535,16 +580,22 @@ class EventSender(_SenderCore):
 
 
 class AsyncEventSender(_SenderCore):
-    """The asyncio twin of EventSender: `track` and `post_event` (plain calls: they do no
-    network I/O) return once the event is in the outbox; a task on the running event loop
-    sends, through AsyncTikTokEventsApi. `await sender.flush()`, `await sender.aclose()`, or
-    `async with AsyncEventSender(...) as sender:`; the same arguments as EventSender, except
+    """The asyncio twin of EventSender: `track` and `post_event` (plain calls, made from a
+    coroutine on the loop that sends) return once the event is in the outbox; a task on that
+    loop sends, through AsyncTikTokEventsApi. `await sender.flush()`, `await sender.aclose()`,
+    or `async with AsyncEventSender(...) as sender:`; the same arguments as EventSender, except
     block_timeout, which stays 0: waiting for room would stop the event loop, and with it the
     task that makes room (a full in-memory outbox raises OutboxFullError at once).
 
-    `track` must be called from a coroutine on that loop (elsewhere it raises, keeping
-    nothing). Close the sender before its loop ends: an event loop cannot run at interpreter
-    exit, so what is pending then stays in the outbox file (in memory: lost), and is logged.
+    `track` commits the event to the outbox in the calling coroutine: with SQLite a local
+    write (a fraction of a millisecond, unless another process holds the file's lock), with
+    PostgreSQL a round trip to the database. The task's own outbox work (claiming, settling,
+    renewing leases, a flush's checks) runs in a worker thread (`asyncio.to_thread`), off the
+    loop; so does on_result, as with EventSender.
+
+    Elsewhere than on a running loop, `track` raises, keeping nothing. Close the sender before
+    its loop ends: an event loop cannot run at interpreter exit, so what is pending then stays
+    in the outbox file (in memory: lost), and is logged.
     """
 
     def __init__(
@@ -588,7 +639,7 @@ class AsyncEventSender(_SenderCore):
             ) from None
 
     def _start(self) -> None:
-        if self._task is not None and not self._task.done():
+        if self._stopped or (self._task is not None and not self._task.done()):
             return
         loop = asyncio.get_running_loop()
         self._wake_async = asyncio.Event()
@@ -622,45 +673,46 @@ class AsyncEventSender(_SenderCore):
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                self._renew()
+                await asyncio.to_thread(self._renew)
             except Exception:
                 logger.exception("renewing the lease of events being sent failed")
 
     async def _drain(self) -> int:
+        # The flow's steps (claim, settle: outbox work) run in a thread; the send on the loop.
         flow = self._drain_flow()
-        try:
-            fresh = next(flow)
-            while True:
-                outcome: BulkResponse | Exception
-                try:
-                    outcome = await self.api.send_payloads(
-                        [row.body for row in fresh], self.auth, skip_invalid=True
-                    )
-                except BulkSendError as refused:
-                    outcome = refused.result
-                except Exception as error:
-                    outcome = error
-                fresh = flow.send(outcome)
-        except StopIteration as done:
-            return int(done.value)
+        fresh, total = await asyncio.to_thread(_step, flow, None)
+        while fresh is not None:
+            outcome: BulkResponse | Exception
+            try:
+                outcome = await self.api.send_payloads(
+                    [row.body for row in fresh], self.auth, skip_invalid=True
+                )
+            except BulkSendError as refused:
+                outcome = refused.result
+            except Exception as error:
+                outcome = error
+            fresh, total = await asyncio.to_thread(_step, flow, outcome)
+        return total
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: as EventSender.flush."""
-        if self.outbox.pending() == 0:
+        if await asyncio.to_thread(self.outbox.pending) == 0:
             return True
+        if self._stopped:  # closed: its task is gone; what is left stays in the outbox
+            return False
         self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._retried_at_flush = self._retried
+        retried_before = self._retried
         self._flushing += 1
         try:
             while True:
                 self._wake_now()
-                state = self._flush_state()
+                state = await asyncio.to_thread(self._flush_state, retried_before)
                 if state is not None:
                     return state
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.02)
         finally:
             self._flushing -= 1
 
@@ -668,22 +720,25 @@ class AsyncEventSender(_SenderCore):
         """Flush, then stop the task, all within timeout seconds (default exit_timeout);
         closes the client and outbox it made. True when nothing was left pending."""
         if self._closed:
-            return self.outbox.pending() == 0
+            return await asyncio.to_thread(self.outbox.pending) == 0
         wait = self.exit_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
-        emptied = await self.flush(wait)
-        self._closed = True
-        if self._task is not None and not self._task.done():
+        self._closed = True  # (one thread: no take is in progress)
+        await self.flush(max(0.0, deadline - time.monotonic()))
+        self._stopped = True
+        task = self._task
+        if task is not None and not task.done():
             self._wake_now()
             # At the deadline wait_for cancels it: the batch it held is free when its lease ends.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._task, max(0.0, deadline - time.monotonic()))
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, max(0.0, deadline - time.monotonic()))
+        emptied = await asyncio.to_thread(self.outbox.pending) == 0
         if not emptied:
-            self._left_behind()
+            await asyncio.to_thread(self._left_behind)
         if self._owns_api:
             await self.api.aclose()
         if self._owns_outbox:
-            self.outbox.close()
+            await asyncio.to_thread(self.outbox.close)
         return emptied
 
     async def __aenter__(self) -> AsyncEventSender:
@@ -696,6 +751,18 @@ class AsyncEventSender(_SenderCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+_Flow = Generator[list[Row], "BulkResponse | Exception | None", int]
+
+
+def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> tuple[list[Row] | None, int]:
+    """Run the drain flow to its next batch: (the batch, 0), or (None, events settled) once it
+    has ended. (A StopIteration never crosses a thread's future: it would be a TypeError.)"""
+    try:
+        return flow.send(outcome), 0
+    except StopIteration as done:
+        return None, int(done.value)
 
 
 def _with_own_event_id(body: dict[str, Any]) -> dict[str, Any]:
@@ -713,6 +780,19 @@ def _event_id_of(body: dict[str, Any]) -> str:
     events = body.get("data")
     event = events[0] if isinstance(events, list) and events else body
     return str(event.get("event_id"))
+
+
+#: The EventSenders of this process: a forked child renews their locks (see _after_fork_in_child).
+_SENDERS: weakref.WeakSet[EventSender] = weakref.WeakSet()
+
+
+def _senders_after_fork() -> None:
+    for sender in list(_SENDERS):
+        sender._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_senders_after_fork)
 
 
 def _close_at_exit(reference: weakref.ref[EventSender]) -> None:

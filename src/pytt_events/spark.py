@@ -409,7 +409,9 @@ def write_failed(outcomes: DataFrame, path: str, *, mode: str = "errorifexists")
     ("errorifexists": an existing folder is never replaced unless asked, "overwrite", ...).
 
     Give it outcomes that were written (read back: `spark.read.parquet(...)`) or cached: the
-    frame send() returns is lazy, and writing it would send every event again (refused).
+    frame send() returns is lazy, and writing it would send every event again. That frame
+    itself is refused; one derived from it (a filter, a repartition) cannot be told apart,
+    and would send again.
     """
     if getattr(outcomes, "_pytt_events_sends", False) and not outcomes.is_cached:
         raise ValueError(

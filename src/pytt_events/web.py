@@ -22,8 +22,11 @@ is never trusted unless `trusted_proxies` says how many proxies of yours stand i
 
 The page URL and referrer go as the browser sent them (as TikTok's pixel sends them), except
 for query parameters that carry raw personal data, which TikTok must only receive hashed: a
-value shaped like an email address, or a parameter named like one of PERSONAL_QUERY_NAMES
-(email, phone, ...), is left out (`keep_personal_query=True` keeps everything).
+value shaped like an email address or an international phone number (+ and 8 to 15 digits),
+or a parameter whose name holds one of PERSONAL_QUERY_WORDS (email, phone, ...: `billing_phone`,
+`phoneNumber`, `email[]`), is left out (`keep_personal_query=True` keeps everything). Names,
+street addresses and other free text cannot be told by their shape: keep them out of URLs.
+A URL that cannot be parsed loses its whole query.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 __all__ = [
-    "PERSONAL_QUERY_NAMES",
+    "PERSONAL_QUERY_WORDS",
     "TTCLID_COOKIE",
     "TTCLID_MAX_AGE",
     "RequestFields",
@@ -51,12 +54,14 @@ TTCLID_COOKIE = "ttclid"
 #: How long it is kept: TikTok's longest click-through attribution window, 28 days.
 TTCLID_MAX_AGE = 28 * 24 * 3600
 _TTP_COOKIE = "_ttp"  # set by the TikTok pixel in the browser
-#: Query parameter names (lower case) whose values are left out of the page URL and referrer:
-#: raw personal data, which TikTok takes only hashed.
-PERSONAL_QUERY_NAMES = frozenset(
-    {"email", "e-mail", "e_mail", "mail", "phone", "phone_number", "tel", "mobile", "msisdn"}
-)
+#: Words that mark a query parameter's name as raw personal data (left out of the page URL and
+#: referrer: TikTok takes such data only hashed). A name matches when one of its words is one
+#: of these (`tel`, `billing_tel`) or, for the longer ones, when it holds one (`customerEmail`).
+PERSONAL_QUERY_WORDS = frozenset({"email", "mail", "phone", "tel", "mobile", "msisdn", "cell"})
+_HELD_WORDS = ("email", "phone", "mobile", "msisdn")
 _EMAIL_SHAPED = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE_SHAPED = re.compile(r"(?:\+|%2[Bb])[\d().\- ]{8,24}")
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,10 @@ class RequestFields(Mapping[str, Any]):
     referrer: str | None = field(repr=False)
 
     def __repr__(self) -> str:
-        def bare(url: str | None) -> str | None:
-            return None if url is None else urlunsplit(urlsplit(url)._replace(query=""))
+        def bare(url: str | None) -> str | None:  # no query, fragment or user:password@
+            if url is None:
+                return None
+            return re.sub(r"//[^/@]*@", "//", re.split(r"[?#]", url, maxsplit=1)[0])
 
         present = [name for name in ("ip", "ttclid", "ttp") if getattr(self, name)]
         return (
@@ -213,16 +220,29 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int)
     return peer if _is_ip(peer) else None
 
 
+def _personal_name(name: str) -> bool:
+    text = unquote_plus(name)
+    lowered = text.lower()
+    if any(word in lowered for word in _HELD_WORDS):
+        return True
+    return any(word.lower() in PERSONAL_QUERY_WORDS for word in _WORDS.findall(text))
+
+
 def without_personal_query(url: str | None) -> str | None:
     """The URL without the query parameters that carry raw personal data (a value shaped like
-    an email address, or a name in PERSONAL_QUERY_NAMES); every other byte is kept."""
+    an email address or an international phone number, or a name with a word of
+    PERSONAL_QUERY_WORDS); every other byte is kept. A URL that cannot be parsed (a client
+    sent it) loses its whole query."""
     if not url or "?" not in url:
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.split(r"[?#]", url, maxsplit=1)[0]
     kept = []
     for piece in parts.query.split("&"):
         name, _, value = piece.partition("=")
-        if unquote_plus(name).strip().lower() in PERSONAL_QUERY_NAMES:
+        if _personal_name(name) or _PHONE_SHAPED.fullmatch(value.strip()):
             continue
         if _EMAIL_SHAPED.search(unquote_plus(value)):
             continue
@@ -240,7 +260,8 @@ def from_request(
             load balancer: 1). 0 (the default): X-Forwarded-For is ignored, as anyone can send
             it; the address is the connection's peer.
         keep_personal_query: keep the query parameters of the page URL and referrer that carry
-            raw personal data (by default they are left out: see without_personal_query).
+            raw personal data (by default they are left out: see without_personal_query);
+            an unparsable URL is then kept as sent.
 
     Raises:
         TypeError: the request is of none of these frameworks.

@@ -435,3 +435,44 @@ def test_the_async_sender_keeps_nothing_it_cannot_send() -> None:
     with pytest.raises(PyttEventsError, match="from a coroutine"):
         sender.track(event("n-1"))  # no running loop: nothing could send it
     assert sender.outbox.pending() == 0
+
+
+def test_an_event_taken_while_the_sender_closes_is_sent_or_refused_never_lost() -> None:
+    """A track blocked on a full in-memory outbox while another thread closes the sender:
+    either close waits for it and sends it, or the track raises; never taken and then lost."""
+    import threading
+
+    outbox = MemoryOutbox(max_pending=1)
+    slow = FaultPlan(Fault.DELAY, first=1, delay=0.3)  # the first batch holds the only room
+    outcome: list[object] = []
+    with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
+        sender = EventSender(auth_for(server), outbox=outbox, block_timeout=10, interval=0.05)
+        sender.track(event("z-1"))
+
+        def take() -> None:
+            try:
+                outcome.append(sender.track(event("z-2")))
+            except PyttEventsError as error:
+                outcome.append(error)
+
+        taker = threading.Thread(target=take)
+        taker.start()
+        time.sleep(0.05)  # (either order is valid: the assertions hold for both)
+        assert sender.close(timeout=30)
+        taker.join(timeout=30)
+        accepted = accepted_ids(server)
+    assert outbox.pending() == 0
+    if outcome == ["z-2"]:
+        assert accepted == {"z-1": 1, "z-2": 1}
+    else:
+        assert isinstance(outcome[0], PyttEventsError)
+        assert "closed" in str(outcome[0])
+        assert accepted == {"z-1": 1}
+    # Once closed, nothing starts a worker again.
+    worker = sender._thread
+    assert sender.flush(timeout=1)
+    assert sender._thread is worker
+    assert worker is not None
+    assert not worker.is_alive()
+    with pytest.raises(PyttEventsError, match="closed"):
+        sender.track(event("z-3"))

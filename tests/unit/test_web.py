@@ -174,6 +174,20 @@ def test_without_personal_query_keeps_every_other_byte() -> None:
     )
     assert without_personal_query("https://s.example/?e=a%40b.co") == "https://s.example/"
     assert without_personal_query(None) is None
+    for personal in (
+        "billing_phone=1",
+        "phoneNumber=1",
+        "email%5B%5D=1",
+        "tel=1",
+        "ref=%2B15551234567",
+    ):
+        assert without_personal_query(f"https://s.example/?{personal}&k=v") == (
+            "https://s.example/?k=v"
+        ), personal
+    for kept in ("hotel=3", "q=mailbox", "order=12345678901", "telemetry=on"):
+        assert without_personal_query(f"https://s.example/?{kept}") == f"https://s.example/?{kept}"
+    # A client may send any Referer: one that cannot be parsed loses its query, never the event.
+    assert without_personal_query("http://[abc?email=a%40b.co") == "http://[abc"
 
 
 def test_merged_keeps_the_request_fields_and_the_event_wins() -> None:
@@ -193,9 +207,12 @@ def test_merged_keeps_the_request_fields_and_the_event_wins() -> None:
 def test_the_repr_shows_no_address_click_id_cookie_or_query() -> None:
     from pytt_events.web import RequestFields
 
-    fields = RequestFields("1.2.3.4", UA, CLICK, "ttp-x", "https://shop.example/p?o=77", None)
+    fields = RequestFields(
+        "1.2.3.4", UA, CLICK, "ttp-x", "https://shop.example/p?o=77", "https://u:pw@s.example/#f"
+    )
     shown = repr(fields)
-    assert all(secret not in shown for secret in ("1.2.3.4", CLICK, "ttp-x", "o=77"))
+    secrets = ("1.2.3.4", CLICK, "ttp-x", "o=77", "pw", "#f")
+    assert all(secret not in shown for secret in secrets)
     assert "https://shop.example/p" in shown
     assert "present=['ip', 'ttclid', 'ttp']" in shown
 
