@@ -53,3 +53,17 @@ def test_send_benchmark_runs_against_a_sandbox_process() -> None:
         "pixel_batch (50/req) async",
     ):
         assert run in done.stdout
+
+
+def test_sender_benchmark_prints_the_request_path_waits() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sender.py"), "--events", "200"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for run in ("EventSender.track, SQLite outbox", "EventSender.track, in-memory outbox"):
+        assert run in done.stdout
+    assert "events the senders saw accepted: 400 of 400" in done.stdout

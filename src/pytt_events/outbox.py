@@ -278,19 +278,29 @@ class SQLiteOutbox(_Connected):
                     connection.execute("ROLLBACK")
             raise
 
-    @_guarded
     def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
         now = time.time()
         rows = [
             (json.dumps(body, separators=(",", ":")), event_id, now) for body, event_id in items
         ]
+        self._insert(rows)
+
+    @_guarded
+    def _insert(self, rows: list[tuple[str, str, float]]) -> None:
         with self._writing() as connection:
             connection.executemany(
                 "INSERT INTO pending (body, event_id, created) VALUES (?, ?, ?)", rows
             )
 
-    @_guarded
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
+        # The bodies are parsed outside the guard: the request path's add never waits for it.
+        return [
+            Row(int(i), json.loads(body), str(e), float(c), int(a))
+            for i, body, e, c, a in self._claim_rows(owner, limit, lease)
+        ]
+
+    @_guarded
+    def _claim_rows(self, owner: str, limit: int, lease: float) -> list[Any]:
         now = time.time()
         until = now + lease
         with self._writing() as connection:  # the write lock: no other process claims between
@@ -299,14 +309,11 @@ class SQLiteOutbox(_Connected):
                 "SELECT id FROM pending WHERE lease_until <= ? ORDER BY id LIMIT ?)",
                 (owner, until, now, limit),
             )
-            found = connection.execute(  # (no RETURNING: it needs SQLite 3.35)
+            return connection.execute(  # (no RETURNING: it needs SQLite 3.35)
                 "SELECT id, body, event_id, created, attempts FROM pending "
                 "WHERE lease_owner = ? AND lease_until = ? ORDER BY id",
                 (owner, until),
             ).fetchall()
-        return [
-            Row(int(i), json.loads(body), str(e), float(c), int(a)) for i, body, e, c, a in found
-        ]
 
     @_guarded
     def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
@@ -322,8 +329,15 @@ class SQLiteOutbox(_Connected):
 
     @_guarded
     def done(self, ids: Iterable[int]) -> None:
-        with self._writing() as connection:
-            connection.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+        ids = list(ids)
+        if not ids:
+            return
+        with self._writing() as connection:  # a statement per 500 rows: a short write lock
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                connection.execute(
+                    f"DELETE FROM pending WHERE id IN ({','.join('?' * len(part))})", part
+                )
 
     @_guarded
     def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:

@@ -226,9 +226,10 @@ class _SenderCore:
                 lambda: self._takes == 0, timeout=max(0.0, deadline - time.monotonic())
             )
 
-    def _claim(self) -> list[Row] | None:
-        """The next batch to send (None: nothing is due). Rows older than TikTok's 48-hour
-        deduplication window are moved to the failed events and reported, not sent blindly."""
+    def _claim(self) -> tuple[list[Row], bool] | None:
+        """The next batch to send, and whether it was a full one (None: nothing is due). Rows
+        older than TikTok's 48-hour deduplication window are moved to the failed events and
+        reported, not sent blindly."""
         rows = self.outbox.claim(self._owner, BATCH, self.lease)
         if not rows:
             return None
@@ -246,7 +247,7 @@ class _SenderCore:
             )
         fresh = [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
         self._held = [row.id for row in fresh]
-        return fresh
+        return fresh, len(rows) >= BATCH
 
     def _renew(self) -> None:
         """Keep the lease of the batch being sent (a send with retries may outlast it)."""
@@ -266,9 +267,10 @@ class _SenderCore:
             self._busy = True
             self._claims += 1
             try:
-                fresh = self._claim()
-                if fresh is None:
+                claimed = self._claim()
+                if claimed is None:
                     return total
+                fresh, full = claimed
                 if fresh:
                     outcome = yield fresh
                     assert outcome is not None  # the driver sends what sending gave
@@ -277,6 +279,10 @@ class _SenderCore:
             finally:
                 self._held = []
                 self._busy = False
+            if not full and not self._flushing:
+                # Less than a batch was due: the next one waits for the interval (or a full
+                # batch, or a flush), so events go out in batches, not one request each.
+                return total
         return total
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
@@ -477,13 +483,12 @@ class EventSender(_SenderCore):
         try:
             while True:
                 try:
-                    sent = self._drain()
+                    self._drain()
                 except Exception:  # the worker must not die: the events stay in the outbox
                     logger.exception("the event sender's worker met an error; it goes on")
-                    sent = 0
                 if self._stop.is_set() and not self._flushing:
                     return
-                if self._wake.wait(self.interval if sent == 0 else 0):
+                if self._wake.wait(self.interval):  # or sooner: a full batch, a flush
                     self._wake.clear()
         finally:
             done.set()
@@ -656,16 +661,14 @@ class AsyncEventSender(_SenderCore):
         try:
             while self._running():
                 try:
-                    sent = await self._drain()
+                    await self._drain()
                 except Exception:  # the worker must not die: the events stay in the outbox
                     logger.exception("the event sender's worker met an error; it goes on")
-                    sent = 0
                 if not self._running():
                     return
-                if sent == 0:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake_async.wait(), self.interval)
-                    self._wake_async.clear()
+                with contextlib.suppress(asyncio.TimeoutError):  # or a full batch, a flush
+                    await asyncio.wait_for(self._wake_async.wait(), self.interval)
+                self._wake_async.clear()
         finally:
             leases.cancel()
 

@@ -476,3 +476,16 @@ def test_an_event_taken_while_the_sender_closes_is_sent_or_refused_never_lost() 
     assert not worker.is_alive()
     with pytest.raises(PyttEventsError, match="closed"):
         sender.track(event("z-3"))
+
+
+def test_events_taken_between_intervals_go_out_in_one_batch() -> None:
+    """The worker sends a batch each interval (or when one is full, or on flush), not a
+    request per event as they arrive."""
+    with SandboxServer(access_token=TOKEN) as server:
+        with EventSender(auth_for(server), interval=0.5) as sender:
+            for i in range(30):
+                sender.track(event(f"g-{i}"))
+            assert sender.flush(timeout=30)
+        assert accepted_ids(server) == Counter(f"g-{i}" for i in range(30))
+        # The first event may go alone (the worker starts with it); the rest wait together.
+        assert len(server.received) <= 5, [len(r.events) for r in server.received]
