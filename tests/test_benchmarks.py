@@ -9,15 +9,21 @@ import sys
 from tests.conftest import ROOT
 
 
-def test_validate_benchmark_prints_rates_memory_and_ratio() -> None:
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run benchmarks/<script> with args; it must succeed."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "validate.py"), "--lines", "2000"],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_validate_benchmark_prints_rates_memory_and_ratio() -> None:
+    done = run_benchmark("validate.py", "--lines", "2000")
     assert "generated 2,000 payloads" in done.stdout
     assert "validate_file --require-hashed" in done.stdout
     assert "invalid found: 20" in done.stdout
@@ -25,28 +31,15 @@ def test_validate_benchmark_prints_rates_memory_and_ratio() -> None:
 
 
 def test_events_benchmark_checks_bytes_and_prints_ratios() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "events.py"), "--events", "300", "--runs", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr  # it asserts SDK and floor send the same bytes
+    # (It asserts that the SDK and the floor send the same bytes.)
+    done = run_benchmark("events.py", "--events", "300", "--runs", "1")
     assert "Events 1.0 SDK" in done.stdout
     assert "Events 2.0 SDK" in done.stdout
     assert "x\n" in done.stdout
 
 
 def test_send_benchmark_runs_against_a_sandbox_process() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "send.py"), "--events", "400"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_benchmark("send.py", "--events", "400")
     for run in (
         "event_track (1000/req) sync",
         "event_track (1000/req) async",
@@ -56,14 +49,7 @@ def test_send_benchmark_runs_against_a_sandbox_process() -> None:
 
 
 def test_sender_benchmark_prints_the_request_path_waits() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "sender.py"), "--events", "200"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_benchmark("sender.py", "--events", "200")
     for run in ("EventSender.track, SQLite outbox", "EventSender.track, in-memory outbox"):
         assert run in done.stdout
     assert "events the senders saw accepted: 400 of 400" in done.stdout
