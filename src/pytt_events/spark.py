@@ -294,7 +294,8 @@ def send(
 
     outcomes = df.select(column).mapInArrow(run, OUTCOME_SCHEMA)
     # write_failed refuses this lazy frame: computing it again would send every event again.
-    outcomes._pytt_events_sends = True  # type: ignore[attr-defined]
+    # (Without pyspark installed, DataFrame is Any to mypy, and the ignore is unused.)
+    outcomes._pytt_events_sends = True  # type: ignore[attr-defined,unused-ignore]
     return outcomes
 
 
