@@ -34,8 +34,10 @@ def check_contract(first: Any, second: Any, sleep: Callable[[float], None] = tim
     assert (again.event_id, again.attempts) == ("p-1", 1)
     assert [(f.event_id, f.code, f.reason) for f in first.failed()] == [("p-2", 40002, "refused")]
     # A retry delay keeps a released row from being claimed until it ends.
+    assert first.delayed() == 0  # leased rows are not delayed
     second.release([again.id], retry_in=600, owner="w2")
     assert (second.due(), second.claim("w3", 10, lease=600)) == (0, [])
+    assert first.delayed() == 1
     assert first.replay_failed() == 1
     assert first.failed() == []
     assert first.pending() == 4  # p-1 (waiting), p-3 and p-4 (leased), p-2 (back)

@@ -111,6 +111,9 @@ class Outbox(Protocol):
     def due(self) -> int:
         """How many pending events no lease or retry delay holds: a worker may claim them now."""
 
+    def delayed(self) -> int:
+        """How many pending events wait out a retry delay (released, and not yet due)."""
+
     def failed(self) -> list[FailedRow]:
         """The events failed for good."""
 
@@ -247,6 +250,11 @@ class SQLiteOutbox(_Connected):
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
+            raise ValueError(
+                "an SQLite memory database lives in one connection (and would not survive a "
+                "fork): give a file path, or use MemoryOutbox"
+            )
         super().__init__()
         self.path = Path(path)
         self._busy_timeout = busy_timeout
@@ -377,6 +385,18 @@ class SQLiteOutbox(_Connected):
         (count,) = (
             self._connection()
             .execute("SELECT count(*) FROM pending WHERE lease_until <= ?", (time.time(),))
+            .fetchone()
+        )
+        return int(count)
+
+    @_guarded
+    def delayed(self) -> int:
+        (count,) = (
+            self._connection()
+            .execute(
+                "SELECT count(*) FROM pending WHERE lease_owner IS NULL AND lease_until > ?",
+                (time.time(),),
+            )
             .fetchone()
         )
         return int(count)
@@ -521,6 +541,11 @@ class MemoryOutbox:
         now = time.time()
         with self._room:
             return sum(1 for row in self._rows.values() if row[4] <= now)
+
+    def delayed(self) -> int:
+        now = time.time()
+        with self._room:
+            return sum(1 for row in self._rows.values() if row[5] is None and row[4] > now)
 
     def failed(self) -> list[FailedRow]:
         with self._room:
@@ -690,6 +715,15 @@ class PostgresOutbox(_Connected):
         with self._transaction() as connection:
             (count,) = connection.execute(
                 f"SELECT count(*) FROM {self._pending} WHERE lease_until <= {_NOW}"
+            ).fetchone()
+        return int(count)
+
+    @_guarded
+    def delayed(self) -> int:
+        with self._transaction() as connection:
+            (count,) = connection.execute(
+                f"SELECT count(*) FROM {self._pending} "
+                f"WHERE lease_owner IS NULL AND lease_until > {_NOW}"
             ).fetchone()
         return int(count)
 

@@ -137,13 +137,13 @@ class _SenderCore:
         self.exit_timeout = exit_timeout
         self.lease = lease
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._closed = False
+        self._refusing = False  # close began: no event is taken any more
+        self._closed = False  # close flushed: the worker stops after its batch
         self._flushing = 0  # flushes waiting: the worker drains even when stopping
         self._stopped = False  # the worker was stopped by close: nothing starts it again
         self._busy = False  # a batch is claimed and not yet settled
         self._claims = 0  # batches claimed, ever (a flush tells a claim it did not see)
         self._held: list[int] = []  # the ids of the batch being sent (their lease is renewed)
-        self._retried = 0  # events released to be tried again, ever (a flush reads it)
         # Takes in progress: close waits for them, so none commits after close's last look.
         self._taking = threading.Condition()
         self._takes = 0
@@ -189,7 +189,7 @@ class _SenderCore:
                 body = _with_own_event_id(body)
                 items.append((body, _event_id_of(body)))
         with self._taking:
-            if self._closed:
+            if self._refusing:
                 raise PyttEventsError("the sender is closed: make a new one")
             self._takes += 1
         try:
@@ -199,6 +199,13 @@ class _SenderCore:
             with self._taking:
                 self._takes -= 1
                 self._taking.notify_all()
+                late = self._stopped  # close gave up waiting for this take
+        if late:
+            if isinstance(self.outbox, MemoryOutbox):
+                raise PyttEventsError(
+                    "the sender closed while this event was being taken: it will not be sent"
+                )
+            logger.warning("an event was taken after the sender closed: the outbox keeps it")
         self._taken += len(items)
         if self._taken >= BATCH:  # a full batch goes out now, not at the next interval
             self._taken = 0
@@ -219,12 +226,21 @@ class _SenderCore:
         return not self._closed or self._flushing > 0
 
     def _close_taking(self, deadline: float) -> None:
-        """Take no more events, and wait (until deadline) for the takes in progress."""
+        """Take no more events, and wait (until deadline) for the takes in progress, while the
+        worker goes on sending (a take may wait for room only it makes)."""
         with self._taking:
-            self._closed = True
-            self._taking.wait_for(
-                lambda: self._takes == 0, timeout=max(0.0, deadline - time.monotonic())
-            )
+            self._refusing = True
+            self._flushing += 1
+            self._wake_now()
+            try:
+                done = self._taking.wait_for(
+                    lambda: self._takes == 0, timeout=max(0.0, deadline - time.monotonic())
+                )
+            finally:
+                self._flushing -= 1
+            if not done:
+                logger.warning("%d event(s) were still being taken when close stopped waiting",
+                               self._takes)  # fmt: skip
 
     def _claim(self) -> tuple[list[Row], bool] | None:
         """The next batch to send, and whether it was a full one (None: nothing is due). Rows
@@ -233,8 +249,11 @@ class _SenderCore:
         rows = self.outbox.claim(self._owner, BATCH, self.lease)
         if not rows:
             return None
+        self._taken = 0  # a batch goes out: the count toward a full one starts again
         now = time.time()
         expired = [row for row in rows if now - row.created >= DEDUP_WINDOW_SECONDS]
+        fresh = [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
+        self._held = [row.id for row in fresh]  # renewed from now on
         if expired:
             reason = (
                 "older than TikTok's 48-hour deduplication window when its turn came: not sent "
@@ -245,8 +264,6 @@ class _SenderCore:
             self._tell(
                 SendResult(row.event_id, "expired", PyttEventsError(reason)) for row in expired
             )
-        fresh = [row for row in rows if now - row.created < DEDUP_WINDOW_SECONDS]
-        self._held = [row.id for row in fresh]
         return fresh, len(rows) >= BATCH
 
     def _renew(self) -> None:
@@ -286,23 +303,26 @@ class _SenderCore:
         return total
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
-        """Record what became of the rows sent (see the module's table)."""
+        """Record what became of the rows sent (see the module's table), then tell on_result
+        (the batch is no longer held by then: a slow callback renews no lease)."""
         if isinstance(outcome, Exception):
-            self._settle_error(fresh, outcome)
+            results = self._settle_error(fresh, outcome)
         else:
-            self._settle_response(fresh, outcome)
+            results = self._settle_response(fresh, outcome)
+        self._held = []
+        self._tell(results)
 
-    def _settle_response(self, fresh: list[Row], result: BulkResponse) -> None:
+    def _settle_response(self, fresh: list[Row], result: BulkResponse) -> list[SendResult]:
         owner = self._owner
         # One event per body: positions are rows, in order (invalid bodies take none).
         invalid = {item.number for item in result.invalid}
         sent = [row for number, row in enumerate(fresh) if number not in invalid]
-        if invalid:
-            self.outbox.fail(
-                ((fresh[item.number].id, None, "; ".join(f"{p}: {r}" for p, r in item.errors))
-                 for item in result.invalid),
-                owner=owner,
-            )  # fmt: skip
+        refused = [
+            (fresh[item.number], "; ".join(f"{p}: {r}" for p, r in item.errors))
+            for item in result.invalid
+        ]  # (a body an earlier version of this SDK kept, that this one finds invalid)
+        if refused:
+            self.outbox.fail(((row.id, None, why) for row, why in refused), owner=owner)
         partial: dict[int, PyttEventsError] = {}
         for indices, response in result.partial_successes:
             why = PyttEventsError(
@@ -333,16 +353,19 @@ class _SenderCore:
                 ((row.id, getattr(why, "code", None), str(why)) for row, why in final),
                 owner=owner,
             )
-        self._tell(
-            SendResult(sent[i].event_id, "partial", partial[i])
-            if i in partial
-            else SendResult(sent[i].event_id, "accepted")
-            for i in result.accepted
-        )
-        self._tell(SendResult(row.event_id, "retrying", why) for row, why in again)
-        self._tell(SendResult(row.event_id, "failed", why) for row, why in final)
+        return [
+            *(
+                SendResult(sent[i].event_id, "partial", partial[i])
+                if i in partial
+                else SendResult(sent[i].event_id, "accepted")
+                for i in result.accepted
+            ),
+            *(SendResult(row.event_id, "retrying", why) for row, why in again),
+            *(SendResult(row.event_id, "failed", why) for row, why in final),
+            *(SendResult(row.event_id, "failed", PyttEventsError(why)) for row, why in refused),
+        ]
 
-    def _settle_error(self, fresh: list[Row], error: Exception) -> None:
+    def _settle_error(self, fresh: list[Row], error: Exception) -> list[SendResult]:
         """An error that is not TikTok's answer: the events go back to the outbox with a
         backoff; one tried MAX_ATTEMPTS times is moved to the failed events instead."""
         logger.error(
@@ -356,14 +379,15 @@ class _SenderCore:
         if final:
             reason = f"{why} (tried {MAX_ATTEMPTS} times)"
             self.outbox.fail(((row.id, None, reason) for row, _ in final), owner=self._owner)
-        self._tell(SendResult(row.event_id, "retrying", why) for row, why in again)
-        self._tell(SendResult(row.event_id, "failed", why) for row, why in final)
+        return [
+            *(SendResult(row.event_id, "retrying", why) for row, why in again),
+            *(SendResult(row.event_id, "failed", why) for row, why in final),
+        ]
 
     def _release(self, again: list[tuple[Row, PyttEventsError]]) -> None:
         if again:
             worst = max(row.attempts for row, _ in again)
             self.outbox.release((row.id for row, _ in again), _backoff(worst), owner=self._owner)
-            self._retried += len(again)
 
     def _tell(self, results: Iterable[SendResult]) -> None:
         if self.on_result is None:
@@ -374,18 +398,21 @@ class _SenderCore:
             except Exception:
                 logger.exception("on_result raised; the sender goes on")
 
-    def _flush_state(self, retried_before: int) -> bool | None:
-        """What a waiting flush sees: True (nothing pending), False (what is pending cannot go
-        now: events were tried since the flush began, and each waits out a retry delay, or is
-        held by another worker), None (keep waiting). retried_before: _retried when it began."""
+    def _flush_state(self, claims_before: int) -> bool | None:
+        """What a waiting flush sees: True (nothing pending), False (the worker has looked at
+        the outbox since the flush began, and what is left waits out a retry delay), None
+        (keep waiting: events are being sent, are due, or another worker holds them, which its
+        lease bounds). claims_before: _claims when the flush began."""
         if self.outbox.pending() == 0:
             return True
         claims = self._claims
-        if self._busy or self._retried == retried_before:
+        if self._busy or claims == claims_before:
             return None
-        if self.outbox.due() == 0 and not self._busy and self._claims == claims:
-            return False  # (no batch was claimed meanwhile: nothing is in flight)
-        return None
+        if self.outbox.due() or not self.outbox.delayed():
+            return None
+        if self._busy or self._claims != claims:  # a batch was claimed meanwhile: in flight
+            return None
+        return False
 
     def _left_behind(self) -> None:
         """Log what a closing sender leaves pending, and where."""
@@ -520,20 +547,22 @@ class EventSender(_SenderCore):
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: True once nothing is pending; False after
-        timeout seconds, or as soon as what is left was tried and waits out a retry delay (a
-        "retrying" result said why). What is left stays in the outbox and keeps being sent."""
+        timeout seconds, or as soon as what is left waits out a retry delay (a "retrying"
+        result said why), so flush() with no timeout never hangs on, say, a revoked token.
+        Events another worker holds are waited for (its lease bounds the wait). What is left
+        stays in the outbox and keeps being sent."""
         if self.outbox.pending() == 0:
             return True
         if self._stopped:  # closed: its worker is gone; what is left stays in the outbox
             return False
         self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        retried_before = self._retried
+        claims_before = self._claims
         self._flushing += 1
         try:
             while True:
                 self._wake.set()
-                state = self._flush_state(retried_before)
+                state = self._flush_state(claims_before)
                 if state is not None:
                     return state
                 if deadline is not None and time.monotonic() >= deadline:
@@ -547,12 +576,13 @@ class EventSender(_SenderCore):
         True when nothing was left pending; what is left stays in the outbox file for the
         next sender. A worker still in the middle of a request then keeps the outbox and the
         client open (it is a daemon thread: it ends with the process)."""
-        if self._closed:
+        if self._refusing:
             return self.outbox.pending() == 0
         wait = self.exit_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
         self._close_taking(deadline)  # no event is taken after this; those being taken are in
-        emptied = self.flush(max(0.0, deadline - time.monotonic()))
+        self.flush(max(0.0, deadline - time.monotonic()))
+        self._closed = True
         with self._lock:
             self._stopped = True
         self._stop.set()
@@ -705,12 +735,12 @@ class AsyncEventSender(_SenderCore):
             return False
         self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        retried_before = self._retried
+        claims_before = self._claims
         self._flushing += 1
         try:
             while True:
                 self._wake_now()
-                state = await asyncio.to_thread(self._flush_state, retried_before)
+                state = await asyncio.to_thread(self._flush_state, claims_before)
                 if state is not None:
                     return state
                 if deadline is not None and time.monotonic() >= deadline:
@@ -722,13 +752,13 @@ class AsyncEventSender(_SenderCore):
     async def aclose(self, timeout: float | None = None) -> bool:
         """Flush, then stop the task, all within timeout seconds (default exit_timeout);
         closes the client and outbox it made. True when nothing was left pending."""
-        if self._closed:
+        if self._refusing:
             return await asyncio.to_thread(self.outbox.pending) == 0
         wait = self.exit_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
-        self._closed = True  # (one thread: no take is in progress)
+        self._refusing = True  # (one thread, the loop's: no take is in progress)
         await self.flush(max(0.0, deadline - time.monotonic()))
-        self._stopped = True
+        self._closed = self._stopped = True
         task = self._task
         if task is not None and not task.done():
             self._wake_now()
@@ -802,7 +832,7 @@ def _close_at_exit(reference: weakref.ref[EventSender]) -> None:
     """At interpreter exit: a close bounded by the sender's exit_timeout (a sender whose worker
     runs in another process, its parent's, is that process's to close)."""
     sender = reference()
-    if sender is not None and not sender._closed and sender._pid == os.getpid():
+    if sender is not None and not sender._refusing and sender._pid == os.getpid():
         sender.close()
 
 
@@ -810,6 +840,6 @@ def _report_at_exit(reference: weakref.ref[AsyncEventSender]) -> None:
     """At interpreter exit, an AsyncEventSender not closed: no loop runs to send; say what is
     left and where."""
     sender = reference()
-    if sender is not None and not sender._closed:
+    if sender is not None and not sender._refusing:
         with contextlib.suppress(Exception):
             sender._left_behind()

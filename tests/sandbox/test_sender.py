@@ -351,7 +351,9 @@ def test_an_unexpected_error_releases_the_batch_to_be_sent_again(tmp_path: Path)
             assert [(r.event_id, r.status) for r in results] == [(i, "retrying") for i in ids]
             assert "RuntimeError while sending: injected failure" in str(results[0].error)
             assert sender.outbox.pending() == 3
-            assert sender.flush(timeout=30)  # after the backoff: sent
+            assert sender.flush(timeout=30) is False  # still within the backoff: at once
+            time.sleep(1.2)  # the backoff (1 s from the release, before flush returned) ends
+            assert sender.flush(timeout=30)
         assert accepted_ids(server) == Counter(ids)
         api.close()
     assert [r.status for r in results[3:]] == ["accepted"] * 3
@@ -404,9 +406,9 @@ def test_credentials_to_fix_keep_the_events_and_flush_does_not_hang(tmp_path: Pa
     assert {r.status for r in results} == {"retrying"}
     assert all("40105" in str(r.error) and TOKEN not in str(r.error) for r in results)
     assert SQLiteOutbox(path).pending() == 4  # kept for a sender with the right token
+    time.sleep(1.2)  # the earlier sender's retry delay (1 s) ends
     with SandboxServer(access_token=TOKEN) as fixed:
         with EventSender(auth_for(fixed), outbox=path) as sender:
-            # An earlier sender's retry delay (1 s) ends before the flush does.
             assert sender.flush(timeout=30)
         assert accepted_ids(fixed) == Counter(f"k-{i}" for i in range(4))
 
@@ -437,16 +439,20 @@ def test_the_async_sender_keeps_nothing_it_cannot_send() -> None:
     assert sender.outbox.pending() == 0
 
 
-def test_an_event_taken_while_the_sender_closes_is_sent_or_refused_never_lost() -> None:
+@pytest.mark.parametrize("interval", [0.05, 2.0], ids=["busy-worker", "idle-worker"])
+def test_an_event_taken_while_the_sender_closes_is_sent_or_refused_never_lost(
+    interval: float,
+) -> None:
     """A track blocked on a full in-memory outbox while another thread closes the sender:
-    either close waits for it and sends it, or the track raises; never taken and then lost."""
+    either close waits for it and sends it (the worker goes on making room meanwhile, even
+    between its intervals), or the track raises; never taken and then lost."""
     import threading
 
     outbox = MemoryOutbox(max_pending=1)
     slow = FaultPlan(Fault.DELAY, first=1, delay=0.3)  # the first batch holds the only room
     outcome: list[object] = []
     with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
-        sender = EventSender(auth_for(server), outbox=outbox, block_timeout=10, interval=0.05)
+        sender = EventSender(auth_for(server), outbox=outbox, block_timeout=10, interval=interval)
         sender.track(event("z-1"))
 
         def take() -> None:

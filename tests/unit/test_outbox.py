@@ -22,6 +22,11 @@ def test_the_sqlite_outbox_keeps_the_contract(tmp_path: Path) -> None:
     two.close()
 
 
+def test_an_sqlite_memory_database_is_refused() -> None:
+    with pytest.raises(ValueError, match="MemoryOutbox"):
+        SQLiteOutbox(":memory:")
+
+
 def test_the_memory_outbox_keeps_the_contract() -> None:
     outbox = MemoryOutbox()
     check_contract(outbox, outbox)
