@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pytt_events import _families, _plan
@@ -108,6 +108,17 @@ def derived_event_id(top: Mapping[str, Any], event: Mapping[str, Any]) -> str:
     same content get the same id too: TikTok counts them once."""
     canonical = json.dumps([top, event], sort_keys=True, separators=(",", ":"), default=str)
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, canonical))
+
+
+def checked_missing_event_ids(value: str) -> MissingEventIds:
+    """A missing_event_ids setting, checked.
+
+    Raises:
+        ConfigurationError: it is neither "derive" nor "refuse".
+    """
+    if value not in get_args(MissingEventIds):
+        raise ConfigurationError(f"missing_event_ids must be 'derive' or 'refuse', not {value!r}")
+    return value  # type: ignore[return-value]
 
 
 def stored_event_ids(payload: Any, api_version: str) -> list[str | None]:
@@ -221,11 +232,7 @@ class BaseEventsApi:
         self.on_retry = on_retry
         self.api_version = api_version
         self.isolate_invalid = isolate_invalid
-        if missing_event_ids not in ("derive", "refuse"):
-            raise ConfigurationError(
-                f"missing_event_ids must be 'derive' or 'refuse', not {missing_event_ids!r}"
-            )
-        self.missing_event_ids = missing_event_ids
+        self.missing_event_ids = checked_missing_event_ids(missing_event_ids)
 
     def _auth(self, auth: TikTokAuth | None) -> TikTokAuth:
         """The credentials for a call: given, or from the environment; with the client's

@@ -375,31 +375,20 @@ class SQLiteOutbox(_Connected):
                     (row_id, owner, owner),
                 )
 
-    @_guarded
     def pending(self) -> int:
-        (count,) = self._connection().execute("SELECT count(*) FROM pending").fetchone()
-        return int(count)
+        return self._count("")
 
-    @_guarded
     def due(self) -> int:
-        (count,) = (
-            self._connection()
-            .execute("SELECT count(*) FROM pending WHERE lease_until <= ?", (time.time(),))
-            .fetchone()
-        )
-        return int(count)
+        return self._count("WHERE lease_until <= ?", time.time())
+
+    def delayed(self) -> int:
+        return self._count("WHERE lease_owner IS NULL AND lease_until > ?", time.time())
 
     @_guarded
-    def delayed(self) -> int:
-        (count,) = (
-            self._connection()
-            .execute(
-                "SELECT count(*) FROM pending WHERE lease_owner IS NULL AND lease_until > ?",
-                (time.time(),),
-            )
-            .fetchone()
-        )
-        return int(count)
+    def _count(self, where: str, *parameters: Any) -> int:
+        """How many pending rows match `where` (a WHERE clause, or nothing)."""
+        found = self._connection().execute(f"SELECT count(*) FROM pending {where}", parameters)
+        return int(found.fetchone()[0])
 
     @_guarded
     def failed(self) -> list[FailedRow]:
@@ -704,28 +693,22 @@ class PostgresOutbox(_Connected):
                 [(row_id, owner, owner, now, code, reason) for row_id, code, reason in rows],
             )
 
-    @_guarded
     def pending(self) -> int:
-        with self._transaction() as connection:
-            (count,) = connection.execute(f"SELECT count(*) FROM {self._pending}").fetchone()
-        return int(count)
+        return self._count("")
 
-    @_guarded
     def due(self) -> int:
-        with self._transaction() as connection:
-            (count,) = connection.execute(
-                f"SELECT count(*) FROM {self._pending} WHERE lease_until <= {_NOW}"
-            ).fetchone()
-        return int(count)
+        return self._count(f"WHERE lease_until <= {_NOW}")
+
+    def delayed(self) -> int:
+        return self._count(f"WHERE lease_owner IS NULL AND lease_until > {_NOW}")
 
     @_guarded
-    def delayed(self) -> int:
+    def _count(self, where: str) -> int:
+        """How many pending rows match `where` (a WHERE clause on the server's clock, or
+        nothing)."""
         with self._transaction() as connection:
-            (count,) = connection.execute(
-                f"SELECT count(*) FROM {self._pending} "
-                f"WHERE lease_owner IS NULL AND lease_until > {_NOW}"
-            ).fetchone()
-        return int(count)
+            found = connection.execute(f"SELECT count(*) FROM {self._pending} {where}")
+            return int(found.fetchone()[0])
 
     @_guarded
     def failed(self) -> list[FailedRow]:

@@ -278,29 +278,26 @@ class _SenderCore:
     def _drain_flow(self) -> _Flow:
         """Drain the outbox, a batch at a time: yields each batch to send and takes the
         outcome of sending it (TikTok's answer, or the exception met). Both senders drive it,
-        each with its own client; returns the number of events settled."""
-        total = 0
+        each with its own client."""
         while self._running():
             self._busy = True
             self._claims += 1
             try:
                 claimed = self._claim()
                 if claimed is None:
-                    return total
+                    return
                 fresh, full = claimed
                 if fresh:
                     outcome = yield fresh
                     assert outcome is not None  # the driver sends what sending gave
                     self._settle(fresh, outcome)
-                total += max(1, len(fresh))
             finally:
                 self._held = []
                 self._busy = False
             if not full and not self._flushing:
                 # Less than a batch was due: the next one waits for the interval (or a full
                 # batch, or a flush), so events go out in batches, not one request each.
-                return total
-        return total
+                return
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
         """Record what became of the rows sent (see the module's table), then tell on_result
@@ -528,10 +525,10 @@ class EventSender(_SenderCore):
             except Exception:
                 logger.exception("renewing the lease of events being sent failed")
 
-    def _drain(self) -> int:
-        """Send what the outbox holds, a batch at a time; the number of events settled."""
+    def _drain(self) -> None:
+        """Send what the outbox holds, a batch at a time."""
         flow = self._drain_flow()
-        fresh, total = _step(flow, None)
+        fresh = _step(flow, None)
         while fresh is not None:
             outcome: BulkResponse | Exception
             try:
@@ -542,8 +539,7 @@ class EventSender(_SenderCore):
                 outcome = refused.result
             except Exception as error:
                 outcome = error
-            fresh, total = _step(flow, outcome)
-        return total
+            fresh = _step(flow, outcome)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: True once nothing is pending; False after
@@ -710,10 +706,10 @@ class AsyncEventSender(_SenderCore):
             except Exception:
                 logger.exception("renewing the lease of events being sent failed")
 
-    async def _drain(self) -> int:
+    async def _drain(self) -> None:
         # The flow's steps (claim, settle: outbox work) run in a thread; the send on the loop.
         flow = self._drain_flow()
-        fresh, total = await asyncio.to_thread(_step, flow, None)
+        fresh = await asyncio.to_thread(_step, flow, None)
         while fresh is not None:
             outcome: BulkResponse | Exception
             try:
@@ -724,8 +720,7 @@ class AsyncEventSender(_SenderCore):
                 outcome = refused.result
             except Exception as error:
                 outcome = error
-            fresh, total = await asyncio.to_thread(_step, flow, outcome)
-        return total
+            fresh = await asyncio.to_thread(_step, flow, outcome)
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: as EventSender.flush."""
@@ -786,16 +781,16 @@ class AsyncEventSender(_SenderCore):
         await self.aclose()
 
 
-_Flow = Generator[list[Row], "BulkResponse | Exception | None", int]
+_Flow = Generator[list[Row], "BulkResponse | Exception | None", None]
 
 
-def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> tuple[list[Row] | None, int]:
-    """Run the drain flow to its next batch: (the batch, 0), or (None, events settled) once it
-    has ended. (A StopIteration never crosses a thread's future: it would be a TypeError.)"""
+def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> list[Row] | None:
+    """Run the drain flow to its next batch; None once it has ended. (A StopIteration never
+    crosses a thread's future: it would be a TypeError.)"""
     try:
-        return flow.send(outcome), 0
-    except StopIteration as done:
-        return None, int(done.value)
+        return flow.send(outcome)
+    except StopIteration:
+        return None
 
 
 def _with_own_event_id(body: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
-from pytt_events._base_client import MissingEventIds
+from pytt_events._base_client import MissingEventIds, checked_missing_event_ids
 from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events.stored import parse_line
 
@@ -265,8 +265,7 @@ def send(
             none, so a task Spark retries sends it with the same one, or "refuse" such
             payloads: their rows are "invalid").
     """
-    if missing_event_ids not in ("derive", "refuse"):
-        raise ValueError('missing_event_ids: "derive" or "refuse"')
+    checked_missing_event_ids(missing_event_ids)  # on the driver, before any task runs
     if (settings is None) == (auth_factory is None):
         raise ValueError("give settings or auth_factory (one of them)")
     frozen = dict(settings) if settings is not None else None

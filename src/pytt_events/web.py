@@ -82,7 +82,7 @@ class RequestFields(Mapping[str, Any]):
         def bare(url: str | None) -> str | None:  # no query, fragment or user:password@
             if url is None:
                 return None
-            return re.sub(r"//[^/@]*@", "//", re.split(r"[?#]", url, maxsplit=1)[0])
+            return re.sub(r"//[^/@]*@", "//", _without_query(url))
 
         present = [name for name in ("ip", "ttclid", "ttp") if getattr(self, name)]
         return (
@@ -220,6 +220,11 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int)
     return peer if _is_ip(peer) else None
 
 
+def _without_query(url: str) -> str:
+    """The URL up to its query or fragment (plain text: it need not parse)."""
+    return re.split(r"[?#]", url, maxsplit=1)[0]
+
+
 def _personal_name(name: str) -> bool:
     text = unquote_plus(name)
     lowered = text.lower()
@@ -238,7 +243,7 @@ def without_personal_query(url: str | None) -> str | None:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return re.split(r"[?#]", url, maxsplit=1)[0]
+        return _without_query(url)
     kept = []
     for piece in parts.query.split("&"):
         name, _, value = piece.partition("=")
