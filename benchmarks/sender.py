@@ -1,4 +1,5 @@
-"""The request-path cost of sending an event: `python benchmarks/sender.py [--events N]`.
+"""The request-path cost of sending an event: `python benchmarks/sender.py [--events N]
+[--mode new|repeat|both]`.
 
 What a web handler waits for, per event (µs, p50 and p99): EventSender.track with a SQLite
 outbox (validated, hashed and committed to disk before it returns), with the in-memory outbox,
@@ -43,28 +44,47 @@ def line(label: str, times: list[float]) -> str:
     return f"{label:<44}{p50:>10.0f}{p99:>10.0f}"
 
 
+def batches(mode: str, count: int, customers: int) -> list[list[dict[str, Any]]]:
+    """The events of the three runs. new: each run its own new customers (none is in the
+    hashing memo of an earlier run); repeat: every run from the same `customers` customers,
+    seen once before the runs (the memo is warm, as for returning customers)."""
+    if mode == "new":
+        every = [track_event(raw) for raw in raw_events(3 * count, fresh=True)]
+        return [every[n * count : (n + 1) * count] for n in range(3)]
+    events = [track_event(raw) for raw in raw_events(count, customers)]
+    return [events, events, events]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument("--customers", type=int, default=2_000, help="in repeat mode")
+    parser.add_argument("--mode", choices=["new", "repeat", "both"], default="both")
     args = parser.parse_args()
-    # A batch of new customers for each run: none is in the hashing memo of an earlier run.
-    every = [track_event(raw) for raw in raw_events(3 * args.events, fresh=True)]
-    runs = [every[n * args.events : (n + 1) * args.events] for n in range(3)]
     sandbox, base_url = start_sandbox()
-    with tempfile.TemporaryDirectory() as tmp:
-        auth = TikTokAuth(
-            TIKTOK_ACCESS_TOKEN=TOKEN,
-            TIKTOK_PIXEL_ID="PIXEL",
-            TIKTOK_API_BASE_URL=base_url,
-        )
-        accepted: list[int] = []
-        print(f"{args.events:,} events, each a new customer; the wait of the calling thread")
-        print(f"{'':<44}{'p50 µs':>10}{'p99 µs':>10}")
+    auth = TikTokAuth(
+        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID="PIXEL", TIKTOK_API_BASE_URL=base_url
+    )
+    accepted: list[int] = []
 
-        def count(result: Any) -> None:
-            accepted.append(result.status == "accepted")
+    def count(result: Any) -> None:
+        accepted.append(result.status == "accepted")
 
-        with EventSender(auth, outbox=Path(tmp) / "outbox.sqlite3", on_result=count) as sender:
+    for mode in ["new", "repeat"] if args.mode == "both" else [args.mode]:
+        runs = batches(mode, args.events, args.customers)
+        if mode == "new":
+            print(f"mode new: {args.events:,} events per run, each a new customer")
+        else:
+            print(f"mode repeat: {args.events:,} events per run from {args.customers:,} customers")
+            with EventSender(auth) as warm:  # each customer seen once before the runs
+                for event in raw_events(args.customers, args.customers, fresh=True):
+                    warm.track(track_event(event))
+                warm.flush(timeout=120)
+        print(f"{'the wait of the calling thread':<44}{'p50 µs':>10}{'p99 µs':>10}")
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            EventSender(auth, outbox=Path(tmp) / "o.sqlite3", on_result=count) as sender,
+        ):
             print(line("EventSender.track, SQLite outbox", waits(sender.track, runs[0])))
             sender.flush(timeout=120)
         with EventSender(auth, on_result=count) as sender:
@@ -75,7 +95,7 @@ def main() -> None:
             print(line("TikTokEventsApi.track (sync, 127.0.0.1)", waits(
                 lambda event: api.track(event, auth=auth), some
             )))  # fmt: skip
-        print(f"events the senders saw accepted: {sum(accepted):,} of {len(accepted):,}")
+    print(f"events the senders saw accepted: {sum(accepted):,} of {len(accepted):,}")
     sandbox.terminate()
     sandbox.wait(timeout=30)
 

@@ -49,7 +49,9 @@ def test_send_benchmark_runs_against_a_sandbox_process() -> None:
 
 
 def test_sender_benchmark_prints_the_request_path_waits() -> None:
-    done = run_benchmark("sender.py", "--events", "200")
+    done = run_benchmark("sender.py", "--events", "200", "--customers", "50")
+    assert "mode new: 200 events per run" in done.stdout
+    assert "mode repeat: 200 events per run from 50 customers" in done.stdout
     for run in ("EventSender.track, SQLite outbox", "EventSender.track, in-memory outbox"):
-        assert run in done.stdout
-    assert "events the senders saw accepted: 400 of 400" in done.stdout
+        assert done.stdout.count(run) == 2
+    assert "events the senders saw accepted: 800 of 800" in done.stdout
