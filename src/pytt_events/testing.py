@@ -28,6 +28,11 @@ A plan picks its requests in one of two ways:
 
     FaultPlan(Fault.DROP, attempts=2, share=0.5, seed=1)   by content: the same in every run
     FaultPlan(Fault.DROP, first=3, every=5)                 by arrival order
+    FaultPlan(Fault.DELAY, every=1, delay=3)                every request
+
+A plan that would pick no request (`FaultPlan(Fault.DELAY, delay=3)`: none of attempts, first,
+every), or that says more than it can do (both ways at once, share or seed without attempts,
+retry_after for a fault that never answers with it), is refused with a ConfigurationError.
 
 By content, a plan picks a share of the distinct requests (told apart by the event_ids they
 carry, or by their bytes) with a seeded hash, and each picked request meets the fault on its
@@ -105,8 +110,13 @@ class FaultPlan:
     `seed` and the request's key (`request_key`), each meet the fault on their first `attempts`
     deliveries (retries of the same request count as further deliveries); order-independent.
     By arrival (`attempts` = 0): the first `first` requests, counted from 1 per sandbox, then
-    every `every`-th (0: none). `delay` is for DELAY and TIMEOUT; `retry_after` (seconds) adds
-    a Retry-After header to RATE_LIMIT and SERVER_ERROR answers."""
+    every `every`-th (0: none; 1: every request). `delay` is for DELAY and TIMEOUT;
+    `retry_after` (seconds) adds a Retry-After header to RATE_LIMIT and SERVER_ERROR answers.
+
+    Raises:
+        ConfigurationError: the plan would pick no request (none of attempts, first, every
+            given), mixes both ways, gives share or seed without attempts, or retry_after
+            for a fault that never answers with it."""
 
     fault: Fault
     first: int = 0
@@ -122,6 +132,27 @@ class FaultPlan:
             raise ConfigurationError(f"share must be between 0 and 1, not {self.share!r}")
         if self.attempts < 0 or self.first < 0 or self.every < 0:
             raise ConfigurationError("attempts, first and every must not be negative")
+        # A plan does what it says or is refused: none picks no request, or ignores an option.
+        name = f"FaultPlan(Fault.{self.fault.name})"
+        if self.attempts > 0 and (self.first or self.every):
+            raise ConfigurationError(
+                f"{name}: attempts picks requests by content, first and every by arrival: "
+                "give one or the other"
+            )
+        if not (self.attempts or self.first or self.every):
+            if self.share != 1.0 or self.seed != 0:
+                raise ConfigurationError(
+                    f"{name}: share and seed pick requests by content: give attempts= too "
+                    "(how many deliveries of each picked request meet the fault)"
+                )
+            raise ConfigurationError(
+                f"{name} picks no request: give attempts= (by content, with share= and "
+                "seed=), or first= and/or every= (by arrival; every=1: every request)"
+            )
+        if self.retry_after is not None and self.fault not in _RETRY_AFTER_FAULTS:
+            raise ConfigurationError(
+                f"{name}: retry_after is for RATE_LIMIT and SERVER_ERROR answers only"
+            )
 
     def picks(self, key: str) -> bool:
         """Whether this plan picks the request with this key (`request_key`), by content."""
@@ -137,6 +168,9 @@ class FaultPlan:
         if self.attempts > 0:
             return delivery <= self.attempts and self.picks(key)
         return number <= self.first or (self.every > 0 and number % self.every == 0)
+
+
+_RETRY_AFTER_FAULTS = (Fault.RATE_LIMIT, Fault.SERVER_ERROR)
 
 
 def request_key(payload: Any, body: bytes) -> str:

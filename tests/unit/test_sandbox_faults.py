@@ -4,9 +4,11 @@ alone, never on the order in which concurrent requests arrive."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from pytt_events import ConfigurationError
 from pytt_events.testing import Fault, FaultPlan, Sandbox, request_key
 from tests.conftest import PIXEL, TOKEN
 
@@ -79,3 +81,28 @@ def test_request_key_is_the_event_ids_or_the_bytes() -> None:
 def test_share_out_of_range_is_refused(share: float) -> None:
     with pytest.raises(ValueError, match="share"):
         FaultPlan(Fault.DROP, attempts=1, share=share)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"delay": 3}, "picks no request: give attempts="),
+        ({}, "every=1: every request"),
+        ({"share": 0.5, "seed": 2}, "give attempts= too"),
+        ({"attempts": 2, "first": 3}, "one or the other"),
+        ({"attempts": 2, "every": 5}, "one or the other"),
+        ({"every": 1, "retry_after": 2}, "retry_after is for RATE_LIMIT and SERVER_ERROR"),
+    ],
+)
+def test_a_plan_that_would_not_do_what_it_says_is_refused(
+    options: dict[str, float], named: str
+) -> None:
+    """FaultPlan(Fault.DELAY, delay=3) used to delay nothing, silently."""
+    with pytest.raises(ConfigurationError, match=re.escape(named)) as refused:
+        FaultPlan(Fault.DELAY, **options)  # type: ignore[arg-type]
+    assert "FaultPlan(Fault.DELAY)" in str(refused.value)
+
+
+def test_every_1_is_every_request() -> None:
+    met = faults_met([FaultPlan(Fault.DELAY, every=1, delay=0.0)], list(range(4)))
+    assert all(faults == [Fault.DELAY] * 3 for faults in met.values())
