@@ -1,7 +1,8 @@
 """The Outbox contract, checked against every outbox the project ships (SQLiteOutbox and
 MemoryOutbox in tests/unit/test_outbox.py, PostgresOutbox against a real server in
 tests/sandbox/test_postgres_outbox.py): claims and leases, owner checks, renewal, due counts,
-failing, replaying and purging."""
+failing, replaying and purging, the last error kept on a pending event and the counts by
+error that `status` gives."""
 
 from __future__ import annotations
 
@@ -41,8 +42,24 @@ def check_contract(first: Any, second: Any, sleep: Callable[[float], None] = tim
     assert first.replay_failed() == 1
     assert first.failed() == []
     assert first.pending() == 4  # p-1 (waiting), p-3 and p-4 (leased), p-2 (back)
-    assert [r.event_id for r in first.claim("w3", 10, lease=600)] == ["p-2"]
+    (back,) = first.claim("w3", 10, lease=600)
+    assert back.event_id == "p-2"
     assert first.purge_failed() == 0
+    # A released row keeps the error it met; status counts pending and failed rows by code.
+    first.release([back.id], retry_in=600, owner="w3", error=(40105, "token revoked"))
+    first.fail([(theirs[0].id, None, "gone")], owner="w2")
+    first.fail([(theirs[1].id, 40002, "bad value")], owner="w2")
+    status = second.status()
+    assert (status.pending, status.failed) == (2, 2)
+    assert [(r.code, r.count, r.last_reason) for r in status.pending_reasons] == [
+        (40105, 1, "token revoked")
+    ]
+    assert sorted((str(r.code), r.count, r.last_reason) for r in status.failed_reasons) == [
+        ("40002", 1, "bad value"),
+        ("None", 1, "gone"),
+    ]
+    assert all(r.last_at > 0 for r in (*status.pending_reasons, *status.failed_reasons))
+    assert first.purge_failed() == 2
     # A lease that runs out frees its rows for another worker; the old holder's release is
     # then refused, so the new holder keeps them.
     first.add([({"event_id": "p-5"}, "p-5")], timeout=0)

@@ -97,7 +97,15 @@ def _configure_logging(verbose: int) -> None:
     is_flag=True,
     help="Accept personal data that is not SHA-256-hashed (rejected by default).",
 )
-def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
+@click.option(
+    "--strict-personal-data",
+    is_flag=True,
+    help="Refuse (40002) a body with a raw e-mail address or phone number anywhere, e.g. in "
+    "a URL's query (by default only noted).",
+)
+def sandbox(
+    host: str, port: int, token: str, allow_unhashed: bool, strict_personal_data: bool
+) -> None:
     """Emulate TikTok's Events API on this machine until interrupted (Ctrl-C or SIGTERM).
 
     It checks the Access-Token header, validates every body against the schema and answers
@@ -116,7 +124,14 @@ def sandbox(host: str, port: int, token: str, allow_unhashed: bool) -> None:
     # jobs of a non-interactive shell are).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    server = SandboxServer(host, port, token, require_hashed=not allow_unhashed, on_request=report)
+    server = SandboxServer(
+        host,
+        port,
+        token,
+        require_hashed=not allow_unhashed,
+        strict_personal_data=strict_personal_data,
+        on_request=report,
+    )
     try:
         server.bind()
     except OSError as error:  # a busy port, an address this machine does not have
@@ -549,10 +564,10 @@ def _settings_problem(error: ValidationError) -> str:
 _OUTBOX_EXAMPLES = """
 \b
 Examples:
-  pytt-events outbox tiktok-outbox.sqlite3            pending and failed counts
+  pytt-events outbox tiktok-outbox.sqlite3            pending and failed counts, by error
   pytt-events outbox tiktok-outbox.sqlite3 list       the failed events: event_id, code, reason
   pytt-events outbox tiktok-outbox.sqlite3 replay     failed -> pending (the next sender sends)
-  pytt-events outbox tiktok-outbox.sqlite3 purge      forget the failed events
+  pytt-events outbox tiktok-outbox.sqlite3 purge -y   forget the failed events (asks without -y)
   pytt-events outbox postgresql://app@db/shop list    a PostgresOutbox (--table: its prefix)
 """
 
@@ -565,45 +580,86 @@ Examples:
 @click.option(
     "--table", default="tiktok_outbox", show_default=True, help="A PostgresOutbox's table prefix."
 )
-def outbox(where: str, action: str, table: str) -> None:
+@click.option("-y", "--yes", is_flag=True, help="purge: forget the failed events without asking.")
+def outbox(where: str, action: str, table: str, yes: bool) -> None:
     """Inspect an EventSender's outbox (an SQLite file, or a PostgreSQL database given by its
-    postgresql:// DSN): counts, the failed events, replay or purge them.
+    postgresql:// DSN): counts by error, the failed events, replay or purge them.
 
-    Replayed events keep their event_id (TikTok deduplicates within 48 hours) and are sent by
-    the next EventSender on the outbox. Nothing printed holds personal data (it is hashed).
+    status and list only read: they create and change nothing (an SQLite file is opened
+    read-only). Replayed events keep their event_id (TikTok deduplicates within 48 hours) and
+    are sent by the next EventSender on the outbox. purge asks first (or takes --yes; without
+    a terminal to ask on, it needs --yes). Nothing printed holds personal data (it is hashed)
+    or the DSN's password.
     """
-    from pytt_events.outbox import PostgresOutbox, SQLiteOutbox
+    from pytt_events.outbox import OutboxError, PostgresOutbox, SQLiteOutbox
 
-    box: PostgresOutbox | SQLiteOutbox
-    if where.startswith(("postgresql://", "postgres://")):
-        try:
-            box = PostgresOutbox(where, table=table)
-        except ImportError:
-            raise click.ClickException(
-                "a PostgreSQL outbox needs psycopg: pip install 'pytt-events-api[postgres]'"
-            ) from None
-        except Exception as error:  # the DSN (it may hold a password) is never printed
-            raise click.ClickException(
-                f"cannot open the PostgreSQL outbox: {type(error).__name__}"
-            ) from None
-    elif Path(where).is_file():
-        box = SQLiteOutbox(where)
-    else:
-        raise click.ClickException(f"no outbox file at {where}")
     try:
-        if action == "status":
-            click.echo(f"{box.pending()} pending, {len(box.failed())} failed")
-        elif action == "list":
-            for row in box.failed():
-                moment = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.failed_at))
-                code = row.code if row.code is not None else "-"
-                click.echo(f"{row.event_id}\t{code}\t{moment}\t{row.reason}")
-        elif action == "replay":
-            click.echo(f"{box.replay_failed()} failed event(s) moved back to pending")
+        box: PostgresOutbox | SQLiteOutbox
+        if where.startswith(("postgresql://", "postgres://")):
+            try:
+                box = PostgresOutbox(where, table=table)
+            except ImportError:
+                raise click.ClickException(
+                    "a PostgreSQL outbox needs psycopg: pip install 'pytt-events-api[postgres]'"
+                ) from None
+        elif Path(where).is_file():
+            box = SQLiteOutbox(where, read_only=action in ("status", "list"))
         else:
-            click.echo(f"{box.purge_failed()} failed event(s) forgotten")
-    finally:
-        box.close()
+            raise click.ClickException(f"no outbox file at {where}")
+        try:
+            _outbox_action(box, action, yes)
+        finally:
+            box.close()
+    except OutboxError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _outbox_action(box: Any, action: str, yes: bool) -> None:
+    if action == "status":
+        status = box.status()
+        click.echo(f"{status.pending} pending, {status.failed} failed")
+        for title, reasons, total in (
+            ("pending", status.pending_reasons, status.pending),
+            ("failed", status.failed_reasons, status.failed),
+        ):
+            if not reasons:
+                continue
+            click.echo(f"{title}, by the last error met:")
+            for reason in reasons:
+                code = "no code" if reason.code is None else f"code {reason.code}"
+                click.echo(
+                    f"  {reason.count:>8}  {code}, last at {_utc(reason.last_at)}: "
+                    f"{reason.last_reason}"
+                )
+            untried = total - sum(reason.count for reason in reasons)
+            if untried:
+                click.echo(f"  {untried:>8}  no error met yet")
+    elif action == "list":
+        failed = box.failed()
+        if not failed:
+            click.echo("no failed events")
+        for row in failed:
+            code = row.code if row.code is not None else "-"
+            click.echo(f"{row.event_id}\t{code}\t{_utc(row.failed_at)}\t{row.reason}")
+    elif action == "replay":
+        click.echo(f"{box.replay_failed()} failed event(s) moved back to pending")
+    else:
+        count = len(box.failed())
+        if count == 0:
+            click.echo("no failed events to forget")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError(
+                    f"purge forgets {count} failed event(s) for good: add --yes to confirm "
+                    "(there is no terminal to ask on)"
+                )
+            click.confirm(f"Forget {count} failed event(s) for good?", abort=True)
+        click.echo(f"{box.purge_failed()} failed event(s) forgotten")
+
+
+def _utc(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
 _SCHEMA_EXAMPLES = """

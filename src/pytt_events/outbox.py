@@ -1,6 +1,7 @@
 """Where EventSender keeps the events it has taken and not yet delivered: a durable outbox.
 
     SQLiteOutbox("tiktok-outbox.sqlite3")   the default: SQLite from the standard library, WAL
+                                            (a file of its own, marked as an outbox)
     MemoryOutbox(max_pending=10_000)        no file: lost with the process (bounded, never
                                             dropped: a full one makes `add` wait, then raise)
     PostgresOutbox("postgresql://...")      a server database, for processes on several machines
@@ -12,6 +13,13 @@ listed, replayed and purged). Several processes may share one SQLite file: a wor
 with a lease (`claim`), so no row is sent by two workers at once; a lease that runs out (its
 worker died) frees the row for another. The Outbox protocol is what another store implements to
 take SQLite's place, as PostgresOutbox does.
+
+An outbox file carries a marker (SQLite's application_id, OUTBOX_APPLICATION_ID) and its
+layout's version (user_version, OUTBOX_SCHEMA_VERSION): SQLiteOutbox refuses any other existing
+database, so an outbox never writes into an application's own database. Read-only handles
+(`read_only=True`, which `pytt-events outbox FILE status` and `list` use) create and change
+nothing. Every failure of a store (a corrupted file, a folder that cannot be written, a
+database server that refuses the connection) is an OutboxError naming the outbox and the cause.
 """
 
 from __future__ import annotations
@@ -29,18 +37,38 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from pytt_events._exceptions import PyttEventsError
 
 __all__ = [
+    "OUTBOX_APPLICATION_ID",
+    "OUTBOX_SCHEMA_VERSION",
     "FailedRow",
     "MemoryOutbox",
     "Outbox",
+    "OutboxError",
     "OutboxFullError",
+    "OutboxStatus",
     "PostgresOutbox",
+    "ReasonCount",
     "Row",
     "SQLiteOutbox",
 ]
+
+#: SQLite's application_id of an outbox file ("ptte"): `PRAGMA application_id` tells an outbox
+#: from any other database (`file` names it too, with a magic file that knows the number).
+OUTBOX_APPLICATION_ID = 0x70747465
+#: The outbox layout's version, in SQLite's user_version: 2 added each pending event's last
+#: error. Files of version 1 (which carried no marker) are brought up to date when opened for
+#: writing; a file of a newer version is refused (a newer SDK made it).
+OUTBOX_SCHEMA_VERSION = 2
+
+
+class OutboxError(PyttEventsError):
+    """An outbox cannot be opened or used: the message names it (its file, or its table
+    prefix) and the cause. Nothing was written. Raised in place of the store's own errors
+    (sqlite3.Error, psycopg.Error), which stay attached as `__cause__`."""
 
 
 class OutboxFullError(PyttEventsError):
@@ -73,6 +101,44 @@ class FailedRow:
     reason: str
 
 
+@dataclass(frozen=True)
+class ReasonCount:
+    """How many events met one error code (None: no code, such as a network error or an
+    unexpected one), and the last of those errors: its text and when (Unix time)."""
+
+    code: int | None
+    count: int
+    last_reason: str
+    last_at: float
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """What an outbox holds: the pending events (and, of those, the ones whose last delivery
+    met an error, by code), and the failed ones by code."""
+
+    pending: int
+    failed: int
+    pending_reasons: tuple[ReasonCount, ...] = ()
+    failed_reasons: tuple[ReasonCount, ...] = ()
+
+
+def _reason_counts(rows: Iterable[Sequence[Any]]) -> tuple[ReasonCount, ...]:
+    """Rows of (code, count, reason, at), one per event (count 1) or already grouped by a
+    database, summed up by code with the latest reason, most frequent first: the outboxes' one
+    way to count errors."""
+    by_code: dict[int | None, tuple[int, str, float]] = {}
+    for code, number, reason, at in rows:
+        count, last_reason, last_at = by_code.get(code, (0, str(reason), float(at)))
+        if float(at) >= last_at:
+            last_reason, last_at = str(reason), float(at)
+        by_code[code] = (count + int(number), last_reason, last_at)
+    return tuple(
+        ReasonCount(code, count, reason, at)
+        for code, (count, reason, at) in sorted(by_code.items(), key=lambda item: -item[1][0])
+    )
+
+
 class Outbox(Protocol):
     """What EventSender needs of an outbox (SQLiteOutbox, MemoryOutbox, or a server database).
 
@@ -95,9 +161,17 @@ class Outbox(Protocol):
     def done(self, ids: Iterable[int]) -> None:
         """Rows TikTok accepted: gone (whoever holds them)."""
 
-    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
+    def release(
+        self,
+        ids: Iterable[int],
+        retry_in: float,
+        *,
+        owner: str | None = None,
+        error: tuple[int | None, str] | None = None,
+    ) -> None:
         """Rows to try again later: leased to no one for retry_in seconds, one more attempt
-        counted (with owner: only the rows owner still holds)."""
+        counted (with owner: only the rows owner still holds); error (code, reason), the one
+        they met, is kept on them for `status`."""
 
     def fail(
         self, rows: Iterable[tuple[int, int | None, str]], *, owner: str | None = None
@@ -117,6 +191,9 @@ class Outbox(Protocol):
     def failed(self) -> list[FailedRow]:
         """The events failed for good."""
 
+    def status(self) -> OutboxStatus:
+        """Pending and failed counts, each by the code of the error last met."""
+
     def replay_failed(self) -> int:
         """Move the failed events back to pending (with their event_ids); how many."""
 
@@ -127,18 +204,22 @@ class Outbox(Protocol):
         """Release its connections (the data stays)."""
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
+#: The outbox file's tables (version OUTBOX_SCHEMA_VERSION), one statement each.
+_SCHEMA = (
+    """CREATE TABLE pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     body TEXT NOT NULL,
     event_id TEXT NOT NULL,
     created REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     lease_owner TEXT,
-    lease_until REAL NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS pending_by_lease ON pending (lease_until, id);
-CREATE TABLE IF NOT EXISTS failed (
+    lease_until REAL NOT NULL DEFAULT 0,
+    last_code INTEGER,
+    last_error TEXT,
+    last_error_at REAL
+)""",
+    "CREATE INDEX pending_by_lease ON pending (lease_until, id)",
+    """CREATE TABLE failed (
     id INTEGER PRIMARY KEY,
     body TEXT NOT NULL,
     event_id TEXT NOT NULL,
@@ -146,8 +227,18 @@ CREATE TABLE IF NOT EXISTS failed (
     failed_at REAL NOT NULL,
     code INTEGER,
     reason TEXT NOT NULL
-);
-"""
+)""",
+)
+#: Version 1 -> 2: each pending event keeps the last error it met.
+_MIGRATE_TO_2 = (
+    "ALTER TABLE pending ADD COLUMN last_code INTEGER",
+    "ALTER TABLE pending ADD COLUMN last_error TEXT",
+    "ALTER TABLE pending ADD COLUMN last_error_at REAL",
+)
+#: The columns of a version 1 outbox, which carried no marker: such a file is recognized by
+#: them (and by having no other table), and adopted.
+_VERSION_1_PENDING = {"id", "body", "event_id", "created", "attempts", "lease_owner", "lease_until"}
+_VERSION_1_FAILED = {"id", "body", "event_id", "created", "failed_at", "code", "reason"}
 
 logger = logging.getLogger("pytt_events")
 
@@ -162,12 +253,16 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _guarded(method: _Method) -> _Method:
-    """Run the method holding the outbox's guard: one operation at a time in a process."""
+    """Run the method holding the outbox's guard: one operation at a time in a process. The
+    store's own errors become an OutboxError naming the outbox."""
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         with self._guard:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except self._store_errors as error:
+                raise self._failure(error) from error
 
     return run  # type: ignore[return-value]
 
@@ -210,6 +305,9 @@ class _Connected:
     across a fork is never used (it is the parent's) and never closed (closing it would end
     the parent's session): it is only kept referenced."""
 
+    #: The store's own errors, which _guarded turns into an OutboxError (see _failure).
+    _store_errors: tuple[type[BaseException], ...] = ()
+
     def __init__(self) -> None:
         self._guard = threading.RLock()
         self._held: Any = None
@@ -218,6 +316,9 @@ class _Connected:
 
     def _open(self) -> Any:
         raise NotImplementedError  # pragma: no cover - each store opens its own
+
+    def _failure(self, error: BaseException) -> OutboxError:
+        raise NotImplementedError  # pragma: no cover - each store names itself
 
     def _connection(self) -> Any:
         if self._held is None:
@@ -241,15 +342,33 @@ class _Connected:
 
 
 class SQLiteOutbox(_Connected):
-    """The outbox in a SQLite file (WAL mode), safe to share between threads and processes
-    (one connection per process; a lease keeps two processes off the same rows).
+    """The outbox in a SQLite file of its own (WAL mode), safe to share between threads and
+    processes (one connection per process; a lease keeps two processes off the same rows).
+
+    A new file is created with the outbox marker (OUTBOX_APPLICATION_ID) and layout version;
+    an existing file must carry that marker (or be an outbox of this SDK's first layout, which
+    had none: it is adopted): any other database is refused, never written to.
 
     Args:
-        path: the database file (created when missing).
+        path: the database file (created when missing, unless read_only).
         busy_timeout: seconds a writer waits for another process's lock.
+        read_only: open the file for reading only: nothing is created, changed or switched
+            to WAL, and a file in a folder that cannot be written can be read.
+
+    Raises:
+        OutboxError: the file is not an outbox (another database, not a database, corrupted,
+            made by a newer version), or cannot be created or opened; the message says which.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+    _store_errors = (sqlite3.Error,)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        read_only: bool = False,
+    ) -> None:
         if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
             raise ValueError(
                 "an SQLite memory database lives in one connection (and would not survive a "
@@ -257,20 +376,154 @@ class SQLiteOutbox(_Connected):
             )
         super().__init__()
         self.path = Path(path)
+        self.read_only = read_only
         self._busy_timeout = busy_timeout
+        self._version = OUTBOX_SCHEMA_VERSION
+        self._prepared = False  # the file was checked (a reopen after a fork only configures)
+        if read_only:
+            if not self.path.is_file():
+                raise OutboxError(f"no outbox file at {self.path}")
+        elif not self.path.exists():
+            self._create_file()
         with self._guard:
-            self._connection().executescript(_SCHEMA)
+            try:
+                self._version = self._prepare(self._connection())
+            except sqlite3.Error as error:
+                self._close_connection()
+                raise self._failure(error) from error
+            except BaseException:
+                self._close_connection()
+                raise
 
     def __repr__(self) -> str:
         return f"SQLiteOutbox({str(self.path)!r})"
 
+    def _failure(self, error: BaseException) -> OutboxError:
+        text = str(error)
+        if "file is not a database" in text:
+            why = "not an SQLite database (or an encrypted one)"
+        elif "malformed" in text:
+            why = f"the file is corrupted ({text}): move it aside; a new outbox starts empty"
+        elif "unable to open" in text:
+            why = f"{text}: {self._open_problem()}"
+        else:
+            why = text
+        return OutboxError(f"outbox {self.path}: {why}")
+
+    def _open_problem(self) -> str:
+        """Why SQLite could not open the file, as the file system tells it."""
+        folder = self.path.parent
+        if not folder.is_dir():
+            return f"the folder {folder} does not exist"
+        if self.read_only:
+            return f"it cannot be read, or its folder {folder} lets no reader share it"
+        if not os.access(folder, os.W_OK):
+            return f"the folder {folder} cannot be written (SQLite writes files beside it)"
+        return "check the file's and its folder's permissions"
+
+    def _create_file(self) -> None:
+        """Create the new, empty file (only its owner reads it), so that a folder that is
+        missing or cannot be written is named with the system's reason."""
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise OutboxError(
+                f"cannot create the outbox {self.path}: the folder {folder} does not exist"
+            )
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        except OSError as error:
+            raise OutboxError(
+                f"cannot create the outbox {self.path}: {error.strerror or error}"
+            ) from None
+
     def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._open_read_only()
         connection = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
+        if self._prepared:
+            self._configure(connection)  # a file already checked: a reopen (after a fork)
+        return connection
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A read-only connection that creates nothing beside the file. With no write-ahead log
+        beside it, no connection has the file open (the last one to close removes the log): the
+        file alone is the whole database, read as immutable (SQLite would otherwise make its
+        log and shared-memory files, which a folder that cannot be written refuses). With a
+        log, a sender is at work: the file is read through the log and its shared memory."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        if not Path(f"{self.path}-wal").exists():
+            uri += "&immutable=1"
+        return sqlite3.connect(
+            uri, uri=True, timeout=self._busy_timeout, isolation_level=None,
+            check_same_thread=False,
+        )  # fmt: skip
+
+    @staticmethod
+    def _configure(connection: sqlite3.Connection) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
-        return connection
+
+    def _prepare(self, connection: sqlite3.Connection) -> int:
+        """Check the file is an outbox (creating a new one's tables), bring an older layout up
+        to date, then switch to WAL; the layout version. Read-only: check only."""
+        if self.read_only:
+            return self._check(connection)
+        connection.execute("BEGIN IMMEDIATE")  # two processes creating one file: one does
+        try:
+            version = self._check(connection)
+            if version == 0:
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+            elif version == 1:
+                for statement in _MIGRATE_TO_2:
+                    connection.execute(statement)
+            if version < OUTBOX_SCHEMA_VERSION:
+                connection.execute(f"PRAGMA application_id = {OUTBOX_APPLICATION_ID}")
+                connection.execute(f"PRAGMA user_version = {OUTBOX_SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+            raise
+        self._configure(connection)
+        self._prepared = True
+        return OUTBOX_SCHEMA_VERSION
+
+    def _check(self, connection: sqlite3.Connection) -> int:
+        """The file's outbox layout version (0: an empty database, a new outbox), or raise."""
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if application_id == OUTBOX_APPLICATION_ID:
+            if version > OUTBOX_SCHEMA_VERSION:
+                raise OutboxError(
+                    f"outbox {self.path}: layout version {version}, made by a newer version of "
+                    f"pytt-events (this one reads up to {OUTBOX_SCHEMA_VERSION}): upgrade it"
+                )
+            return int(version)
+        if application_id == 0 and version == 0 and not tables:
+            if self.read_only:
+                raise OutboxError(f"outbox {self.path}: an empty database, not an outbox yet")
+            return 0
+        if application_id == 0 and version == 0 and tables == {"pending", "failed"}:
+            columns = {
+                table: {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                for table in tables
+            }
+            if columns == {"pending": _VERSION_1_PENDING, "failed": _VERSION_1_FAILED}:
+                return 1  # an outbox of the first layout, which had no marker
+        raise OutboxError(
+            f"{self.path} is an SQLite database but not a pytt-events outbox (it has no outbox "
+            "marker): nothing was changed. Give the outbox a file of its own"
+        )
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
@@ -348,13 +601,24 @@ class SQLiteOutbox(_Connected):
                 )
 
     @_guarded
-    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
-        until = time.time() + retry_in
+    def release(
+        self,
+        ids: Iterable[int],
+        retry_in: float,
+        *,
+        owner: str | None = None,
+        error: tuple[int | None, str] | None = None,
+    ) -> None:
+        now = time.time()
+        code, reason = error if error is not None else (None, None)
+        at = now if error is not None else None
         with self._writing() as connection:
             connection.executemany(
-                "UPDATE pending SET lease_owner = NULL, lease_until = ?, attempts = attempts + 1 "
+                "UPDATE pending SET lease_owner = NULL, lease_until = ?, attempts = attempts + 1, "
+                "last_code = coalesce(?, last_code), last_error = coalesce(?, last_error), "
+                "last_error_at = coalesce(?, last_error_at) "
                 "WHERE id = ? AND (? IS NULL OR lease_owner = ?)",
-                [(until, i, owner, owner) for i in ids],
+                [(now + retry_in, code, reason, at, i, owner, owner) for i in ids],
             )
 
     @_guarded
@@ -401,6 +665,24 @@ class SQLiteOutbox(_Connected):
         ]
 
     @_guarded
+    def status(self) -> OutboxStatus:
+        # (SQLite gives a bare column of the row where max() found its value: the latest.)
+        connection = self._connection()
+        failed = connection.execute(
+            "SELECT code, count(*), reason, max(failed_at) FROM failed GROUP BY code"
+        ).fetchall()
+        pending = int(connection.execute("SELECT count(*) FROM pending").fetchone()[0])
+        erred: list[Any] = []
+        if self._version >= 2:  # (a first-layout file read as it is kept no errors)
+            erred = connection.execute(
+                "SELECT last_code, count(*), last_error, max(last_error_at) FROM pending "
+                "WHERE last_error IS NOT NULL GROUP BY last_code"
+            ).fetchall()
+        return OutboxStatus(
+            pending, sum(row[1] for row in failed), _reason_counts(erred), _reason_counts(failed)
+        )
+
+    @_guarded
     def replay_failed(self) -> int:
         with self._writing() as connection:
             moved = connection.execute(
@@ -426,7 +708,8 @@ class MemoryOutbox:
 
     def __init__(self, max_pending: int = 10_000) -> None:
         self.max_pending = max_pending
-        # id -> [body, event_id, created, attempts, lease_until, lease_owner]
+        # id -> [body, event_id, created, attempts, lease_until, lease_owner, last error
+        # (code, reason, at) or None]
         self._rows: dict[int, list[Any]] = {}
         self._failed: dict[int, FailedRow] = {}
         self._next = 1
@@ -457,7 +740,7 @@ class MemoryOutbox:
 
     def _insert(self, items: Iterable[tuple[dict[str, Any], str]], created: float) -> None:
         for body, event_id in items:
-            self._rows[self._next] = [body, event_id, created, 0, 0.0, None]
+            self._rows[self._next] = [body, event_id, created, 0, 0.0, None, None]
             self._next += 1
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
@@ -489,14 +772,24 @@ class MemoryOutbox:
                 self._rows.pop(row_id, None)
             self._room.notify_all()
 
-    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
+    def release(
+        self,
+        ids: Iterable[int],
+        retry_in: float,
+        *,
+        owner: str | None = None,
+        error: tuple[int | None, str] | None = None,
+    ) -> None:
+        now = time.time()
         with self._room:
             for row_id in ids:
                 row = self._rows.get(row_id)
                 if self._held_by(row, owner):
                     assert row is not None
                     row[3] += 1
-                    row[4], row[5] = time.time() + retry_in, None
+                    row[4], row[5] = now + retry_in, None
+                    if error is not None:
+                        row[6] = (*error, now)
 
     def fail(
         self, rows: Iterable[tuple[int, int | None, str]], *, owner: str | None = None
@@ -540,6 +833,14 @@ class MemoryOutbox:
         with self._room:
             return list(self._failed.values())
 
+    def status(self) -> OutboxStatus:
+        with self._room:
+            erred = [(r[6][0], 1, r[6][1], r[6][2]) for r in self._rows.values() if r[6]]
+            failed = [(r.code, 1, r.reason, r.failed_at) for r in self._failed.values()]
+            return OutboxStatus(
+                len(self._rows), len(failed), _reason_counts(erred), _reason_counts(failed)
+            )
+
     def replay_failed(self) -> int:
         """Move the failed events back to pending, as many as there is room for (the rest stay
         failed: replay again once the outbox has room); how many moved."""
@@ -581,6 +882,9 @@ CREATE TABLE IF NOT EXISTS {table}_failed (
     code INTEGER,
     reason TEXT NOT NULL
 );
+ALTER TABLE {table}_pending ADD COLUMN IF NOT EXISTS last_code INTEGER,
+    ADD COLUMN IF NOT EXISTS last_error TEXT,
+    ADD COLUMN IF NOT EXISTS last_error_at DOUBLE PRECISION;
 """
 
 #: The database server's clock, in seconds since the epoch: leases never depend on the clocks
@@ -597,20 +901,44 @@ class PostgresOutbox(_Connected):
     Args:
         dsn: a libpq connection string ("postgresql://user@host/db").
         table: the prefix of the two tables (`<table>_pending`, `<table>_failed`).
+
+    Raises:
+        ModuleNotFoundError: psycopg is not installed (the message names the extra).
+        OutboxError: the server cannot be reached or refuses (the message says why, and never
+            holds the DSN's password).
     """
 
     def __init__(self, dsn: str, *, table: str = "tiktok_outbox") -> None:
         if not table.replace("_", "").isalnum():
             raise ValueError("table: letters, digits and underscores only")
+        try:
+            import psycopg
+        except ImportError:
+            raise ModuleNotFoundError(
+                "PostgresOutbox needs psycopg: pip install 'pytt-events-api[postgres]'",
+                name="psycopg",
+            ) from None
         super().__init__()
+        self._store_errors = (psycopg.Error,)
         self.dsn = dsn
         self.table = table
         self._pending, self._failed = f"{table}_pending", f"{table}_failed"
+        self._setup()
+
+    @_guarded
+    def _setup(self) -> None:
         with self._transaction() as connection:
-            connection.execute(_POSTGRES_SCHEMA.format(table=table))
+            connection.execute(_POSTGRES_SCHEMA.format(table=self.table))
 
     def __repr__(self) -> str:  # the DSN may hold a password
         return f"PostgresOutbox(table={self.table!r})"
+
+    def _failure(self, error: BaseException) -> OutboxError:
+        text = " ".join(str(error).split()) or type(error).__name__
+        password = _password_of(self.dsn)
+        if password:
+            text = text.replace(password, "***")
+        return OutboxError(f"PostgreSQL outbox (table prefix {self.table}): {text}")
 
     def _open(self) -> Any:
         import psycopg
@@ -668,13 +996,24 @@ class PostgresOutbox(_Connected):
             connection.execute(f"DELETE FROM {self._pending} WHERE id = ANY(%s)", (list(ids),))
 
     @_guarded
-    def release(self, ids: Iterable[int], retry_in: float, *, owner: str | None = None) -> None:
+    def release(
+        self,
+        ids: Iterable[int],
+        retry_in: float,
+        *,
+        owner: str | None = None,
+        error: tuple[int | None, str] | None = None,
+    ) -> None:
+        code, reason = error if error is not None else (None, None)
+        at = time.time() if error is not None else None
         with self._transaction() as connection:
             connection.execute(
                 f"UPDATE {self._pending} SET lease_owner = NULL, lease_until = {_NOW} + %s, "
-                "attempts = attempts + 1 "
+                "attempts = attempts + 1, last_code = coalesce(%s, last_code), "
+                "last_error = coalesce(%s, last_error), "
+                "last_error_at = coalesce(%s, last_error_at) "
                 "WHERE id = ANY(%s) AND (%s::text IS NULL OR lease_owner = %s)",
-                (retry_in, list(ids), owner, owner),
+                (retry_in, code, reason, at, list(ids), owner, owner),
             )
 
     @_guarded
@@ -723,6 +1062,32 @@ class PostgresOutbox(_Connected):
         ]
 
     @_guarded
+    def status(self) -> OutboxStatus:
+        latest = (
+            "SELECT {code}, count(*), (array_agg({reason} ORDER BY {at} DESC))[1], max({at}) "
+            "FROM {table} {where} GROUP BY {code}"
+        )
+        with self._transaction() as connection:
+            pending = int(connection.execute(f"SELECT count(*) FROM {self._pending}").fetchone()[0])
+            erred = connection.execute(
+                latest.format(
+                    code="last_code",
+                    reason="last_error",
+                    at="last_error_at",
+                    table=self._pending,
+                    where="WHERE last_error IS NOT NULL",
+                )
+            ).fetchall()
+            failed = connection.execute(
+                latest.format(
+                    code="code", reason="reason", at="failed_at", table=self._failed, where=""
+                )
+            ).fetchall()
+        return OutboxStatus(
+            pending, sum(row[1] for row in failed), _reason_counts(erred), _reason_counts(failed)
+        )
+
+    @_guarded
     def replay_failed(self) -> int:
         # One statement: a row failed meanwhile is either moved or left failed, never lost.
         with self._transaction() as connection:
@@ -739,3 +1104,14 @@ class PostgresOutbox(_Connected):
     def purge_failed(self) -> int:
         with self._transaction() as connection:
             return int(connection.execute(f"DELETE FROM {self._failed}").rowcount)
+
+
+def _password_of(dsn: str) -> str | None:
+    """The password a libpq connection string holds, if any (so no message shows it)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # a DSN libpq cannot parse: its password part, by hand
+        password = urlsplit(dsn).password if "://" in dsn else None
+    return str(password) if password else None

@@ -50,7 +50,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
@@ -58,6 +58,7 @@ from pytt_events._base_client import FATAL_ERRORS, BaseEventsApi
 from pytt_events._constants import DEDUP_WINDOW_SECONDS
 from pytt_events._exceptions import BulkSendError, PyttEventsError
 from pytt_events._response import BulkResponse
+from pytt_events._retry import RetryPolicy
 from pytt_events.auth import TikTokAuth
 from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
 from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
@@ -92,6 +93,26 @@ class SendResult:
 #: Tries after which an event that meets an unexpected error (not TikTok's answer: a bug, a
 #: storage error) is moved to the failed events instead of being released again.
 MAX_ATTEMPTS = 8
+
+
+#: Seconds between two log lines of the same error code met while sending (the first one is
+#: logged at once: a revoked token is an ERROR the moment it is met).
+LOG_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class _UntilClosed(RetryPolicy):
+    """The client's own retry policy, until the sender closes: from then on, no new attempt
+    starts (close waits for the one in flight; what failed goes back to the outbox)."""
+
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    closing: Callable[[], bool] = field(default=lambda: False, repr=False, compare=False)
+
+    def should_retry(self, error: BaseException, retries_done: int) -> bool:
+        return not self.closing() and self.policy.should_retry(error, retries_done)
+
+    def delay(self, retries_done: int, retry_after: float | None = None) -> float:
+        return self.policy.delay(retries_done, retry_after)
 
 
 def _backoff(attempts: int) -> float:
@@ -148,6 +169,10 @@ class _SenderCore:
         self._taking = threading.Condition()
         self._takes = 0
         self._taken = 0  # events taken since the last full batch
+        self._logged: dict[object, float] = {}  # error code -> when it was last logged
+        # The worker's retry policy: the client's, until close gives up waiting (_closing).
+        self._closing = threading.Event()
+        self._retry = _UntilClosed(policy=api.retry, closing=lambda: self._closing.is_set())
 
     def track(
         self,
@@ -344,6 +369,7 @@ class _SenderCore:
                 again.append((row, failed.error))
             else:
                 final.append((row, failed.error))
+        self._log_errors([why for _, why in again])
         self._release(again)
         if final:
             self.outbox.fail(
@@ -382,9 +408,39 @@ class _SenderCore:
         ]
 
     def _release(self, again: list[tuple[Row, PyttEventsError]]) -> None:
-        if again:
-            worst = max(row.attempts for row, _ in again)
-            self.outbox.release((row.id for row, _ in again), _backoff(worst), owner=self._owner)
+        """Back to the outbox after a backoff, each row keeping the error it met (for
+        `pytt-events outbox status`)."""
+        if not again:
+            return
+        retry_in = _backoff(max(row.attempts for row, _ in again))
+        by_error: dict[tuple[int | None, str], list[int]] = {}
+        for row, why in again:
+            by_error.setdefault((getattr(why, "code", None), str(why)), []).append(row.id)
+        for error, ids in by_error.items():
+            self.outbox.release(ids, retry_in, owner=self._owner, error=error)
+
+    def _log_errors(self, errors: list[PyttEventsError]) -> None:
+        """Say that events wait because of an error: credentials to fix at ERROR (nothing will
+        go out until they are), others at WARNING; each code at once, then at most once every
+        LOG_EVERY seconds."""
+        now = time.monotonic()
+        seen: dict[object, tuple[PyttEventsError, int]] = {}
+        for error in errors:
+            key = getattr(error, "code", None) or type(error).__name__
+            seen[key] = (error, seen.get(key, (error, 0))[1] + 1)
+        for key, (error, count) in seen.items():
+            last = self._logged.get(key)
+            if last is not None and now - last < LOG_EVERY:
+                continue
+            self._logged[key] = now
+            if isinstance(error, FATAL_ERRORS):
+                logger.error(
+                    "TikTok refused the credentials (%s): %d event(s) wait in the outbox until "
+                    "they are fixed (the token, the pixel or event source id, its permissions)",
+                    error, count,
+                )  # fmt: skip
+            else:
+                logger.warning("%d event(s) wait in the outbox to be sent again: %s", count, error)
 
     def _tell(self, results: Iterable[SendResult]) -> None:
         if self.on_result is None:
@@ -396,14 +452,17 @@ class _SenderCore:
                 logger.exception("on_result raised; the sender goes on")
 
     def _flush_state(self, claims_before: int) -> bool | None:
-        """What a waiting flush sees: True (nothing pending), False (the worker has looked at
-        the outbox since the flush began, and what is left waits out a retry delay), None
-        (keep waiting: events are being sent, are due, or another worker holds them, which its
-        lease bounds). claims_before: _claims when the flush began."""
+        """What a waiting flush sees: True (nothing pending, and every result told), False
+        (the worker has looked at the outbox since the flush began, and what is left waits out
+        a retry delay), None (keep waiting: events are being sent, their results told, are
+        due, or another worker holds them, which its lease bounds). claims_before: _claims
+        when the flush began."""
+        busy, claims = self._busy, self._claims  # read before the outbox: a batch settled
+        if busy:  # meanwhile changes _claims, and its results are then told (or being told)
+            return None
         if self.outbox.pending() == 0:
-            return True
-        claims = self._claims
-        if self._busy or claims == claims_before:
+            return True if not self._busy and self._claims == claims else None
+        if claims == claims_before:
             return None
         if self.outbox.due() or not self.outbox.delayed():
             return None
@@ -411,12 +470,23 @@ class _SenderCore:
             return None
         return False
 
-    def _left_behind(self) -> None:
+    def _in_flight_bound(self) -> float:
+        """How long the batch in flight may still take once no new attempt starts: each of its
+        requests (a batch is at most BATCH events, in requests of 50 or more, max_concurrency
+        at a time) one attempt of the client's timeout, after a retry wait begun before."""
+        api = self._planner
+        rounds = -(-BATCH // 50 // api.max_concurrency)
+        return rounds * api.timeout + api.retry.max_retry_after + 5.0
+
+    def _left_behind(self, in_flight: bool = False) -> None:
         """Log what a closing sender leaves pending, and where."""
         left = self.outbox.pending()
         if left:
             where = "lost" if isinstance(self.outbox, MemoryOutbox) else "kept in the outbox"
-            logger.warning("%d event(s) not sent when the sender closed: %s", left, where)
+            still = (
+                " (some still in a request when the sender stopped waiting)" if in_flight else ""
+            )
+            logger.warning("%d event(s) not sent when the sender closed%s: %s", left, still, where)
 
 
 class EventSender(_SenderCore):
@@ -453,7 +523,8 @@ class EventSender(_SenderCore):
         exit_timeout: float = 5.0,
         lease: float = 120.0,
     ) -> None:
-        self.api = api or TikTokEventsApi()
+        # A client the sender makes waits between retries on _closing: close ends the wait.
+        self.api = api or TikTokEventsApi(sleep=self._pause)
         super().__init__(
             self.api, api is None, auth, outbox, interval, max_pending, block_timeout,
             on_result, exit_timeout, lease,
@@ -473,6 +544,7 @@ class EventSender(_SenderCore):
         """A forked child has none of its parent's threads: no lock or take of theirs."""
         self._lock = threading.Lock()
         self._taking = threading.Condition()
+        self._closing = threading.Event()
         self._takes = self._flushing = 0
         self._busy, self._held = False, []
 
@@ -502,6 +574,10 @@ class EventSender(_SenderCore):
 
     def _wake_now(self) -> None:
         self._wake.set()
+
+    def _pause(self, seconds: float) -> None:
+        """The wait between retries of the client the sender made: close ends it."""
+        self._closing.wait(seconds)
 
     def _run(self, done: threading.Event) -> None:
         try:
@@ -533,7 +609,7 @@ class EventSender(_SenderCore):
             outcome: BulkResponse | Exception
             try:
                 outcome = self.api.send_payloads(
-                    [row.body for row in fresh], self.auth, skip_invalid=True
+                    [row.body for row in fresh], self.auth, retry=self._retry, skip_invalid=True
                 )
             except BulkSendError as refused:
                 outcome = refused.result
@@ -546,8 +622,9 @@ class EventSender(_SenderCore):
         timeout seconds, or as soon as what is left waits out a retry delay (a "retrying"
         result said why), so flush() with no timeout never hangs on, say, a revoked token.
         Events another worker holds are waited for (its lease bounds the wait). What is left
-        stays in the outbox and keeps being sent."""
-        if self.outbox.pending() == 0:
+        stays in the outbox and keeps being sent. True means on_result has been told of every
+        event this sender sent."""
+        if self._flush_state(self._claims):
             return True
         if self._stopped:  # closed: its worker is gone; what is left stays in the outbox
             return False
@@ -568,10 +645,14 @@ class EventSender(_SenderCore):
             self._flushing -= 1
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, then stop the worker, all within timeout seconds (default exit_timeout).
-        True when nothing was left pending; what is left stays in the outbox file for the
-        next sender. A worker still in the middle of a request then keeps the outbox and the
-        client open (it is a daemon thread: it ends with the process)."""
+        """Flush, then stop the worker, within timeout seconds (default exit_timeout). True
+        when nothing was left pending; what is left stays in the outbox file for the next
+        sender (in memory: lost, and logged with its count).
+
+        A batch still being sent at the deadline is not abandoned: no new attempt starts, and
+        close waits for the requests in flight (each bounded by the client's timeout), so
+        their answers are recorded (the next sender does not send them again) and no thread
+        is left inside the HTTP client when the process exits."""
         if self._refusing:
             return self.outbox.pending() == 0
         wait = self.exit_timeout if timeout is None else timeout
@@ -586,10 +667,15 @@ class EventSender(_SenderCore):
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                self._closing.set()  # no new attempt; a retry wait of the sender's client ends
+                logger.info("close waits for the batch in flight to be answered")
+                thread.join(timeout=self._in_flight_bound())
+        still = thread is not None and thread.is_alive()
         emptied = self.outbox.pending() == 0
         if not emptied:
-            self._left_behind()
-        if thread is not None and thread.is_alive():
+            self._left_behind(in_flight=still)
+        if still:
             logger.warning("the sender's worker is still sending: its outbox stays open")
             return emptied
         if self._owns_api:
@@ -647,7 +733,9 @@ class AsyncEventSender(_SenderCore):
                 "block_timeout: AsyncEventSender cannot wait for room (it would stop the event "
                 "loop that makes room); use a durable outbox or a larger max_pending"
             )
-        self.api = api or AsyncTikTokEventsApi()
+        # A client the sender makes waits between retries on _closing_async: aclose ends it.
+        self._closing_async: asyncio.Event | None = None
+        self.api = api or AsyncTikTokEventsApi(sleep=self._pause)
         super().__init__(
             self.api, api is None, auth, outbox, interval, max_pending, 0.0, on_result,
             exit_timeout, lease,
@@ -674,12 +762,22 @@ class AsyncEventSender(_SenderCore):
             return
         loop = asyncio.get_running_loop()
         self._wake_async = asyncio.Event()
+        self._closing_async = asyncio.Event()
         self._busy, self._held = False, []
         self._task = loop.create_task(self._run(), name="pytt-events-sender")
 
     def _wake_now(self) -> None:
         if self._wake_async is not None:
             self._wake_async.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """The wait between retries of the client the sender made: aclose ends it."""
+        closing = self._closing_async
+        if closing is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(closing.wait(), seconds)
 
     async def _run(self) -> None:
         assert self._wake_async is not None
@@ -714,17 +812,23 @@ class AsyncEventSender(_SenderCore):
             outcome: BulkResponse | Exception
             try:
                 outcome = await self.api.send_payloads(
-                    [row.body for row in fresh], self.auth, skip_invalid=True
+                    [row.body for row in fresh], self.auth, retry=self._retry, skip_invalid=True
                 )
             except BulkSendError as refused:
                 outcome = refused.result
+            except asyncio.CancelledError:
+                # The task is cancelled mid-send (its loop ends): the batch is free at once for
+                # the next sender, instead of when its lease runs out.
+                self.outbox.release([row.id for row in fresh], 0.0, owner=self._owner)
+                flow.close()
+                raise
             except Exception as error:
                 outcome = error
             fresh = await asyncio.to_thread(_step, flow, outcome)
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: as EventSender.flush."""
-        if await asyncio.to_thread(self.outbox.pending) == 0:
+        if await asyncio.to_thread(self._flush_state, self._claims):
             return True
         if self._stopped:  # closed: its task is gone; what is left stays in the outbox
             return False
@@ -755,14 +859,24 @@ class AsyncEventSender(_SenderCore):
         await self.flush(max(0.0, deadline - time.monotonic()))
         self._closed = self._stopped = True
         task = self._task
+        still = False
         if task is not None and not task.done():
             self._wake_now()
-            # At the deadline wait_for cancels it: the batch it held is free when its lease ends.
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(task, max(0.0, deadline - time.monotonic()))
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
+            if not done:  # a batch in flight: no new attempt, and its answer is recorded
+                self._closing.set()
+                if self._closing_async is not None:
+                    self._closing_async.set()
+                logger.info("aclose waits for the batch in flight to be answered")
+                done, _ = await asyncio.wait({task}, timeout=self._in_flight_bound())
+            if not done:
+                task.cancel()  # its batch goes back to the outbox (see _drain)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                still = True
         emptied = await asyncio.to_thread(self.outbox.pending) == 0
         if not emptied:
-            await asyncio.to_thread(self._left_behind)
+            await asyncio.to_thread(self._left_behind, still)
         if self._owns_api:
             await self.api.aclose()
         if self._owns_outbox:

@@ -241,7 +241,11 @@ def test_the_outbox_command_lists_replays_and_purges(tmp_path: Path) -> None:
     (first, second) = outbox.claim("w", 2, lease=60)
     outbox.fail([(first.id, 40002, "TikTok code 40002: Invalid value")])
     runner = CliRunner()
-    assert runner.invoke(main, ["outbox", str(path)]).output == "1 pending, 1 failed\n"
+    status = runner.invoke(main, ["outbox", str(path)]).output.splitlines()
+    assert status[:2] == ["1 pending, 1 failed", "failed, by the last error met:"]
+    assert status[2].split(": ", 1)[1] == "TikTok code 40002: Invalid value"
+    assert status[2].split()[:3] == ["1", "code", "40002,"]
+    assert len(status) == 3  # the pending event met no error: no pending section
     listed = runner.invoke(main, ["outbox", str(path), "list"]).output.split("\t")
     assert (listed[0], listed[1], listed[3]) == (
         "x-1",
@@ -252,10 +256,18 @@ def test_the_outbox_command_lists_replays_and_purges(tmp_path: Path) -> None:
     assert replay.output == "1 failed event(s) moved back to pending\n"
     assert (outbox.pending(), outbox.failed()) == (2, [])
     outbox.fail([(second.id, None, "gone")])
-    assert runner.invoke(main, ["outbox", str(path), "purge"]).output == (
+    refused = runner.invoke(main, ["outbox", str(path), "purge"])  # no terminal to ask on
+    assert refused.exit_code == 2
+    assert "purge forgets 1 failed event(s) for good: add --yes" in refused.output
+    assert len(outbox.failed()) == 1
+    assert runner.invoke(main, ["outbox", str(path), "purge", "--yes"]).output == (
         "1 failed event(s) forgotten\n"
     )
     assert outbox.failed() == []
+    assert runner.invoke(main, ["outbox", str(path), "list"]).output == "no failed events\n"
+    assert runner.invoke(main, ["outbox", str(path), "purge"]).output == (
+        "no failed events to forget\n"
+    )
 
 
 def test_the_async_sender_sends_from_a_task(tmp_path: Path) -> None:
