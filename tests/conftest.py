@@ -11,7 +11,7 @@ import pytest
 
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
-from pytt_events.testing import SandboxServer, quick_start_event
+from pytt_events.testing import Sandbox, SandboxServer, quick_start_event
 from pytt_events.tiktok_events_api import TikTokEventsApi
 from pytt_events.validation import Problem
 
@@ -25,6 +25,11 @@ QUICK_START_DIGESTS = {
     "phone_number": "e379a7879266c54b8876bcb2bba6401cc5a3035dcd97b3a7846ed28ea0ca3360",
     "external_id": "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92",
 }
+
+
+# Every sandbox of the suite refuses raw personal data anywhere in a body (an e-mail address or
+# phone number in a URL's query, a description, ...): what the SDK sends must never carry any.
+Sandbox.strict_personal_data_default = True
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -50,7 +55,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(access_token=TOKEN) as server:
+    with SandboxServer(access_token=TOKEN, strict_personal_data=True) as server:
         yield server
 
 

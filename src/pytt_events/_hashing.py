@@ -19,6 +19,12 @@ the schema's descriptions):
     location      ASCII letters and digits only, lowercase             "São Paulo" -> "sopaulo"
     country       the same; a known code or country name is expected  "United States"
                                                                         -> "unitedstates"
+    url           without the query parameters that carry raw personal data (see
+                  without_personal_query)                               "/p?email=a%40b.co&k=v"
+                                                                        -> "/p?k=v"
+
+raw_personal_data finds what looks like a raw e-mail address or international phone number
+anywhere in a JSON body (the sandbox's check): the same shapes the url rule removes.
 
 A value that already is a 64-character hex SHA-256 digest is taken as hashed upstream and
 passes through (trimmed, lowercased), so hashing twice never double-hashes. An empty string means
@@ -33,8 +39,9 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeAlias
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -291,6 +298,115 @@ def normalize_advertising_id(value: str) -> str:
     return _nonempty(value.strip().lower())
 
 
+#: Words that mark a query parameter's name as raw personal data (left out of a URL: TikTok
+#: takes such data only hashed). A name matches when one of its words is one of these (`tel`,
+#: `billing_tel`) or, for the longer ones, when it holds one (`customerEmail`).
+PERSONAL_QUERY_WORDS = frozenset({"email", "mail", "phone", "tel", "mobile", "msisdn", "cell"})
+_HELD_WORDS = ("email", "phone", "mobile", "msisdn")
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# What a raw e-mail address looks like inside any text (a URL's query, a description).
+_EMAIL_IN_TEXT = re.compile(
+    r"[^@\s/?&=#:;,\"'<>()\[\]]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+# An international phone number inside any text: "+", then 8 to 15 digits with the usual
+# separators. Not after a letter, digit or "+" (a base64 ttclid, a time's "+03:00" offset),
+# not followed by a letter or digit. Bare digits are never taken for a phone: ids look alike.
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+])\+\d[\d ().+\-]{6,28}\d(?!\w)")
+_DIGIT = re.compile(r"\d")
+
+
+# A URL's user:password@host is not an e-mail address.
+_USERINFO_BEFORE = re.compile(r"//[^/?#@\s]*$")
+
+
+def _email_in(text: str) -> bool:
+    for match in _EMAIL_IN_TEXT.finditer(text):
+        if not _USERINFO_BEFORE.search(text, 0, match.start()):
+            return True
+    return False
+
+
+def _phone_in(text: str) -> bool:
+    for match in _PHONE_IN_TEXT.finditer(text):
+        if 8 <= len(_DIGIT.findall(match.group())) <= 15:
+            return True
+    return False
+
+
+def personal_data_kind(text: str) -> str | None:
+    """What raw personal data a text carries, by shape: "an e-mail address", "a phone
+    number" (international: "+" and 8 to 15 digits), or None. Percent-encoding is read
+    ("ana%40example.com"). A SHA-256 digest carries none."""
+    if "@" in text or "%40" in text.lower():
+        for form in (text, unquote(text), unquote_plus(text)):
+            if _email_in(form):
+                return "an e-mail address"
+    if "+" in text or "%2b" in text.lower():
+        for form in (text, unquote(text)):
+            if _phone_in(form):
+                return "a phone number"
+    return None
+
+
+def _personal_name(name: str) -> bool:
+    text = unquote_plus(name)
+    lowered = text.lower()
+    if any(word in lowered for word in _HELD_WORDS):
+        return True
+    return any(word.lower() in PERSONAL_QUERY_WORDS for word in _WORDS.findall(text))
+
+
+def without_query(url: str) -> str:
+    """The URL up to its query or fragment (plain text: it need not parse)."""
+    return re.split(r"[?#]", url, maxsplit=1)[0]
+
+
+def without_personal_query(url: str | None) -> str | None:
+    """The URL without the query parameters that carry raw personal data: a value shaped like
+    an e-mail address or an international phone number (percent-encoded or not), or a name
+    with a word of PERSONAL_QUERY_WORDS (`email`, `billing_phone`, `phoneNumber`, `email[]`);
+    every other byte is kept. A URL that cannot be parsed loses its whole query. Names,
+    street addresses and other free text have no shape to tell them by.
+
+    The rule of the `x-normalize: url` mark (page.url, page.referrer): every event passes it,
+    whatever sends it."""
+    if not url or "?" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return without_query(url)
+    kept = []
+    for piece in parts.query.split("&"):
+        name = piece.partition("=")[0]
+        if _personal_name(name) or personal_data_kind(piece) is not None:
+            continue
+        kept.append(piece)
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def normalize_url(value: str) -> str:
+    """A page URL or referrer as sent: without the query parameters that carry raw personal
+    data (without_personal_query). Never refused: the event is sent, without them."""
+    return without_personal_query(value) or value
+
+
+def raw_personal_data(payload: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(dotted path, kind) of each string in a JSON value that carries a raw e-mail address or
+    international phone number (personal_data_kind); never the value itself. Keys are not
+    looked at; SHA-256 digests, IPs, user agents and ids carry none of these shapes."""
+    if isinstance(payload, str):
+        kind = personal_data_kind(payload)
+        if kind is not None:
+            yield path, kind
+    elif isinstance(payload, dict):
+        for key, value in payload.items():
+            yield from raw_personal_data(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(payload, list):
+        for index, value in enumerate(payload):
+            yield from raw_personal_data(value, f"{path}.{index}" if path else str(index))
+
+
 DEFAULT_NORMALIZERS: Mapping[str, Normalizer] = {
     # x-pii marks: normalized, then hashed
     "email": normalize_email,
@@ -302,6 +418,7 @@ DEFAULT_NORMALIZERS: Mapping[str, Normalizer] = {
     # x-normalize marks: normalized and sent raw
     "location": normalize_location,
     "country": normalize_country,
+    "url": normalize_url,
 }
 _normalizers: dict[str, Normalizer] = dict(DEFAULT_NORMALIZERS)
 _lock = threading.Lock()

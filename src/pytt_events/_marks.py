@@ -6,7 +6,9 @@ SchemaModel turns the schema's extension marks, which the generator carries into
 
     x-pii               personal data: validated and normalized by its normalizer (_hashing),
                         hidden from repr; hashed on the way out by the hashing hook
-    x-normalize         normalized by its normalizer and sent raw (city, state, country)
+    x-normalize         normalized by its normalizer and sent raw (city, state, country);
+                        "url": query parameters carrying raw personal data are removed, with
+                        a warning naming the field (page.url, page.referrer)
     x-coerce            "string": a whole number becomes its string; "upper": upper case
     x-known-values      a string field whose standard values form an enum: they become members
     x-convert           "unix-seconds": a datetime, an ISO 8601 string with an offset, or a
@@ -392,9 +394,15 @@ def _normalize_raw(model: str, name: str, mark: str, value: Any) -> Any:
             f"{model}.{name} looks like a SHA-256 digest, but TikTok takes this field raw "
             "(normalized, not hashed): it will probably not match",
         )
-    normalized = _hashing.normalize(mark, value)
+    # The normalizer itself, not the memo of personal data: URLs hardly repeat, and would
+    # push the customers' phone numbers out of it.
+    normalized = _hashing.normalizer_for(mark)(value)
     if not normalized:
-        return None
+        # Emptied by normalization: absent. An empty URL stays, for its minLength to refuse.
+        return value if mark == "url" else None
+    if mark == "url" and normalized != value:
+        # Query parameters carrying raw personal data were removed (the event is still sent).
+        _soft.warn_once((model, name, "personal-query"), f"{model}.{name} {_soft.url_message()}")
     if mark == "country" and not _hashing.is_known_country(normalized):
         _soft.warn_once(
             (model, name, "unknown-country"), f"{model}.{name} {_soft.unknown_country_message()}"

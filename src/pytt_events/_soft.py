@@ -7,7 +7,8 @@ reports each one, with severity "warning"). A warning never stops an event.
     x-deprecated-values  names the enum of deprecated values, and its x-replacements
     x-max-age            seconds: an older Unix time is outside TikTok's match window
     x-warn-unknown       an open object: keys it does not list      (custom properties)
-    x-normalize          a raw value TikTok's code normalizes        (city, state, country)
+    x-normalize          a raw value TikTok's code normalizes        (city, state, country),
+                         a URL whose query carries raw personal data (page.url, referrer)
 
 `x-message`, beside a mark, replaces the default message. Messages never repeat the value of a
 field, except a deprecated event name (one of the schema's own constants).
@@ -163,6 +164,8 @@ def _check_normalized(kind: str, value: Any, message: str | None) -> str | None:
             "hashed): it will probably not match"
         )
     normalized = _hashing.normalizer_for(kind)(value)
+    if kind == "url":
+        return (message or url_message()) if normalized != value else None
     if normalized != value:
         return message or (
             "is not normalized as TikTok's code does it (ASCII letters and digits only, "
@@ -171,6 +174,15 @@ def _check_normalized(kind: str, value: Any, message: str | None) -> str | None:
     if kind == "country" and not _hashing.is_known_country(normalized):
         return unknown_country_message()
     return None
+
+
+def url_message() -> str:
+    """The warning for a URL whose query carries raw personal data (x-normalize: url)."""
+    return (
+        "has query parameters that carry raw personal data (an e-mail address or phone number, "
+        "or a parameter named like one): the SDK removes them before anything is stored or "
+        "sent (TikTok takes personal data only hashed, in user); the event is sent without them"
+    )
 
 
 def unknown_country_message() -> str:

@@ -45,6 +45,13 @@ and then to every `every`-th one, counted as they arrive: exact with one request
 its events is bad for a reason the SDK cannot see, naming the bad event's index only with
 `name_bad_index=True`: for tests of the clients' isolation of bad events.
 
+Raw personal data anywhere in a body (a value shaped like an e-mail address or an
+international phone number, percent-encoded or not: a URL's query, a description, a custom
+property) is noted in the request's record (`raw_personal_data`: the JSON paths, never the
+values); with `strict_personal_data=True` such a request is refused with 40002 naming the
+paths. TikTok takes such bodies, so the default is not strict; the SDK's own tests run strict
+(they set `Sandbox.strict_personal_data_default`).
+
 `keep=N` keeps only the latest N requests in `received` (`keep=0`: none), so a long load
 test does not grow the sandbox to gigabytes; `requests_received` and `events_accepted` count
 everything all the same.
@@ -67,11 +74,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pytt_events import _families, _schema
 from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events._exceptions import ConfigurationError
+from pytt_events._hashing import raw_personal_data
 from pytt_events._mock_transport import SimulatedNetworkError, mock_transport
 from pytt_events.validation import validate_payload
 
@@ -219,6 +227,9 @@ class ReceivedRequest:
     request_id: str
     headers: Mapping[str, str] = field(repr=False)
     fault: Fault | None = None
+    #: Where the body carried raw personal data (dotted JSON paths, e.g. "data.0.page.url"; never
+    #: the values): a value shaped like an e-mail address or an international phone number.
+    raw_personal_data: tuple[str, ...] = ()
 
     @property
     def events(self) -> list[Any]:
@@ -229,11 +240,16 @@ class ReceivedRequest:
 class Sandbox:
     """The emulator's logic, with no I/O: `respond()` maps a request to TikTok's answer."""
 
+    #: strict_personal_data of a sandbox built without it: False, as TikTok takes such bodies.
+    #: The SDK's own test suite sets it to True (tests/conftest.py), so every test runs strict.
+    strict_personal_data_default: ClassVar[bool] = False
+
     def __init__(
         self,
         access_token: str = DEFAULT_ACCESS_TOKEN,
         *,
         require_hashed: bool = True,
+        strict_personal_data: bool | None = None,
         faults: FaultPlan | Sequence[FaultPlan] = (),
         bad_events: Collection[str] = (),
         name_bad_index: bool = False,
@@ -243,6 +259,13 @@ class Sandbox:
             raise ConfigurationError("keep must be None (everything) or at least 0")
         self.access_token = access_token
         self.require_hashed = require_hashed
+        #: Refuse (40002, naming the paths) a body with raw personal data anywhere, instead of
+        #: only noting it in the record (None: strict_personal_data_default).
+        self.strict_personal_data = (
+            self.strict_personal_data_default
+            if strict_personal_data is None
+            else strict_personal_data
+        )
         #: event_ids of events TikTok would refuse for a reason the SDK cannot see: a request
         #: carrying any of them is refused whole with 40002, as TikTok does (naming the bad
         #: event's index only with name_bad_index, as TikTok often does not).
@@ -433,6 +456,7 @@ class Sandbox:
             request_id=request_id,
             headers={k: v for k, v in headers.items() if k != "access-token"},
             fault=fault.fault if fault is not None else None,
+            raw_personal_data=tuple(path for path, _ in raw_personal_data(payload)),
         )
         with self._lock:
             self.received.append(record)
@@ -466,6 +490,18 @@ class Sandbox:
             if more > 0:
                 shown += f"; and {more} more"
             return 40002, shown, payload
+        if self.strict_personal_data:
+            found = list(raw_personal_data(payload))
+            if found:
+                shown = "; ".join(
+                    f"{path}: Invalid value: raw personal data ({kind}); TikTok takes personal "
+                    "data only SHA-256-hashed (sandbox strict_personal_data)"
+                    for path, kind in found[:_MAX_PROBLEMS_IN_MESSAGE]
+                )
+                more = len(found) - _MAX_PROBLEMS_IN_MESSAGE
+                if more > 0:
+                    shown += f"; and {more} more"
+                return 40002, shown, payload
         if self.bad_events:
             for index, event in enumerate(_families.events_of(payload)):
                 if isinstance(event, dict) and event.get("event_id") in self.bad_events:
@@ -488,6 +524,7 @@ class SandboxServer(Sandbox):
         access_token: str = DEFAULT_ACCESS_TOKEN,
         *,
         require_hashed: bool = True,
+        strict_personal_data: bool | None = None,
         on_request: Callable[[ReceivedRequest], None] | None = None,
         faults: FaultPlan | Sequence[FaultPlan] = (),
         bad_events: Collection[str] = (),
@@ -497,6 +534,7 @@ class SandboxServer(Sandbox):
         super().__init__(
             access_token,
             require_hashed=require_hashed,
+            strict_personal_data=strict_personal_data,
             faults=faults,
             bad_events=bad_events,
             name_bad_index=name_bad_index,

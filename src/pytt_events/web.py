@@ -24,9 +24,13 @@ The page URL and referrer go as the browser sent them (as TikTok's pixel sends t
 for query parameters that carry raw personal data, which TikTok must only receive hashed: a
 value shaped like an email address or an international phone number (+ and 8 to 15 digits),
 or a parameter whose name holds one of PERSONAL_QUERY_WORDS (email, phone, ...: `billing_phone`,
-`phoneNumber`, `email[]`), is left out (`keep_personal_query=True` keeps everything). Names,
-street addresses and other free text cannot be told by their shape: keep them out of URLs.
-A URL that cannot be parsed loses its whole query.
+`phoneNumber`, `email[]`), is left out. Names, street addresses and other free text cannot be
+told by their shape: keep them out of URLs. A URL that cannot be parsed loses its whole query.
+
+The rule is the schema's (`x-normalize: url` on page.url and page.referrer, written once in
+pytt_events._hashing.without_personal_query): every event passes it when its model is built,
+whatever sends it. `keep_personal_query=True` keeps the whole URL in the RequestFields, for
+the application's own use; the event built from them still loses those parameters.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from pytt_events._hashing import PERSONAL_QUERY_WORDS, without_personal_query, without_query
 
 __all__ = [
     "PERSONAL_QUERY_WORDS",
@@ -54,14 +59,6 @@ TTCLID_COOKIE = "ttclid"
 #: How long it is kept: TikTok's longest click-through attribution window, 28 days.
 TTCLID_MAX_AGE = 28 * 24 * 3600
 _TTP_COOKIE = "_ttp"  # set by the TikTok pixel in the browser
-#: Words that mark a query parameter's name as raw personal data (left out of the page URL and
-#: referrer: TikTok takes such data only hashed). A name matches when one of its words is one
-#: of these (`tel`, `billing_tel`) or, for the longer ones, when it holds one (`customerEmail`).
-PERSONAL_QUERY_WORDS = frozenset({"email", "mail", "phone", "tel", "mobile", "msisdn", "cell"})
-_HELD_WORDS = ("email", "phone", "mobile", "msisdn")
-_EMAIL_SHAPED = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PHONE_SHAPED = re.compile(r"(?:\+|%2[Bb])[\d().\- ]{8,24}")
-_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ class RequestFields(Mapping[str, Any]):
         def bare(url: str | None) -> str | None:  # no query, fragment or user:password@
             if url is None:
                 return None
-            return re.sub(r"//[^/@]*@", "//", _without_query(url))
+            return re.sub(r"//[^/@]*@", "//", without_query(url))
 
         present = [name for name in ("ip", "ttclid", "ttp") if getattr(self, name)]
         return (
@@ -220,41 +217,6 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int)
     return peer if _is_ip(peer) else None
 
 
-def _without_query(url: str) -> str:
-    """The URL up to its query or fragment (plain text: it need not parse)."""
-    return re.split(r"[?#]", url, maxsplit=1)[0]
-
-
-def _personal_name(name: str) -> bool:
-    text = unquote_plus(name)
-    lowered = text.lower()
-    if any(word in lowered for word in _HELD_WORDS):
-        return True
-    return any(word.lower() in PERSONAL_QUERY_WORDS for word in _WORDS.findall(text))
-
-
-def without_personal_query(url: str | None) -> str | None:
-    """The URL without the query parameters that carry raw personal data (a value shaped like
-    an email address or an international phone number, or a name with a word of
-    PERSONAL_QUERY_WORDS); every other byte is kept. A URL that cannot be parsed (a client
-    sent it) loses its whole query."""
-    if not url or "?" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _without_query(url)
-    kept = []
-    for piece in parts.query.split("&"):
-        name, _, value = piece.partition("=")
-        if _personal_name(name) or _PHONE_SHAPED.fullmatch(value.strip()):
-            continue
-        if _EMAIL_SHAPED.search(unquote_plus(value)):
-            continue
-        kept.append(piece)
-    return urlunsplit(parts._replace(query="&".join(kept)))
-
-
 def from_request(
     request: Any, *, trusted_proxies: int = 0, keep_personal_query: bool = False
 ) -> RequestFields:
@@ -265,8 +227,10 @@ def from_request(
             load balancer: 1). 0 (the default): X-Forwarded-For is ignored, as anyone can send
             it; the address is the connection's peer.
         keep_personal_query: keep the query parameters of the page URL and referrer that carry
-            raw personal data (by default they are left out: see without_personal_query);
-            an unparsable URL is then kept as sent.
+            raw personal data in the RequestFields (by default they are left out: see
+            without_personal_query); an unparsable URL is then kept as sent. The event's
+            model removes them all the same (the schema's x-normalize url): nothing raw is
+            stored or sent.
 
     Raises:
         TypeError: the request is of none of these frameworks.
