@@ -65,7 +65,7 @@ MODULES = {
     },
     "pytt_events.validation": {
         "FileResult", "Problem", "Severity", "ValidationSummary", "check_conditions",
-        "detect_family", "validate_file", "validate_payload", "validate_stored",
+        "detect_family", "problem_text", "validate_file", "validate_payload", "validate_stored",
     },
     "pytt_events.testing": {
         "DEFAULT_ACCESS_TOKEN", "Fault", "FaultPlan", "ReceivedRequest", "Sandbox",

@@ -40,16 +40,55 @@ Examples:
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_VERBOSE_HELP = (
+    "-v: the SDK's debug log (pytt_events: paths, codes, sizes; never secrets); "
+    "-vv: httpx's too. Before or after the command, alike."
+)
+_VERBOSE_KEY = "pytt_events.verbose"
+
+
+def _count_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    """-v before the command and after it add up (`pytt-events -v send -v F` is -vv): the
+    contexts of a command line share one `meta`."""
+    total = ctx.meta.get(_VERBOSE_KEY, 0) + value
+    ctx.meta[_VERBOSE_KEY] = total
+    _configure_logging(total)
+
+
+def _verbose_option() -> click.Option:
+    return click.Option(
+        ["-v", "--verbose"],
+        count=True,
+        expose_value=False,
+        callback=_count_verbose,
+        help=_VERBOSE_HELP,
+    )
+
+
+class _Command(click.Command):
+    """Every command takes -v/--verbose after its name, as the group does before it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(_verbose_option())
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="pytt-events")
 @click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    help="-v: the SDK's debug log (pytt_events: paths, codes, sizes; never secrets); "
-    "-vv: httpx's too.",
-)
-def main(verbose: int) -> None:
+    "-v", "--verbose", count=True, expose_value=False, callback=_count_verbose,
+    help=_VERBOSE_HELP,
+)  # fmt: skip
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """pytt-events: TikTok Events API SDK tools.
 
     \b
@@ -59,19 +98,29 @@ def main(verbose: int) -> None:
       pytt-events schema event_track
       pytt-events demo                 send the Quick Start's event to a local sandbox
       pytt-events sandbox --port 8080  emulate TikTok's Events API on 127.0.0.1:8080
-      pytt-events -v send sent.ndjson  with the SDK's debug log
+      pytt-events send -v sent.ndjson  with the SDK's debug log (-vv: httpx's too)
     """
-    _configure_logging(verbose)
+    if ctx.invoked_subcommand is None:  # no command: the help, and success
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+_LOGGERS = ("pytt_events", "httpx", "httpcore")
+_log_handlers: list[logging.Handler] = []  # the handler -v added, replaced when -v is counted
 
 
 def _configure_logging(verbose: int) -> None:
     """-v shows the pytt_events logger only; -vv adds httpx (and httpcore)."""
     if not verbose:
         return
+    for previous in _log_handlers:
+        for name in _LOGGERS:
+            logging.getLogger(name).removeHandler(previous)
+    _log_handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    names = ["pytt_events"] + (["httpx", "httpcore"] if verbose > 1 else [])
-    for name in names:
+    _log_handlers.append(handler)
+    for name in _LOGGERS[: 1 if verbose == 1 else 3]:
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
         logger.addHandler(handler)
@@ -157,17 +206,15 @@ def _interrupt(signum: int, frame: Any) -> None:
 Examples:
   pytt-events demo
   pytt-events demo -v      with the SDK's debug log (paths, codes, sizes; never secrets)
+  pytt-events demo -vv     and httpx's
 """
 )
-@click.option("-v", "--verbose", is_flag=True, help="Also show the SDK's debug log.")
-def demo(verbose: bool) -> None:
+def demo() -> None:
     """Send the Quick Start's event (once, then in bulk x3) to a local sandbox and show what
     TikTok would receive. Needs no account and no network."""
     from pytt_events import TikTokAuth, TikTokEventsApi, sha256_hex
     from pytt_events.testing import SandboxServer, quick_start_event
 
-    if verbose:
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s %(levelname)s %(message)s")
     with SandboxServer() as server, TikTokEventsApi() as api:
         auth = TikTokAuth(
             TIKTOK_ACCESS_TOKEN=server.access_token,
@@ -382,9 +429,10 @@ def _input(file: Path) -> tuple[Any, str]:
 
 
 def _emitter(output_format: str) -> Any:
+    from pytt_events.validation import problem_text
+
     def text(source: str, line: int, problem: Problem) -> None:
-        kind = "warning: " if problem.severity == "warning" else ""
-        click.echo(f"{source}:{line}: {kind}{problem.path or '/'}: {problem.message}")
+        click.echo(f"{source}:{line}: {problem_text(problem)}")  # as send tells it
 
     def as_json(source: str, line: int, problem: Problem) -> None:
         click.echo(
@@ -412,15 +460,17 @@ Examples:
   pytt-events send sent.ndjson --dry-run
   pytt-events send failed.ndjson --failed-out still-failed.ndjson
   zcat sent.ndjson.gz | pytt-events send -
+  pytt-events send -v sent.ndjson      with the SDK's debug log (-vv: httpx's too)
 
 \b
 Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env);
 --dry-run needs none. --failed-out may not be the input; it is checked before the first request.
+A bad line is told as validate tells it: file:line: /pointer: message.
 Ctrl-C or SIGTERM: no new batch is taken, the requests in flight finish, and every event not
 accepted is written to --failed-out (or to <input>.unsent.ndjson, named on screen).
 Exit status: 0 everything accepted, 1 some event failed or some payload is invalid or
-unreadable, 2 usage error, missing settings, an output that cannot be written or a file that
-cannot be read, 130 interrupted.
+unreadable, 2 usage error, missing settings, an unknown API version (TIKTOK_API_VERSION), an
+output that cannot be written or a file that cannot be read, 130 interrupted.
 """
 
 
@@ -484,6 +534,8 @@ def send(
             )
     except ValidationError as error:  # a dry run's settings (TIKTOK_API_BASE_URL=ftp://...)
         raise click.UsageError(_settings_problem(error)) from None
+    except UnknownApiVersionError as error:  # TIKTOK_API_VERSION=v9.9: checked before reading
+        raise click.UsageError(f"TIKTOK_API_VERSION: {error}") from None
     except FailedOutError as error:
         if error.reason is None:
             raise click.UsageError(

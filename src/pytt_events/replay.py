@@ -31,9 +31,12 @@ from pytt_events._base_client import stored_event_ids as event_ids_of
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events._exceptions import BulkSendError, ConfigurationError
 from pytt_events._families import events_of
+from pytt_events._response import InvalidPayload
 from pytt_events.auth import TikTokAuth
+from pytt_events.schema import families
 from pytt_events.stored import StoredPayload, event_times, read_payloads
 from pytt_events.tiktok_events_api import TikTokEventsApi
+from pytt_events.validation import Problem, problem_text, validate_payload
 
 __all__ = [
     "DEDUP_WINDOW_SECONDS",
@@ -54,7 +57,9 @@ IssueKind = Literal["unreadable", "invalid", "failed"]
 class SendIssue:
     """Something send_file did not send, or TikTok did not take: an unreadable line, an invalid
     payload (one issue per problem), or a group of events that failed for the same reason.
-    `str()` is the line `pytt-events send` prints; it never holds a value of the payload."""
+    `str()` is the line `pytt-events send` prints; it never holds a value of the payload. The
+    message of an unreadable or invalid payload is the one `validate` gives for it
+    (`validation.problem_text`: `/json/pointer: reason`)."""
 
     kind: IssueKind
     source: str
@@ -144,10 +149,17 @@ def send_file(
     Raises:
         FailedOutError: (a ConfigurationError) failed_out is the input, or it cannot be
             written; checked before anything is sent.
+        UnknownApiVersionError: (a ConfigurationError) no schema in this build for the API
+            version (TIKTOK_API_VERSION, or the client's); checked before anything is read.
+        pydantic.ValidationError: the settings (auth not given) are missing or invalid.
         OSError: the input cannot be read.
     """
     if batch_size < 1:
         raise ConfigurationError("batch_size must be at least 1")
+    if auth is None:  # a dry run sends nothing: placeholders stand in for missing credentials
+        auth = _dry_run_auth() if dry_run else TikTokAuth()
+    version = (api.api_version if api is not None else None) or auth.TIKTOK_API_VERSION
+    families(version)  # an unknown version is refused before anything is read or written
     name = source or (str(path) if isinstance(path, (str, os.PathLike)) else "<stream>")
     report = SendReport(dry_run=dry_run)
     dedup_since = (time.time() if now is None else now) - DEDUP_WINDOW_SECONDS
@@ -163,8 +175,6 @@ def send_file(
         # no failed_out, a default file is kept only if the send is stopped.
         target = Path(failed_out) if failed_out is not None else Path(unsent_name(path))
         out = _FailedOut(target, path, keep=failed_out is not None)
-    if dry_run and auth is None:
-        auth = _dry_run_auth()
     client = api or TikTokEventsApi(max_concurrency=max_concurrency)
     read = [0]  # the bytes of the input read so far
 
@@ -181,13 +191,13 @@ def send_file(
                 # Nothing more is sent: this batch and the rest are written as they are.
                 for stored in _write_unsent(out, [batch, stored_payloads], report):
                     report.unreadable += 1
-                    tell(SendIssue("unreadable", name, str(stored.error), stored.line))
+                    tell(_unreadable(name, stored))
                 break
             readable = []
             for stored in batch:
                 if stored.error is not None:
                     report.unreadable += 1
-                    tell(SendIssue("unreadable", name, stored.error, stored.line))
+                    tell(_unreadable(name, stored))
                 else:
                     readable.append(stored)
             payloads = [stored.payload for stored in readable]
@@ -234,10 +244,8 @@ def send_file(
                 report.invalid += 1
                 left_out.add(item.number)
                 line = readable[item.number].line
-                prefix = f"payloads.{item.number}"  # the line says which payload
-                for where, reason in item.errors:
-                    where = where.removeprefix(prefix).removeprefix(".") or "/"
-                    tell(SendIssue("invalid", name, f"{where}: {reason}", line))
+                for problem in _problems(payloads[item.number], item, version):
+                    tell(SendIssue("invalid", name, problem_text(problem), line))
             # Events sent (or, in a dry run, that would be) older than TikTok's dedup window.
             report.old += sum(
                 1
@@ -262,6 +270,31 @@ def send_file(
         if api is None:
             client.close()
     return report
+
+
+def _unreadable(source: str, stored: StoredPayload) -> SendIssue:
+    """An unreadable line, as validate tells it: the whole document ("/") is not JSON."""
+    return SendIssue(
+        "unreadable", source, problem_text(Problem("", str(stored.error))), stored.line
+    )
+
+
+def _problems(payload: Any, item: InvalidPayload, api_version: str) -> list[Problem]:
+    """Why the client left a payload out, in validate's words: the schema's errors
+    (validate_payload). Only for a rule the schema cannot state does the client's own reason
+    stand, its dotted path turned into a JSON Pointer."""
+    found = [
+        problem
+        for problem in validate_payload(payload, api_version=api_version)
+        if problem.severity == "error"
+    ]
+    if found:
+        return found
+    prefix = f"payloads.{item.number}"  # the line says which payload
+    return [
+        Problem("".join(f"/{part}" for part in where.removeprefix(prefix).split(".") if part), why)
+        for where, why in item.errors
+    ]
 
 
 def _dry_run_auth() -> TikTokAuth:

@@ -39,6 +39,7 @@ __all__ = [
     "ValidationSummary",
     "check_conditions",
     "detect_family",
+    "problem_text",
     "validate_file",
     "validate_payload",
     "validate_stored",
@@ -64,6 +65,14 @@ class Problem:
     def __str__(self) -> str:
         text = f"{self.path or '/'}: {self.message}"
         return f"{text} (warning)" if self.severity == "warning" else text
+
+
+def problem_text(problem: Problem) -> str:
+    """How `pytt-events validate` and `send` both tell a problem of a stored payload, after
+    its `file:line: `: `/json/pointer: message` ("/" for the whole payload), with `warning: `
+    first for a warning."""
+    kind = "warning: " if problem.severity == "warning" else ""
+    return f"{kind}{problem.path or '/'}: {problem.message}"
 
 
 def detect_family(payload: Any, api_version: str = DEFAULT_API_VERSION) -> str | None:

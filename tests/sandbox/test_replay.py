@@ -137,8 +137,8 @@ def test_a_mixed_file_is_counted_reported_and_delivered(
         ("unreadable", 4),
     ]
     issues = {issue.kind: issue for issue in report.issues}
-    assert issues["unreadable"].message.startswith("not valid JSON")
-    assert issues["invalid"].message.endswith("data.0.event: Field required")
+    assert issues["unreadable"].message.startswith("/: not valid JSON")
+    assert issues["invalid"].message == "/data/0: 'event' is a required property"
     assert (issues["failed"].count, issues["failed"].events) == (1, (4,))
     assert "sandbox bad_events" in issues["failed"].message
     assert all(issue.source == str(path) for issue in report.issues)
@@ -385,7 +385,7 @@ def test_a_gzip_stream_is_read_and_its_issues_carry_the_source_given(
     assert {issue.source for issue in report.issues} == {"<stdin>"}
     shown = sorted(str(issue) for issue in report.issues)
     assert shown[0].startswith("<stdin>: 1 event(s) failed: TikTok code 40002")
-    assert shown[1].startswith("<stdin>:2: not valid JSON")
+    assert shown[1].startswith("<stdin>:2: /: not valid JSON")
     assert shown[2].startswith("<stdin>:4: ")
     assert not stream.closed  # the caller's stream is read, never closed
     assert list(tmp_path.iterdir()) == []  # no unsent file: the send was not stopped
@@ -393,7 +393,7 @@ def test_a_gzip_stream_is_read_and_its_issues_carry_the_source_given(
     # Without a source, a stream is "<stream>".
     unnamed = send_file(io.BytesIO(b"not json\n"), auth=auth_for(bad_sandbox), dry_run=True)
     assert [str(issue) for issue in unnamed.issues] == [
-        "<stream>:1: not valid JSON: Expecting value (column 1)"
+        "<stream>:1: /: not valid JSON: Expecting value (column 1)"
     ]
 
 

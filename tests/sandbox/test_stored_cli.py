@@ -290,8 +290,9 @@ def test_send_replays_valid_payloads_and_reports_the_rest(tmp_path: Path) -> Non
         "6 of 6 event(s) accepted, 0 failed; 1 invalid and 1 unreadable payload(s) skipped"
         in done.stdout
     )
-    assert f"{source}:6: data.0.event: Field required" in done.stderr
-    assert f"{source}:8: not valid JSON" in done.stderr
+    # In validate's words (issue 20, item 14).
+    assert f"{source}:6: /data/0: 'event' is a required property" in done.stderr
+    assert f"{source}:8: /: not valid JSON" in done.stderr
     assert len(received) == 6
     sent = json.dumps(received)
     for raw in UNHASHED["data"][0]["user"]["email"]:
