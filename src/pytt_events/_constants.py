@@ -32,6 +32,14 @@ DEFAULT_MAX_DELAY = 8.0
 DEFAULT_MAX_RETRY_AFTER = 60.0
 #: Requests of one bulk send in flight at once.
 DEFAULT_CONCURRENCY = 4
+#: The most bytes one request body may carry, as sent (compact JSON, UTF-8): past it, the
+#: planner starts a new request, and an event whose own body is larger is refused, naming it.
+#: TikTok states no size limit. Tealium's TikTok Events connector caps its batched requests at
+#: 1 MB ("Max size of requests: 1 MB", docs.tealium.com/server-side-connectors/
+#: tiktok-events-connector, Batch Limits): the one figure a production TikTok integration
+#: documents, read as 1,000,000 bytes (the smaller reading). A full request of 1,000 typical
+#: events (some 660 bytes each, hashed) stays within it.
+REQUEST_BYTE_BUDGET = 1_000_000
 #: Stored payloads read and sent at a time by send_file (memory stays bounded by it).
 DEFAULT_BATCH_SIZE = 10_000
 

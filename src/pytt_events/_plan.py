@@ -6,7 +6,9 @@
       2. hash     each event's personal data, by the schema's personal-data plan (x-pii), in
                   the walk that also drops what means "absent" (None, "")
       3. group    by the family's request-level keys (x-group-by), checked once per group
-      4. chunk    at most the family's maximum events per request (x-events' maxItems)
+      4. chunk    at most the family's maximum events per request (x-events' maxItems), and
+                  at most REQUEST_BYTE_BUDGET bytes of JSON per request: past it, a new
+                  request starts; an event too big for a request of its own is refused
       5. build    the requests (URL, headers, compact JSON): every retry resends these bytes
 
 The families (_families) say everything that differs between pixel_track, pixel_batch and
@@ -18,13 +20,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from pytt_events import _families, _schema
-from pytt_events._constants import DEFAULT_API_VERSION
+from pytt_events._constants import DEFAULT_API_VERSION, REQUEST_BYTE_BUDGET
 from pytt_events._exceptions import PayloadValidationError
 from pytt_events._families import Family
 from pytt_events._hashing import PersonalDataError, PiiPlan, clean_payload
@@ -61,6 +64,8 @@ class Chunk:
     indices: tuple[int, ...]
     body: dict[str, Any]
     family: Family
+    #: The body as sent (compact JSON), when chunking measured it: not serialized again.
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def events_key(self) -> str | None:
@@ -131,7 +136,12 @@ def plan(
             planned.
     """
     requests = tuple(
-        PlannedRequest(chunk, build_request(auth, family.endpoint, chunk.body, len(chunk.indices)))
+        PlannedRequest(
+            chunk,
+            build_request(
+                auth, family.endpoint, chunk.body, len(chunk.indices), content=chunk.content
+            ),
+        )
         for chunk in plan_bodies(items, family, given=given, top=top, hash_values=hash_values)
     )
     return Plan(requests, caller, tuple(invalid))
@@ -148,21 +158,28 @@ def plan_bodies(
     """Steps 1 to 4 of plan: the request bodies, each with the positions of its events.
 
     Raises:
-        PayloadValidationError: an event or a request-level field is invalid.
+        PayloadValidationError: an event or a request-level field is invalid, or an event is
+            too big for a request of its own (REQUEST_BYTE_BUDGET).
     """
     given = given or family
     if top is not None:
         family.check_top(top.fields, top.where)
     # Events by the checked values of their request-level keys; each key is checked once.
     groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
+    wheres: dict[int, str] = {}  # where each event's errors are reported, by input position
     checked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     plan = _schema.pii_plan(family.event_definition, family.api_version)
     if family.events_key is None and not family.group_by:
         # One event a body, nothing at request level: each event is its request's body.
-        return [
-            Chunk((item.index,), serialize(item.value, plan, hash_values, item.where), family)
-            for item in (prepare(item, family, given, top) for item in items)
-        ]
+        singles = []
+        for item in items:
+            item = prepare(item, family, given, top)
+            body = serialize(item.value, plan, hash_values, item.where)
+            content = to_json(body)
+            if len(content) > REQUEST_BYTE_BUDGET:
+                raise _too_big(item.where, body, len(content))
+            singles.append(Chunk((item.index,), body, family, content))
+        return singles
     for item in items:
         item = prepare(item, family, given, top)
         body = serialize(item.value, plan, hash_values, item.where)
@@ -179,16 +196,71 @@ def plan_bodies(
             good = family.check_top(dict(zip(family.group_by, values, strict=True)), where)
             key = checked[tuple(values)] = tuple(good.get(name) for name in family.group_by)
         groups.setdefault(key, []).append((item.index, body))
+        wheres[item.index] = item.where
     chunks: list[Chunk] = []
     limit = family.max_events or 1
     for key, events in groups.items():
         pairs = zip(family.group_by, key, strict=True)
         request_level = {name: value for name, value in pairs if value is not None}
         for start in range(0, len(events), limit):
-            part = events[start : start + limit]
-            body = family.join(request_level, [event for _, event in part])
-            chunks.append(Chunk(tuple(index for index, _ in part), body, family))
+            chunks += _within_budget(family, request_level, events[start : start + limit], wheres)
     return chunks
+
+
+def _within_budget(
+    family: Family,
+    top: dict[str, Any],
+    events: list[tuple[int, dict[str, Any]]],
+    wheres: Mapping[int, str],
+) -> list[Chunk]:
+    """The requests of events (at most the family's maximum) with request-level fields top,
+    each within REQUEST_BYTE_BUDGET bytes, the events in order. The body is serialized once
+    when it fits (the common case, and then it is sent as measured); otherwise each event is
+    measured and a new request starts where the next event would not fit.
+
+    Raises:
+        PayloadValidationError: an event does not fit in a request of its own.
+    """
+    body = family.join(top, [event for _, event in events])
+    content = to_json(body)
+    if len(content) <= REQUEST_BYTE_BUDGET:
+        return [Chunk(tuple(index for index, _ in events), body, family, content)]
+    # The body without events, and one comma between two events.
+    size = base = len(to_json(family.join(top, []))) if family.events_key else 0
+    parts: list[list[tuple[int, dict[str, Any]]]] = [[]]
+    for index, event in events:
+        cost = len(to_json(event))
+        if base + cost > REQUEST_BYTE_BUDGET:
+            raise _too_big(wheres.get(index, ""), event, base + cost)
+        if parts[-1] and size + 1 + cost > REQUEST_BYTE_BUDGET:
+            parts.append([])
+            size = base
+        size += cost + (1 if len(parts[-1]) else 0)
+        parts[-1].append((index, event))
+    return [
+        Chunk(
+            tuple(index for index, _ in part),
+            family.join(top, [event for _, event in part]),
+            family,
+        )
+        for part in parts
+    ]
+
+
+def _too_big(where: str, event: Mapping[str, Any], size: int) -> PayloadValidationError:
+    """The refusal of an event too big for a request of its own, naming it (its position and
+    event_id, never its content)."""
+    path = where.rstrip(".")
+    event_id = event.get("event_id")
+    named = f"{path or 'event'}" + (
+        f" (event_id {event_id!r})" if isinstance(event_id, str) and len(event_id) <= 64 else ""
+    )
+    reason = (
+        f"too big to send: its request would be {size:,} bytes of JSON, over the "
+        f"{REQUEST_BYTE_BUDGET:,}-byte budget of one request (REQUEST_BYTE_BUDGET); "
+        "shorten its free-text fields or its contents"
+    )
+    return PayloadValidationError(f"{named}: {reason}", [(path, reason)])
 
 
 def prepare(item: Item, family: Family, given: Family, top: Top | None = None) -> Item:

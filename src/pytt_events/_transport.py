@@ -48,8 +48,11 @@ class HttpRequest:
         return f"HttpRequest(url={self.url!r}, events={self.events}, bytes={len(self.content)})"
 
 
-def build_request(auth: TikTokAuth, endpoint: str, body: Any, events: int) -> HttpRequest:
-    """A POST of body (as compact JSON) to endpoint, authenticated by auth's token."""
+def build_request(
+    auth: TikTokAuth, endpoint: str, body: Any, events: int, *, content: bytes | None = None
+) -> HttpRequest:
+    """A POST of body (as compact JSON; content: that JSON, already made) to endpoint,
+    authenticated by auth's token."""
     return HttpRequest(
         url=auth.endpoint_url(endpoint),
         headers={
@@ -57,7 +60,7 @@ def build_request(auth: TikTokAuth, endpoint: str, body: Any, events: int) -> Ht
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         },
-        content=to_json(body),
+        content=to_json(body) if content is None else content,
         events=events,
     )
 
