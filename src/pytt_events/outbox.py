@@ -870,7 +870,10 @@ CREATE TABLE IF NOT EXISTS {table}_pending (
     created DOUBLE PRECISION NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     lease_owner TEXT,
-    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
+    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+    last_code INTEGER,
+    last_error TEXT,
+    last_error_at DOUBLE PRECISION
 );
 CREATE INDEX IF NOT EXISTS {table}_pending_by_lease ON {table}_pending (lease_until, id);
 CREATE TABLE IF NOT EXISTS {table}_failed (
@@ -882,6 +885,9 @@ CREATE TABLE IF NOT EXISTS {table}_failed (
     code INTEGER,
     reason TEXT NOT NULL
 );
+"""
+#: Tables made before pending events kept their last error get the columns.
+_POSTGRES_MIGRATE = """
 ALTER TABLE {table}_pending ADD COLUMN IF NOT EXISTS last_code INTEGER,
     ADD COLUMN IF NOT EXISTS last_error TEXT,
     ADD COLUMN IF NOT EXISTS last_error_at DOUBLE PRECISION;
@@ -928,7 +934,17 @@ class PostgresOutbox(_Connected):
     @_guarded
     def _setup(self) -> None:
         with self._transaction() as connection:
+            # One process at a time makes or alters the tables (concurrent DDL on one table
+            # can fail): a lock of the transaction, keyed by the prefix.
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._pending,))
             connection.execute(_POSTGRES_SCHEMA.format(table=self.table))
+            missing = not connection.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = %s AND column_name = 'last_error'",
+                (self._pending,),
+            ).fetchone()
+            if missing:
+                connection.execute(_POSTGRES_MIGRATE.format(table=self.table))
 
     def __repr__(self) -> str:  # the DSN may hold a password
         return f"PostgresOutbox(table={self.table!r})"

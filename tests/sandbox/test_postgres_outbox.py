@@ -90,7 +90,7 @@ def test_concurrent_claims_never_share_a_row(dsn: str) -> None:
     filler = PostgresOutbox(dsn, table="race")
     filler.add([({"event_id": f"r-{i}"}, f"r-{i}") for i in range(400)], timeout=0)
     filler.close()
-    start = threading.Barrier(4)
+    start = threading.Barrier(4, timeout=60)
 
     def work(name: str) -> list[str]:
         outbox = PostgresOutbox(dsn, table="race")
@@ -106,7 +106,7 @@ def test_concurrent_claims_never_share_a_row(dsn: str) -> None:
         claimed = list(pool.map(work, [f"w{n}" for n in range(4)]))
     every = [event_id for found in claimed for event_id in found]
     assert Counter(every) == Counter(f"r-{i}" for i in range(400))  # each once, none lost
-    assert all(claimed), "each worker claimed some rows"
+    assert all(len(found) >= 7 for found in claimed), "four claims held at once were disjoint"
 
 
 def test_the_outbox_command_reads_a_postgres_outbox(dsn: str) -> None:
@@ -116,21 +116,47 @@ def test_the_outbox_command_reads_a_postgres_outbox(dsn: str) -> None:
 
     outbox = PostgresOutbox(dsn, table="command")
     outbox.add([({"event_id": "c-1"}, "c-1"), ({"event_id": "c-2"}, "c-2")], timeout=0)
-    (first, _) = outbox.claim("w", 2, lease=600)
+    (first, second) = outbox.claim("w", 2, lease=600)
     outbox.fail([(first.id, 40002, "TikTok code 40002: Invalid value")], owner="w")
     runner = CliRunner()
     args = ["outbox", dsn, "--table", "command"]
-    assert runner.invoke(main, args).output == "1 pending, 1 failed\n"
+    status = runner.invoke(main, args).output.splitlines()
+    assert status[:2] == ["1 pending, 1 failed", "failed, by the last error met:"]
+    assert status[2].split()[:3] == ["1", "code", "40002,"]
+    outbox.release([second.id], 600, owner="w", error=(40105, "TikTok code 40105: token revoked"))
+    status = runner.invoke(main, args).output.splitlines()
+    assert status[1:3] == ["pending, by the last error met:", status[2]]
+    assert status[2].endswith(": TikTok code 40105: token revoked")
     assert runner.invoke(main, [*args, "list"]).output.startswith("c-1\t40002\t")
     assert runner.invoke(main, [*args, "replay"]).output == (
         "1 failed event(s) moved back to pending\n"
     )
     assert (outbox.pending(), outbox.failed()) == (2, [])
-    wrong = runner.invoke(main, ["outbox", "postgresql://app:secret-pw@127.0.0.1:1/shop", "list"])
-    assert wrong.exit_code != 0
-    assert "cannot open the PostgreSQL outbox" in wrong.output
-    assert "secret-pw" not in wrong.output
     outbox.close()
+
+
+def test_a_postgres_outbox_that_cannot_be_opened_says_why_and_never_the_password() -> None:
+    from click.testing import CliRunner
+
+    from pytt_events.cli import main
+    from pytt_events.outbox import OutboxError
+
+    refused = f"postgresql://app:secret-pw@127.0.0.1:{free_port()}/shop"  # nobody listens
+    with pytest.raises(OutboxError) as raised:
+        PostgresOutbox(refused)
+    assert "Connection refused" in str(raised.value)
+    assert "secret-pw" not in str(raised.value)
+    wrong = CliRunner().invoke(main, ["outbox", refused, "list"])
+    assert wrong.exit_code == 1
+    assert wrong.output.startswith("Error: PostgreSQL outbox (table prefix tiktok_outbox): ")
+    assert "Connection refused" in wrong.output
+    assert "secret-pw" not in wrong.output
+    bad_user = CliRunner().invoke(
+        main, ["outbox", f"postgresql://app:secret-pw@127.0.0.1:{free_port()}/shop?sslmode=x"]
+    )  # a DSN libpq refuses before connecting
+    assert bad_user.exit_code == 1
+    assert "sslmode" in bad_user.output
+    assert "secret-pw" not in bad_user.output
 
 
 def test_a_sender_delivers_through_postgres(dsn: str) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from pytt_events.outbox import MemoryOutbox, SQLiteOutbox
+from pytt_events.outbox import MemoryOutbox, PostgresOutbox, SQLiteOutbox
 from tests.outbox_contract import check_contract
 
 
@@ -25,6 +26,14 @@ def test_the_sqlite_outbox_keeps_the_contract(tmp_path: Path) -> None:
 def test_an_sqlite_memory_database_is_refused() -> None:
     with pytest.raises(ValueError, match="MemoryOutbox"):
         SQLiteOutbox(":memory:")
+
+
+def test_a_postgres_outbox_without_psycopg_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as where the extra is not installed
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'pytt-events-api\[postgres\]'"):
+        PostgresOutbox("postgresql://app@127.0.0.1/shop")
 
 
 def test_the_memory_outbox_keeps_the_contract() -> None:
