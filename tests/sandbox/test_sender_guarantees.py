@@ -1,0 +1,174 @@
+"""EventSender's guarantees under faults, against the sandbox on 127.0.0.1: a wrong token is
+an ERROR at once (then at most once a minute), tells on_result and stays on the pending events
+for `pytt-events outbox status`; flush returns only once on_result has heard of every event it
+covers; close under a slow API waits for the batch in flight, so a restarted sender neither
+waits out a lease nor sends anything twice, the count it logs is the count lost, and a process
+that exits right after close exits cleanly, every time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pytt_events import TikTokAuth
+from pytt_events.cli import main
+from pytt_events.outbox import SQLiteOutbox
+from pytt_events.sender import LOG_EVERY, EventSender, SendResult
+from pytt_events.testing import Fault, FaultPlan, SandboxServer
+from tests.conftest import PIXEL, TOKEN
+
+
+def event(event_id: str) -> dict[str, Any]:
+    return {
+        "event": "Purchase",
+        "event_time": int(time.time()),
+        "event_id": event_id,
+        "user": {"external_id": f"customer-{event_id}"},
+    }
+
+
+def auth_for(server: SandboxServer, token: str = TOKEN) -> TikTokAuth:
+    return TikTokAuth(
+        TIKTOK_ACCESS_TOKEN=token, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
+    )
+
+
+def test_a_revoked_token_is_an_error_at_once_and_stays_on_the_pending_events(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pytt_events")
+    path = tmp_path / "outbox.sqlite3"
+    results: list[SendResult] = []
+    with SandboxServer(access_token=TOKEN) as server:
+        sender = EventSender(
+            auth_for(server, "a-revoked-token"), outbox=path, on_result=results.append
+        )
+        sender.track(event("k-1"))
+        assert sender.flush() is False  # tried, and waits out its retry delay
+        time.sleep(1.1)  # the delay (1 s) ends: the second try meets the same error
+        sender.track(event("k-2"))
+        assert sender.flush() is False
+        assert sender.close(timeout=0.5) is False
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in caplog.records]  # once, not per batch
+    assert "40105" in errors[0].getMessage()
+    assert "a-revoked-token" not in caplog.text
+    assert LOG_EVERY == 60.0
+    assert [r.status for r in results] == ["retrying"] * len(results)
+    assert {r.event_id for r in results} == {"k-1", "k-2"}
+    status = CliRunner().invoke(main, ["outbox", str(path), "status"]).output.splitlines()
+    assert status[:2] == ["2 pending, 0 failed", "pending, by the last error met:"]
+    count, rest = status[2].split(maxsplit=1)
+    assert count == "2"
+    assert re.fullmatch(
+        r"code 40105, last at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: .*revoked.*", rest
+    ), rest
+
+
+def test_flush_returns_once_on_result_has_heard_of_every_event() -> None:
+    for attempt in range(3):
+        heard: list[str] = []
+
+        def slow(result: SendResult) -> None:
+            time.sleep(0.05)
+            heard.append(result.event_id)
+
+        with SandboxServer(access_token=TOKEN) as server:
+            with EventSender(auth_for(server), on_result=slow, interval=0.01) as sender:
+                ids = [sender.track(event(f"f-{attempt}-{i}")) for i in range(5)]
+                assert sender.flush(timeout=30)
+                assert sorted(heard) == sorted(ids)  # not 1 of 5
+
+
+#: A child process: `enqueue` tracks N events, closes with a short timeout while the slow
+#: API holds a request, and exits; `finish` sends what is left.
+CHILD = textwrap.dedent(
+    """
+    import logging, sys, time
+    from pytt_events import TikTokAuth
+    from pytt_events.sender import EventSender
+
+    path, token, url, mode, count = sys.argv[1:6]
+    logging.basicConfig(level=logging.WARNING)
+    auth = TikTokAuth(TIKTOK_ACCESS_TOKEN=token, TIKTOK_PIXEL_ID="C4PIXELCODE123",
+                      TIKTOK_API_BASE_URL=url)
+    sender = EventSender(auth, outbox=path, interval=0.05)
+    if mode == "enqueue":
+        for i in range(int(count)):
+            sender.track({"event": "Purchase", "event_time": int(time.time()),
+                          "event_id": f"s-{i}", "user": {"external_id": f"c-{i}"}})
+        sender.flush(timeout=0.3)  # the worker is in a slow request now
+        began = time.monotonic()
+        sender.close(timeout=0.1)
+        print(f"closed after {time.monotonic() - began:.2f}", flush=True)
+    else:
+        began = time.monotonic()
+        print("finished" if sender.flush(timeout=60) else "left", flush=True)
+        print(f"took {time.monotonic() - began:.2f}", flush=True)
+        sender.close()
+    """
+)
+
+
+def test_close_under_a_slow_api_loses_nothing_resends_nothing_and_exits_cleanly(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, "utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    slow = FaultPlan(Fault.DELAY, every=1, delay=1.0)  # every request answered after 1 s
+    total = 0
+    with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
+        for run in range(4):  # the crash at exit came in 1 run of 4
+            path = tmp_path / f"outbox-{run}.sqlite3"
+            args = [sys.executable, str(script), str(path), TOKEN, server.base_url]
+            closed = subprocess.run(
+                [*args, "enqueue", "2500"], capture_output=True, text=True, env=env, timeout=120,
+                check=False,
+            )  # fmt: skip
+            assert closed.returncode == 0, closed.stderr  # no SIGABRT, no SIGSEGV at exit
+            assert "Fatal Python error" not in closed.stderr
+            assert closed.stdout.startswith("closed after"), closed.stderr
+            # The batch in flight at close was answered and recorded: nothing is left leased.
+            outbox = SQLiteOutbox(path, read_only=True)
+            leased = outbox.pending() - outbox.due() - outbox.delayed()
+            outbox.close()
+            assert leased == 0
+            finished = subprocess.run(
+                [*args, "finish", "0"], capture_output=True, text=True, env=env, timeout=120,
+                check=False,
+            )  # fmt: skip
+            assert finished.stdout.splitlines()[0] == "finished", finished.stderr
+            took = float(finished.stdout.splitlines()[1].split()[1])
+            assert took < 30  # not the 120 s of a lease left behind
+            total += 2500
+            accepted = Counter(str(e["event_id"]) for e in server.accepted_events())
+            assert sum(accepted.values()) == total  # every event once: none sent twice
+            server.reset()
+            total = 0
+
+
+def test_the_count_close_logs_is_the_count_lost(caplog: pytest.LogCaptureFixture) -> None:
+    slow = FaultPlan(Fault.DELAY, every=1, delay=1.0)
+    with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
+        sender = EventSender(auth_for(server), interval=0.05)  # in memory: lost at close
+        for i in range(3000):
+            sender.track(event(f"m-{i}"))
+        time.sleep(0.3)  # a batch is in flight
+        assert sender.close(timeout=0.1) is False
+        delivered = server.events_accepted
+    (line,) = [r.getMessage() for r in caplog.records if "not sent when" in r.getMessage()]
+    lost = int(line.split()[0])
+    assert lost == 3000 - delivered
+    assert lost > 0 and line.endswith(": lost")
