@@ -12,9 +12,11 @@ only when TikTok accepted it or failed it for good (then it waits in the outbox'
 events). A process that dies (a crash, a deploy, SIGKILL) leaves its pending events in the
 outbox file: the next EventSender on the same file sends them (its worker starts at once when
 it finds any), with their original event_id, which TikTok deduplicates within 48 hours; an
-event found older than that is moved to the failed ones and reported, not sent blindly. A kill
-between TikTok's acceptance and the outbox's commit sends that batch again: the only
-duplicates, each with the same event_id.
+event found older than that is moved to the failed ones and reported, not sent blindly. An
+event reaches TikTok twice (with the same event_id, which TikTok merges) only after a kill
+between TikTok's acceptance and the outbox's commit, a request that got no answer (a timeout:
+TikTok may have taken it), or a lease that ran out under a worker still sending (logged). A
+normal close is none of these: it waits for the batch in flight and records its answer.
 
 What a worker meets while sending, and what becomes of the events (each reaches on_result):
   accepted by TikTok                        "accepted": gone from the outbox

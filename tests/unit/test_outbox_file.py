@@ -218,3 +218,25 @@ def test_a_new_outbox_in_a_folder_that_cannot_be_written(tmp_path: Path) -> None
     assert done.stderr == ""
     assert done.stdout.startswith(f"cannot create the outbox {path}: ")
     assert "Read-only file system" in done.stdout or "Permission denied" in done.stdout
+
+
+@pytest.mark.parametrize(("answer", "left"), [("n", 1), ("y", 0)])
+def test_purge_asks_on_a_terminal(tmp_path: Path, answer: str, left: int) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    outbox = SQLiteOutbox(path)
+    outbox.add([({"event_id": "p-1"}, "p-1")])
+    outbox.fail((row.id, 40002, "refused") for row in outbox.claim("w", 1, lease=60))
+    primary, secondary = os.openpty()  # a terminal for the command's stdin
+    try:
+        os.write(primary, f"{answer}\n".encode())  # the answer waits in the terminal
+        done = subprocess.run(
+            [sys.executable, "-m", "pytt_events.cli", "outbox", str(path), "purge"],
+            stdin=secondary, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert "Forget 1 failed event(s) for good? [y/N]" in done.stdout
+    assert done.returncode == (1 if answer == "n" else 0), done.stderr
+    assert len(outbox.failed()) == left
+    outbox.close()
