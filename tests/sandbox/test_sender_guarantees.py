@@ -176,3 +176,34 @@ def test_the_count_close_logs_is_the_count_lost(caplog: pytest.LogCaptureFixture
     assert lost == 3000 - delivered
     assert lost > 0
     assert line.endswith(": lost")
+
+
+def test_aclose_under_a_slow_api_records_the_batch_in_flight(tmp_path: Path) -> None:
+    import asyncio
+
+    from pytt_events.sender import AsyncEventSender
+
+    path = tmp_path / "outbox.sqlite3"
+    heard: list[SendResult] = []
+
+    async def close_while_sending(server: SandboxServer) -> bool:
+        sender = AsyncEventSender(auth_for(server), outbox=path, on_result=heard.append)
+        for i in range(1500):
+            sender.track(event(f"a-{i}"))
+        await sender.flush(timeout=0.3)  # the task is in a slow request now
+        return await sender.aclose(timeout=0.1)
+
+    slow = FaultPlan(Fault.DELAY, every=1, delay=1.0)
+    with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
+        assert asyncio.run(close_while_sending(server)) is False
+        first = server.events_accepted
+        assert first == len([r for r in heard if r.status == "accepted"]) > 0  # recorded
+        outbox = SQLiteOutbox(path, read_only=True)
+        assert outbox.pending() == outbox.due() + outbox.delayed() == 1500 - first  # none leased
+        outbox.close()
+        with EventSender(auth_for(server), outbox=path) as sender:
+            began = time.monotonic()
+            assert sender.flush(timeout=60)
+            assert time.monotonic() - began < 30  # no lease to wait out
+        accepted = Counter(str(e["event_id"]) for e in server.accepted_events())
+    assert accepted == Counter(f"a-{i}" for i in range(1500))  # each once
