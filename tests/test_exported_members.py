@@ -60,7 +60,8 @@ MODULES = {
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
     "pytt_events.sender": {"AsyncEventSender", "EventSender", "SendResult"},
     "pytt_events.outbox": {
-        "FailedRow", "MemoryOutbox", "Outbox", "OutboxFullError", "PostgresOutbox", "Row",
+        "OUTBOX_APPLICATION_ID", "OUTBOX_SCHEMA_VERSION", "FailedRow", "MemoryOutbox", "Outbox",
+        "OutboxError", "OutboxFullError", "OutboxStatus", "PostgresOutbox", "ReasonCount", "Row",
         "SQLiteOutbox",
     },
     "pytt_events.validation": {
