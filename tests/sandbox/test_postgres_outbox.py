@@ -90,12 +90,15 @@ def test_concurrent_claims_never_share_a_row(dsn: str) -> None:
     filler = PostgresOutbox(dsn, table="race")
     filler.add([({"event_id": f"r-{i}"}, f"r-{i}") for i in range(400)], timeout=0)
     filler.close()
-    start = threading.Barrier(4, timeout=60)
+    start, holding = threading.Barrier(4, timeout=60), threading.Barrier(4, timeout=60)
 
     def work(name: str) -> list[str]:
         outbox = PostgresOutbox(dsn, table="race")
         start.wait()
-        mine: list[str] = []
+        first = outbox.claim(name, 7, lease=600)  # each claims while the others hold theirs
+        holding.wait()
+        mine = [row.event_id for row in first]
+        outbox.done(row.id for row in first)
         while rows := outbox.claim(name, 7, lease=600):
             mine.extend(row.event_id for row in rows)
             outbox.done(row.id for row in rows)
