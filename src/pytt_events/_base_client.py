@@ -37,7 +37,7 @@ from pytt_events._families import Family
 from pytt_events._hashing import set_default_phone_region
 from pytt_events._plan import Item, Plan, PlannedRequest, Top
 from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
-from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
+from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow, not_sent
 from pytt_events._transport import HttpRequest, with_body
 from pytt_events.auth import TikTokAuth
 
@@ -409,17 +409,22 @@ class BaseEventsApi:
         return attempt_flow(request, retry or self.retry, self.on_retry, urlsplit(request.url).path)
 
     def _deliveries(
-        self, planned: PlannedRequest
+        self, planned: PlannedRequest, retry: RetryPolicy | None = None
     ) -> Generator[PlannedRequest, TikTokResponse | PyttEventsError, Delivery]:
         """What to send for one planned request, and what became of its events: sent, then,
         when TikTok refuses it whole for one bad event, its parts (see isolate), one at a time,
-        within isolation_budget. Each twin drives it: it is sent each part's outcome.
-        A fatal error (authentication, permission) stops the parts not yet sent."""
+        within isolation_budget. Each twin drives it: it is sent each part's outcome (it may
+        return before yielding anything). A fatal error (authentication, permission) stops the
+        parts not yet sent; so does a retry policy that stopped (they fail as not sent)."""
+        policy = retry or self.retry
         delivery: Delivery = []
         pending = [planned]
         budget = isolation_budget(len(planned.chunk.indices))
         while pending:
             part = pending.pop(0)
+            if policy.stopped():
+                delivery.extend((rest, not_sent()) for rest in (part, *pending))
+                break
             outcome = yield part
             parts = None
             if isinstance(outcome, PyttEventsError) and self.isolate_invalid:

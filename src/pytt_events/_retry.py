@@ -74,6 +74,12 @@ class RetryPolicy:
         """Whether error deserves another attempt after retries_done retries."""
         return retries_done < self.max_retries and is_retryable(error)
 
+    def stopped(self) -> bool:
+        """Whether no new request may start now (False here). A policy that can stop (the
+        one a closing EventSender sends with) says True: no retry starts, even after its
+        wait, and requests not yet sent fail as not sent (see not_sent)."""
+        return False
+
     def delay(self, retries_done: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number retries_done + 1."""
         if retry_after is not None and retry_after >= 0:
@@ -91,6 +97,11 @@ def is_retryable(error: BaseException) -> bool:
 
 
 NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+def not_sent() -> APIConnectionError:
+    """The error of a request that was not sent because its policy stopped (retryable)."""
+    return APIConnectionError("not sent: no new request starts (the sender is closing)")
 
 
 @dataclass(frozen=True)
@@ -134,3 +145,5 @@ def attempt_flow(
             on_retry(RetryEvent(retries + 1, outcome, wait, url_path))
         retries += 1
         yield Sleep(wait)
+        if policy.stopped():  # it stopped while waiting: no new attempt
+            raise outcome

@@ -110,8 +110,11 @@ class _UntilClosed(RetryPolicy):
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     closing: Callable[[], bool] = field(default=lambda: False, repr=False, compare=False)
 
+    def stopped(self) -> bool:
+        return self.closing() or self.policy.stopped()
+
     def should_retry(self, error: BaseException, retries_done: int) -> bool:
-        return not self.closing() and self.policy.should_retry(error, retries_done)
+        return not self.stopped() and self.policy.should_retry(error, retries_done)
 
     def delay(self, retries_done: int, retry_after: float | None = None) -> float:
         return self.policy.delay(retries_done, retry_after)
@@ -473,12 +476,13 @@ class _SenderCore:
         return False
 
     def _in_flight_bound(self) -> float:
-        """How long the batch in flight may still take once no new attempt starts: each of its
-        requests (a batch is at most BATCH events, in requests of 50 or more, max_concurrency
-        at a time) one attempt of the client's timeout, after a retry wait begun before."""
+        """How long close waits past its deadline for the batch in flight, once no new
+        request or attempt starts: the attempts in flight (sent at once, max_concurrency at a
+        time: one client timeout), and, with a client the caller gave, a retry wait already
+        begun (the sender's own client ends its waits when closing), plus a margin."""
         api = self._planner
-        rounds = -(-BATCH // 50 // api.max_concurrency)
-        return rounds * api.timeout + api.retry.max_retry_after + 5.0
+        waiting = 0.0 if self._owns_api else api.retry.max_retry_after
+        return api.timeout + waiting + 5.0
 
     def _left_behind(self, in_flight: bool = False) -> None:
         """Log what a closing sender leaves pending, and where."""
@@ -651,10 +655,12 @@ class EventSender(_SenderCore):
         when nothing was left pending; what is left stays in the outbox file for the next
         sender (in memory: lost, and logged with its count).
 
-        A batch still being sent at the deadline is not abandoned: no new attempt starts, and
-        close waits for the requests in flight (each bounded by the client's timeout), so
-        their answers are recorded (the next sender does not send them again) and no thread
-        is left inside the HTTP client when the process exits."""
+        A batch still being sent at the deadline is not abandoned: no new request or attempt
+        starts (what was not sent goes back to the outbox), and close waits for the requests
+        already in flight, so their answers are recorded (the next sender does not send them
+        again) and no thread is left inside the HTTP client when the process exits. That wait
+        is at most the client's timeout plus 5 s (with a client you gave, plus a retry wait it
+        had begun, up to its policy's max_retry_after)."""
         if self._refusing:
             return self.outbox.pending() == 0
         wait = self.exit_timeout if timeout is None else timeout

@@ -245,9 +245,13 @@ class TikTokEventsApi(BaseEventsApi):
         progress = ProgressTracker(plan, on_progress)
 
         def deliver(planned: PlannedRequest) -> Delivery:
-            flow = self._deliveries(planned)
+            flow = self._deliveries(planned, retry)
             try:
-                part = next(flow)
+                try:
+                    part = next(flow)
+                except StopIteration as nothing:  # nothing to send (a policy that stopped)
+                    undelivered: Delivery = nothing.value
+                    return undelivered
                 while True:
                     outcome: TikTokResponse | PyttEventsError
                     try:
@@ -436,9 +440,13 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         progress = ProgressTracker(plan, on_progress)
 
         async def deliver(planned: PlannedRequest) -> Delivery:
-            flow = self._deliveries(planned)
+            flow = self._deliveries(planned, retry)
             try:
-                part = next(flow)
+                try:
+                    part = next(flow)
+                except StopIteration as nothing:  # nothing to send (a policy that stopped)
+                    undelivered: Delivery = nothing.value
+                    return undelivered
                 while True:
                     outcome: TikTokResponse | PyttEventsError
                     try:

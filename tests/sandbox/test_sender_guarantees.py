@@ -207,3 +207,51 @@ def test_aclose_under_a_slow_api_records_the_batch_in_flight(tmp_path: Path) -> 
             assert time.monotonic() - began < 30  # no lease to wait out
         accepted = Counter(str(e["event_id"]) for e in server.accepted_events())
     assert accepted == Counter(f"a-{i}" for i in range(1500))  # each once
+
+
+def test_close_starts_no_attempt_after_a_retry_after_wait(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    limited = FaultPlan(Fault.RATE_LIMIT, every=1, retry_after=30)  # "come back in 30 s"
+    with SandboxServer(access_token=TOKEN, faults=[limited]) as server:
+        sender = EventSender(auth_for(server), outbox=path, interval=0.05)
+        sender.track(event("r-1"))
+        deadline = time.monotonic() + 30
+        while server.requests_received == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker met the rate limit and waits out its Retry-After
+        began = time.monotonic()
+        assert sender.close(timeout=0.1) is False
+        assert time.monotonic() - began < 10  # the wait ends at once
+        time.sleep(0.2)
+        assert server.requests_received == 1  # and no attempt starts after it
+    outbox = SQLiteOutbox(path, read_only=True)
+    assert (outbox.pending(), outbox.pending() - outbox.due() - outbox.delayed()) == (1, 0)
+    assert outbox.status().pending_reasons[0].code == 40100  # kept, with why
+    outbox.close()
+
+
+def test_close_stops_isolating_a_refused_batch_and_waits_only_for_what_is_in_flight(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    slow = FaultPlan(Fault.DELAY, every=1, delay=0.5)
+    with SandboxServer(access_token=TOKEN, faults=[slow], bad_events={"i-17"}) as server:
+        sender = EventSender(auth_for(server), outbox=path, interval=0.05)
+        for i in range(400):  # one request, refused whole for i-17: then isolated in parts
+            sender.track(event(f"i-{i}"))
+        deadline = time.monotonic() + 30
+        while server.requests_received < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # isolating: parts go out one at a time
+        began = time.monotonic()
+        sender.close(timeout=0.1)
+        took = time.monotonic() - began
+        after = server.requests_received
+        time.sleep(1.0)
+        assert server.requests_received == after  # nothing is sent after close returned
+        accepted = Counter(str(e["event_id"]) for e in server.accepted_events())
+    assert took < 10 + 5 + 1  # the client's timeout (10 s) plus 5 s, at most
+    outbox = SQLiteOutbox(path, read_only=True)
+    failed = {row.event_id for row in outbox.failed()}
+    assert outbox.pending() - outbox.due() - outbox.delayed() == 0  # nothing left leased
+    assert outbox.pending() + len(failed) + sum(accepted.values()) == 400  # each accounted once
+    assert max(accepted.values()) == 1
+    outbox.close()

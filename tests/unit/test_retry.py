@@ -86,3 +86,24 @@ def test_errors_carry_retry_after() -> None:
     with pytest.raises(ServerError) as server:
         parse_response(503, b"busy", 1, {"retry-after": "2"})
     assert server.value.retry_after == 2.0
+
+
+def test_a_policy_that_stops_while_waiting_starts_no_new_attempt() -> None:
+    from dataclasses import dataclass, field
+
+    from pytt_events._retry import Send, Sleep, attempt_flow
+
+    @dataclass(frozen=True)
+    class Stopping(RetryPolicy):
+        flag: list[bool] = field(default_factory=list)
+
+        def stopped(self) -> bool:
+            return bool(self.flag)
+
+    policy = Stopping(max_retries=3, random=lambda: 0.5)
+    flow = attempt_flow("request", policy, None, "/path")
+    assert isinstance(next(flow), Send)
+    assert isinstance(flow.send(RateLimitError("slow down", code=40100)), Sleep)
+    policy.flag.append(True)  # it stops during the wait
+    with pytest.raises(RateLimitError):
+        flow.send(None)
