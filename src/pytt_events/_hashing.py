@@ -41,7 +41,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeAlias
-from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -319,10 +319,20 @@ _DIGIT = re.compile(r"\d")
 _USERINFO_BEFORE = re.compile(r"//[^/?#@\s]*$")
 
 
+#: Endings of file names, which `logo@2x.png` has where an e-mail address has a domain's.
+_FILE_ENDINGS = frozenset(
+    {"png", "jpg", "jpeg", "gif", "webp", "svg", "ico", "avif", "css", "js", "json", "html",
+     "htm", "pdf", "mp4", "webm", "woff", "woff2", "txt", "xml"}
+)  # fmt: skip
+
+
 def _email_in(text: str) -> bool:
     for match in _EMAIL_IN_TEXT.finditer(text):
-        if not _USERINFO_BEFORE.search(text, 0, match.start()):
-            return True
+        if _USERINFO_BEFORE.search(text, 0, match.start()):
+            continue
+        if match.group().rsplit(".", 1)[1].lower() in _FILE_ENDINGS:
+            continue
+        return True
     return False
 
 
@@ -337,8 +347,8 @@ def personal_data_kind(text: str) -> str | None:
     """What raw personal data a text carries, by shape: "an e-mail address", "a phone
     number" (international: "+" and 8 to 15 digits), or None. Percent-encoding is read
     ("ana%40example.com"). A SHA-256 digest carries none."""
-    if "@" in text or "%40" in text.lower():
-        for form in (text, unquote(text), unquote_plus(text)):
+    if "@" in text or "%40" in text.lower() or "%2540" in text.lower():
+        for form in (text, unquote(text), unquote_plus(text), unquote(unquote(text))):
             if _email_in(form):
                 return "an e-mail address"
     if "+" in text or "%2b" in text.lower():
@@ -362,27 +372,64 @@ def without_query(url: str) -> str:
 
 
 def without_personal_query(url: str | None) -> str | None:
-    """The URL without the query parameters that carry raw personal data: a value shaped like
-    an e-mail address or an international phone number (percent-encoded or not), or a name
-    with a word of PERSONAL_QUERY_WORDS (`email`, `billing_phone`, `phoneNumber`, `email[]`);
-    every other byte is kept. A URL that cannot be parsed loses its whole query. Names,
-    street addresses and other free text have no shape to tell them by.
+    """The URL without the parts that carry raw personal data: query parameters (in the query,
+    or in a fragment's own query, as single-page apps route: `#/done?email=...`) whose value
+    is shaped like an e-mail address or an international phone number (percent-encoded or
+    not) or whose name has a word of PERSONAL_QUERY_WORDS (`email`, `billing_phone`,
+    `phoneNumber`, `email[]`), and path segments or a fragment shaped like one
+    (`/users/ana@example.com/orders`). Every other byte is kept: a URL with nothing to remove
+    comes back unchanged. Names, street addresses and other free text have no shape to tell
+    them by.
 
     The rule of the `x-normalize: url` mark (page.url, page.referrer): every event passes it,
     whatever sends it."""
-    if not url or "?" not in url:
+    if not url:
         return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return without_query(url)
+    rest, hash_sign, fragment = url.partition("#")
+    rest, question, query = rest.partition("?")
+    origin, path = _origin_and_path(rest)
+    cleaned = origin + _clean_path(path)
+    if question:
+        kept = _kept_query(query)
+        cleaned += f"?{kept}" if kept or not query else ""
+    if hash_sign:
+        route, inner, inner_query = fragment.partition("?")
+        if inner:
+            kept = _kept_query(inner_query)
+            fragment = _clean_path(route) + (f"?{kept}" if kept or not inner_query else "")
+        elif "=" in fragment:
+            fragment = _kept_query(fragment)
+        elif personal_data_kind(fragment) is not None:
+            fragment = ""
+        cleaned += f"#{fragment}" if fragment or url.endswith("#") else ""
+    return url if cleaned == url else cleaned
+
+
+_ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?://[^/]*)?")
+
+
+def _origin_and_path(text: str) -> tuple[str, str]:
+    """scheme://user@host:port (never looked into: user:password@ is not an e-mail), and the
+    path after it."""
+    found = _ORIGIN.match(text)
+    end = found.end() if found else 0
+    return text[:end], text[end:]
+
+
+def _clean_path(path: str) -> str:
+    if "@" not in path and "%40" not in path.lower() and "+" not in path:
+        return path
+    return "/".join(segment for segment in path.split("/") if personal_data_kind(segment) is None)
+
+
+def _kept_query(query: str) -> str:
     kept = []
-    for piece in parts.query.split("&"):
+    for piece in query.split("&"):
         name = piece.partition("=")[0]
         if _personal_name(name) or personal_data_kind(piece) is not None:
             continue
         kept.append(piece)
-    return urlunsplit(parts._replace(query="&".join(kept)))
+    return "&".join(kept)
 
 
 def normalize_url(value: str) -> str:

@@ -48,7 +48,31 @@ SHAPES: list[tuple[str, str | None]] = [
     ("https://user:secret@shop.example/p", None),
     ("https://shop.example/p?q=red+shoes&a=b+c", None),
     ("94e2a4j9-h3ss-k2h5-98cc-c84a745mk098", None),
+    ("https://cdn.example/img/logo@2x.png", None),  # a file name, not an address
+    ("ana%2540example.com", "an e-mail address"),  # encoded twice
 ]
+
+# URL -> the same URL without what carries raw personal data (itself when nothing does)
+URLS: list[tuple[str, str]] = [
+    (URL, CLEAN),
+    (
+        "https://shop.example/#/confirm?email=ana@example.com&step=2",
+        "https://shop.example/#/confirm?step=2",
+    ),
+    ("https://shop.example/?a=1#email=ana%40example.com", "https://shop.example/?a=1"),
+    ("https://shop.example/users/ana@example.com/orders", "https://shop.example/users/orders"),
+    ("https://shop.example/p?q=%2B5541998862934#top", "https://shop.example/p#top"),
+    # Nothing to remove: the URL comes back byte for byte (no warning).
+    ("HTTPS://Shop.Example/x?", "HTTPS://Shop.Example/x?"),
+    ("https://shop.example/c#", "https://shop.example/c#"),
+    ("https://cdn.example/?img=logo@2x.png", "https://cdn.example/?img=logo@2x.png"),
+    ("https://user:secret@shop.example/p?x=1", "https://user:secret@shop.example/p?x=1"),
+]
+
+
+@pytest.mark.parametrize(("url", "cleaned"), URLS)
+def test_without_personal_query(url: str, cleaned: str) -> None:
+    assert _hashing.without_personal_query(url) == cleaned
 
 
 @pytest.mark.parametrize(("text", "kind"), SHAPES)
