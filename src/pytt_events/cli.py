@@ -696,7 +696,7 @@ def _outbox_action(box: Any, action: str, yes: bool) -> None:
     elif action == "replay":
         click.echo(f"{box.replay_failed()} failed event(s) moved back to pending")
     else:
-        count = len(box.failed())
+        count = box.status().failed
         if count == 0:
             click.echo("no failed events to forget")
             return

@@ -29,6 +29,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -403,7 +404,11 @@ class SQLiteOutbox(_Connected):
         if "file is not a database" in text:
             why = "not an SQLite database (or an encrypted one)"
         elif "malformed" in text:
-            why = f"the file is corrupted ({text}): move it aside; a new outbox starts empty"
+            why = (
+                f"SQLite finds the file damaged ({text}). If a sender was writing it while it "
+                "was read, try again; otherwise keep a copy and check it with "
+                "`sqlite3 FILE 'PRAGMA integrity_check'` (its pending events are in it)"
+            )
         elif "unable to open" in text:
             why = f"{text}: {self._open_problem()}"
         else:
@@ -919,9 +924,10 @@ class PostgresOutbox(_Connected):
             raise ValueError("table: letters, digits and underscores only")
         try:
             import psycopg
-        except ImportError:
+        except ImportError as missing:  # not installed, or its libpq is missing
             raise ModuleNotFoundError(
-                "PostgresOutbox needs psycopg: pip install 'pytt-events-api[postgres]'",
+                f"PostgresOutbox needs psycopg ({missing}): "
+                "pip install 'pytt-events-api[postgres]'",
                 name="psycopg",
             ) from None
         super().__init__()
@@ -952,8 +958,8 @@ class PostgresOutbox(_Connected):
     def _failure(self, error: BaseException) -> OutboxError:
         text = " ".join(str(error).split()) or type(error).__name__
         password = _password_of(self.dsn)
-        if password:
-            text = text.replace(password, "***")
+        if password:  # (libpq does not echo it; should a message hold it, as a whole word)
+            text = re.sub(rf"(?<![\w]){re.escape(password)}(?![\w])", "***", text)
         return OutboxError(f"PostgreSQL outbox (table prefix {self.table}): {text}")
 
     def _open(self) -> Any:

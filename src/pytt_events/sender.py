@@ -194,6 +194,8 @@ class _SenderCore:
         Raises:
             PayloadValidationError: the event is invalid (nothing was kept).
             OutboxFullError: the in-memory outbox stayed full for block_timeout.
+            OutboxError: the outbox could not keep it (a locked or damaged file, a database
+                that refused; nothing was kept).
         """
         api = self._planner
         plan = api._plan_track(
@@ -208,6 +210,8 @@ class _SenderCore:
         Raises:
             PayloadValidationError: the event is invalid (nothing was kept).
             OutboxFullError: the in-memory outbox stayed full for block_timeout.
+            OutboxError: the outbox could not keep it (a locked or damaged file, a database
+                that refused; nothing was kept).
         """
         return self._keep(self._planner._plan_event(event, self._planner._auth(self.auth)))
 
@@ -826,9 +830,16 @@ class AsyncEventSender(_SenderCore):
                 outcome = refused.result
             except asyncio.CancelledError:
                 # The task is cancelled mid-send (its loop ends): the batch is free at once for
-                # the next sender, instead of when its lease runs out.
-                self.outbox.release([row.id for row in fresh], 0.0, owner=self._owner)
+                # the next sender, instead of when its lease runs out (TikTok may have taken
+                # it: the next sender sends it again, with the same event_ids).
                 flow.close()
+                ids = [row.id for row in fresh]
+                logger.warning(
+                    "the sender's task was cancelled while sending %d event(s): they go back to "
+                    "the outbox and are sent again (TikTok may have them: same event_ids)",
+                    len(ids),
+                )
+                await asyncio.to_thread(self.outbox.release, ids, 0.0, owner=self._owner)
                 raise
             except Exception as error:
                 outcome = error

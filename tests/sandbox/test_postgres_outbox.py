@@ -154,6 +154,9 @@ def test_a_postgres_outbox_that_cannot_be_opened_says_why_and_never_the_password
     assert wrong.output.startswith("Error: PostgreSQL outbox (table prefix tiktok_outbox): ")
     assert "Connection refused" in wrong.output
     assert "secret-pw" not in wrong.output
+    short = f"postgresql://app:on@127.0.0.1:{free_port()}/shop"  # a password inside words
+    with pytest.raises(OutboxError, match="Connection refused"):  # not "C***nection"
+        PostgresOutbox(short)
     bad_user = CliRunner().invoke(
         main, ["outbox", f"postgresql://app:secret-pw@127.0.0.1:{free_port()}/shop?sslmode=x"]
     )  # a DSN libpq refuses before connecting

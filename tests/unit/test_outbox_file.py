@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -169,14 +170,15 @@ def test_a_file_in_a_folder_that_cannot_be_written_is_read(tmp_path: Path) -> No
 @pytest.mark.parametrize("damage", ["random bytes", "garbage pages"])
 def test_a_corrupted_file_is_an_outbox_error_naming_it(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "outbox.sqlite3"
+    noise = random.Random(20)  # the same bytes every run
     if damage == "random bytes":
-        path.write_bytes(os.urandom(8192))
+        path.write_bytes(noise.randbytes(8192))
     else:
         outbox = SQLiteOutbox(path)
         outbox.add([({"event_id": f"g-{i}", "pad": "x" * 500}, f"g-{i}") for i in range(100)])
         outbox.close()
         data = bytearray(path.read_bytes())
-        data[100:] = os.urandom(len(data) - 100)  # the header stays; every page is garbage
+        data[100:] = noise.randbytes(len(data) - 100)  # the header stays; every page is garbage
         path.write_bytes(bytes(data))
     with pytest.raises(OutboxError) as raised:
         SQLiteOutbox(path).pending()
