@@ -225,8 +225,11 @@ def _within_budget(
     content = to_json(body)
     if len(content) <= REQUEST_BYTE_BUDGET:
         return [Chunk(tuple(index for index, _ in events), body, family, content)]
+    if len(events) == 1 or not family.events_key:  # one event, measured with its request
+        index, event = events[0]
+        raise _too_big(wheres.get(index, ""), event, len(content))
     # The body without events, and one comma between two events.
-    size = base = len(to_json(family.join(top, []))) if family.events_key else 0
+    size = base = len(to_json(family.join(top, [])))
     parts: list[list[tuple[int, dict[str, Any]]]] = [[]]
     for index, event in events:
         cost = len(to_json(event))
