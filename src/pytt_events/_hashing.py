@@ -19,8 +19,8 @@ the schema's descriptions):
     location      ASCII letters and digits only, lowercase             "São Paulo" -> "sopaulo"
     country       the same; a known code or country name is expected  "United States"
                                                                         -> "unitedstates"
-    url           without the query parameters that carry raw personal data (see
-                  without_personal_query)                               "/p?email=a%40b.co&k=v"
+    url           without the parts that carry raw personal data (query parameters, path
+                  segments, a fragment: without_personal_query)         "/p?email=a%40b.co&k=v"
                                                                         -> "/p?k=v"
 
 raw_personal_data finds what looks like a raw e-mail address or international phone number
@@ -417,8 +417,6 @@ def _origin_and_path(text: str) -> tuple[str, str]:
 
 
 def _clean_path(path: str) -> str:
-    if "@" not in path and "%40" not in path.lower() and "+" not in path:
-        return path
     return "/".join(segment for segment in path.split("/") if personal_data_kind(segment) is None)
 
 
@@ -433,9 +431,10 @@ def _kept_query(query: str) -> str:
 
 
 def normalize_url(value: str) -> str:
-    """A page URL or referrer as sent: without the query parameters that carry raw personal
-    data (without_personal_query). Never refused: the event is sent, without them."""
-    return without_personal_query(value) or value
+    """A page URL or referrer as sent: without the parts that carry raw personal data
+    (without_personal_query); empty when nothing else was left. Never refused: the event is
+    sent, without them."""
+    return without_personal_query(value) or ""
 
 
 def raw_personal_data(payload: Any, path: str = "") -> Iterator[tuple[str, str]]:

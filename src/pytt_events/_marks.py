@@ -397,12 +397,15 @@ def _normalize_raw(model: str, name: str, mark: str, value: Any) -> Any:
     # The normalizer itself, not the memo of personal data: URLs hardly repeat, and would
     # push the customers' phone numbers out of it.
     normalized = _hashing.normalizer_for(mark)(value)
+    if mark == "url":
+        if not value:
+            return value  # an empty URL stays, for its minLength to refuse
+        if normalized != value:  # parts carrying raw personal data were removed (or all)
+            _soft.warn_once(
+                (model, name, "personal-query"), f"{model}.{name} {_soft.url_message()}"
+            )
     if not normalized:
-        # Emptied by normalization: absent. An empty URL stays, for its minLength to refuse.
-        return value if mark == "url" else None
-    if mark == "url" and normalized != value:
-        # Query parameters carrying raw personal data were removed (the event is still sent).
-        _soft.warn_once((model, name, "personal-query"), f"{model}.{name} {_soft.url_message()}")
+        return None  # emptied by normalization: absent
     if mark == "country" and not _hashing.is_known_country(normalized):
         _soft.warn_once(
             (model, name, "unknown-country"), f"{model}.{name} {_soft.unknown_country_message()}"

@@ -179,9 +179,10 @@ def _check_normalized(kind: str, value: Any, message: str | None) -> str | None:
 def url_message() -> str:
     """The warning for a URL whose query carries raw personal data (x-normalize: url)."""
     return (
-        "has query parameters that carry raw personal data (an e-mail address or phone number, "
-        "or a parameter named like one): the SDK removes them before anything is stored or "
-        "sent (TikTok takes personal data only hashed, in user); the event is sent without them"
+        "has query parameters or other parts that carry raw personal data (an e-mail address "
+        "or phone number, or a parameter named like one): the SDK removes them before anything "
+        "is stored or sent (TikTok takes personal data only hashed, in user); the event is "
+        "sent without them (a URL of nothing else, without its URL)"
     )
 
 

@@ -24,8 +24,9 @@ The page URL and referrer go as the browser sent them (as TikTok's pixel sends t
 for query parameters that carry raw personal data, which TikTok must only receive hashed: a
 value shaped like an email address or an international phone number (+ and 8 to 15 digits),
 or a parameter whose name holds one of PERSONAL_QUERY_WORDS (email, phone, ...: `billing_phone`,
-`phoneNumber`, `email[]`), is left out. Names, street addresses and other free text cannot be
-told by their shape: keep them out of URLs. A URL that cannot be parsed loses its whole query.
+`phoneNumber`, `email[]`), is left out, and so is a path segment or fragment shaped like an
+address or number. Names, street addresses and other free text cannot be told by their shape:
+keep them out of URLs.
 
 The rule is the schema's (`x-normalize: url` on page.url and page.referrer, written once in
 pytt_events._hashing.without_personal_query): every event passes it when its model is built,
@@ -228,7 +229,7 @@ def from_request(
             it; the address is the connection's peer.
         keep_personal_query: keep the query parameters of the page URL and referrer that carry
             raw personal data in the RequestFields (by default they are left out: see
-            without_personal_query); an unparsable URL is then kept as sent. The event's
+            without_personal_query). The event's
             model removes them all the same (the schema's x-normalize url): nothing raw is
             stored or sent.
 

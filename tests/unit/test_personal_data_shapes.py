@@ -118,6 +118,16 @@ def test_both_event_shapes_lose_the_parameters_with_a_warning_naming_the_field(
         assert raw not in text
 
 
+def test_a_url_of_nothing_but_personal_data_is_left_out_not_sent_raw() -> None:
+    track = v1_3.TrackEvent(
+        event="Purchase",
+        event_time=1_700_000_000,
+        page={"url": "?email=ana%40example.com", "referrer": CLEAN},
+    )
+    assert track.page is not None
+    assert (track.page.url, track.page.referrer) == (None, CLEAN)
+
+
 def test_keep_personal_query_keeps_them_in_the_request_fields_only() -> None:
     fields = web.RequestFields(None, None, None, None, URL, None)
     assert fields["page"]["url"] == URL  # what keep_personal_query=True gives the application
