@@ -59,11 +59,16 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+def auth_for(server: SandboxServer, token: str = TOKEN) -> TikTokAuth:
+    """Credentials that send to this sandbox (with its token, unless another is given)."""
+    return TikTokAuth(
+        TIKTOK_ACCESS_TOKEN=token, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
+    )
+
+
 @pytest.fixture
 def auth(sandbox: SandboxServer) -> TikTokAuth:
-    return TikTokAuth(
-        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=sandbox.base_url
-    )
+    return auth_for(sandbox)
 
 
 @pytest.fixture

@@ -650,10 +650,8 @@ def outbox(where: str, action: str, table: str, yes: bool) -> None:
         if where.startswith(("postgresql://", "postgres://")):
             try:
                 box = PostgresOutbox(where, table=table)
-            except ImportError:
-                raise click.ClickException(
-                    "a PostgreSQL outbox needs psycopg: pip install 'pytt-events-api[postgres]'"
-                ) from None
+            except ImportError as missing:  # its message names the extra to install
+                raise click.ClickException(str(missing)) from None
         elif Path(where).is_file():
             box = SQLiteOutbox(where, read_only=action in ("status", "list"))
         else:

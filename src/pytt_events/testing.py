@@ -69,7 +69,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, MutableSequence, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -179,6 +179,14 @@ class FaultPlan:
 
 
 _RETRY_AFTER_FAULTS = (Fault.RATE_LIMIT, Fault.SERVER_ERROR)
+
+
+def _listed(problems: Iterable[str]) -> str:
+    """The message of a 40002: the first problems, and how many more."""
+    problems = list(problems)
+    shown = "; ".join(problems[:_MAX_PROBLEMS_IN_MESSAGE])
+    more = len(problems) - _MAX_PROBLEMS_IN_MESSAGE
+    return f"{shown}; and {more} more" if more > 0 else shown
 
 
 def request_key(payload: Any, body: bytes) -> str:
@@ -482,26 +490,18 @@ class Sandbox:
             payload, family, api_version=version, require_hashed=self.require_hashed, warn=False
         )
         if problems:
-            shown = "; ".join(
+            return 40002, _listed(
                 f"{problem.path.strip('/').replace('/', '.') or '<body>'}: {problem.message}"
-                for problem in problems[:_MAX_PROBLEMS_IN_MESSAGE]
-            )
-            more = len(problems) - _MAX_PROBLEMS_IN_MESSAGE
-            if more > 0:
-                shown += f"; and {more} more"
-            return 40002, shown, payload
+                for problem in problems
+            ), payload  # fmt: skip
         if self.strict_personal_data:
             found = list(raw_personal_data(payload))
             if found:
-                shown = "; ".join(
+                return 40002, _listed(
                     f"{path}: Invalid value: raw personal data ({kind}); TikTok takes personal "
                     "data only SHA-256-hashed (sandbox strict_personal_data)"
-                    for path, kind in found[:_MAX_PROBLEMS_IN_MESSAGE]
-                )
-                more = len(found) - _MAX_PROBLEMS_IN_MESSAGE
-                if more > 0:
-                    shown += f"; and {more} more"
-                return 40002, shown, payload
+                    for path, kind in found
+                ), payload  # fmt: skip
         if self.bad_events:
             for index, event in enumerate(_families.events_of(payload)):
                 if isinstance(event, dict) and event.get("event_id") in self.bad_events:

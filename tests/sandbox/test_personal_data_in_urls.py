@@ -15,22 +15,16 @@ from typing import Any
 
 import pytest
 
-from pytt_events import TikTokAuth, TikTokEventsApi, _soft
+from pytt_events import TikTokEventsApi, _soft
 from pytt_events.sender import EventSender
 from pytt_events.testing import SandboxServer
-from tests.conftest import PIXEL, TOKEN
+from tests.conftest import PIXEL, TOKEN, auth_for
 
 COMMAND = str(Path(sys.executable).with_name("pytt-events"))
 URL = "https://shop.example/?email=ana%40example.com&phone=%2B5541998862934&utm_source=tt"
 CLEAN = "https://shop.example/?utm_source=tt"
 # The address and the number in every encoding they could take on the way.
 RAW = ("ana@example.com", "ana%40example.com", "5541998862934")
-
-
-def auth_for(server: SandboxServer) -> TikTokAuth:
-    return TikTokAuth(
-        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
-    )
 
 
 def track_event(event_id: str) -> dict[str, Any]:

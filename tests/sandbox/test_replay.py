@@ -23,7 +23,7 @@ from pytt_events import ConfigurationError, Event, TikTokAuth, sha256_hex
 from pytt_events.replay import FailedOutError, SendIssue, SendReport, send_file, unsent_name
 from pytt_events.schema import family
 from pytt_events.testing import SandboxServer
-from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN
+from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN, auth_for
 
 EVENT_TIME = 1_900_000_000
 HOUR = 3600
@@ -68,12 +68,6 @@ def write_ndjson(path: Path, lines: list[Payload | str]) -> Path:
     text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def auth_for(server: SandboxServer) -> TikTokAuth:
-    return TikTokAuth(
-        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
-    )
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ from typing import Any
 
 import pytest
 
-from pytt_events import BulkSendError, PayloadValidationError, TikTokAuth, TikTokEventsApi
+from pytt_events import BulkSendError, PayloadValidationError, TikTokEventsApi
 from pytt_events._constants import REQUEST_BYTE_BUDGET
 from pytt_events.sender import EventSender
 from pytt_events.testing import SandboxServer
-from tests.conftest import PIXEL, TOKEN
+from tests.conftest import TOKEN, auth_for
 
 TEXT = "é" * 60_000  # 120,000 bytes of UTF-8: eight such events fill a request
-
-
-def auth_for(server: SandboxServer) -> TikTokAuth:
-    return TikTokAuth(
-        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
-    )
 
 
 def big(event_id: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from pytt_events import PayloadValidationError, PyttEventsError, TikTokAuth, Tik
 from pytt_events.outbox import MemoryOutbox, OutboxFullError, SQLiteOutbox
 from pytt_events.sender import MAX_ATTEMPTS, AsyncEventSender, EventSender, SendResult
 from pytt_events.testing import Fault, FaultPlan, SandboxServer
-from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN
+from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN, auth_for
 
 
 def event(event_id: str, **user: Any) -> dict[str, Any]:
@@ -37,12 +37,6 @@ def event(event_id: str, **user: Any) -> dict[str, Any]:
         "event_id": event_id,
         "user": {"email": f"{event_id}@example.com", **user},
     }
-
-
-def auth_for(server: SandboxServer) -> TikTokAuth:
-    return TikTokAuth(
-        TIKTOK_ACCESS_TOKEN=TOKEN, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
-    )
 
 
 def accepted_ids(server: SandboxServer) -> Counter[str]:

@@ -21,12 +21,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pytt_events import TikTokAuth
 from pytt_events.cli import main
 from pytt_events.outbox import SQLiteOutbox
 from pytt_events.sender import LOG_EVERY, EventSender, SendResult
 from pytt_events.testing import Fault, FaultPlan, SandboxServer
-from tests.conftest import PIXEL, TOKEN
+from tests.conftest import TOKEN, auth_for
 
 
 def event(event_id: str) -> dict[str, Any]:
@@ -36,12 +35,6 @@ def event(event_id: str) -> dict[str, Any]:
         "event_id": event_id,
         "user": {"external_id": f"customer-{event_id}"},
     }
-
-
-def auth_for(server: SandboxServer, token: str = TOKEN) -> TikTokAuth:
-    return TikTokAuth(
-        TIKTOK_ACCESS_TOKEN=token, TIKTOK_PIXEL_ID=PIXEL, TIKTOK_API_BASE_URL=server.base_url
-    )
 
 
 def test_a_revoked_token_is_an_error_at_once_and_stays_on_the_pending_events(
