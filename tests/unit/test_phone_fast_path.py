@@ -9,7 +9,7 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneMetadata
 
-from pytt_events._hashing import _canonical_e164
+from pytt_events._hashing import _canonical_e164, _compact
 
 
 def slow(value: str) -> str | None:
@@ -76,3 +76,60 @@ def test_forms_left_to_the_parser(value: str) -> None:
 def test_a_canonical_number_is_its_own_form() -> None:
     assert _canonical_e164("+5541998862934") == "+5541998862934"
     assert _canonical_e164("+14155550123") == "+14155550123"
+
+
+def written_forms(value: str) -> list[str]:
+    """value ("+" and digits) as people write it: separators after the country code and
+    between groups, parentheses around the area code, surrounding whitespace."""
+    digits = value[1:]
+    forms = []
+    for cut in (1, 2, 3):
+        head, rest = digits[:cut], digits[cut:]
+        middle = len(rest) // 2
+        forms += [
+            f"+{head} {rest[:middle]} {rest[middle:]}",
+            f"+{head} ({rest[:2]}) {rest[2:middle]}-{rest[middle:]}",
+            f"+{head}.{rest[:middle]}.{rest[middle:]}",
+            f" +{head}-{rest[:middle]}/{rest[middle:]} ",
+            f"+ {head}({rest[:3]}){rest[3:]}",
+        ]
+    return forms
+
+
+def test_written_forms_agree_with_the_parser_wherever_the_fast_path_answers() -> None:
+    answered = 0
+    for value in CANDIDATES[::7]:
+        for form in written_forms(value):
+            fast = _canonical_e164(_compact(form))
+            if fast is not None:
+                answered += 1
+                assert fast == slow(form), form
+    assert answered > 5_000
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+55 (41)9.9886-2934", "+5541998862934"),
+        ("+1 415-555-0123", "+14155550123"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+49 30 9018 1234", "+493090181234"),
+    ],
+)
+def test_common_written_forms_take_the_fast_path(value: str, expected: str) -> None:
+    assert _canonical_e164(_compact(value)) == expected == slow(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "+44 (0)20 7946 0958",  # the national prefix in parentheses: the parser decides
+        "+1 415-555-0123 ext. 7",  # an extension
+        "+1 415 555 0123 x7",
+        "+55+41998862934",  # a second "+"
+        "(41) 99886-2934",  # national: the parser decides, with the default region
+        "+\uff11 415 555 0123",  # a full-width digit
+    ],
+)
+def test_written_forms_left_to_the_parser(value: str) -> None:
+    assert _canonical_e164(_compact(value)) is None
