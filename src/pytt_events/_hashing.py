@@ -608,6 +608,25 @@ def _digest_normalized(mark: str, value: str) -> str:
     return sha256_hex(phone_hash_form(value) if mark == "phone" else value)
 
 
+#: The serialization context under which a model's personal-data fields serialize as sent:
+#: hashed (see wire_value). Any other context, or none, leaves them as the model holds them.
+WIRE: Mapping[str, str] = {"pytt_events": "wire"}
+
+
+def wire_value(mark: str, value: Any, info: Any) -> Any:
+    """The serializer of a personal-data field (x-pii) of a model: under the WIRE context, its
+    value as sent, hashed (the models hold it normalized: a string, or a list of them);
+    otherwise the value as it is. One pass of pydantic's serializer then makes the body, with
+    no walk over it afterwards."""
+    if info.context is not WIRE:
+        return value
+    if type(value) is str:
+        return _digest_normalized(mark, value)
+    if type(value) is list:
+        return [_digest_normalized(mark, item) for item in value]
+    return value
+
+
 def _require_hashed(mark: str, value: str) -> str:
     if not is_sha256_hex(value):
         raise ValueError("must already be a SHA-256 hex digest (hashing is turned off)")

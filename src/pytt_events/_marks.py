@@ -663,6 +663,16 @@ class MarkedModel(SchemaModel):
                 holder["schema"] = core_schema.no_info_after_validator_function(
                     after, holder["schema"]
                 )
+            if name in marks.pii:
+                # Hashed as it is serialized for the wire (_hashing.WIRE): no walk afterwards.
+                holder["schema"] = {
+                    **holder["schema"],
+                    "serialization": core_schema.plain_serializer_function_ser_schema(
+                        functools.partial(_hashing.wire_value, marks.pii[name]),
+                        info_arg=True,
+                        when_used="unless-none",
+                    ),
+                }
         if marks.model_level:
             return core_schema.no_info_wrap_validator_function(_model_rules(cls), schema)
         return schema

@@ -30,7 +30,7 @@ from pytt_events import _families, _schema
 from pytt_events._constants import DEFAULT_API_VERSION, REQUEST_BYTE_BUDGET
 from pytt_events._exceptions import PayloadValidationError
 from pytt_events._families import Family
-from pytt_events._hashing import PersonalDataError, PiiPlan, clean_payload
+from pytt_events._hashing import WIRE, PersonalDataError, PiiPlan, clean_payload
 from pytt_events._response import InvalidPayload
 from pytt_events._transport import HttpRequest, build_request
 from pytt_events.auth import TikTokAuth
@@ -176,6 +176,9 @@ def plan_bodies(
             item = prepare(item, family, given, top)
             body = serialize(item.value, plan, hash_values, item.where)
             content = to_json(body)
+            if may_hold_absent(content):
+                body = drop_empty(body)
+                content = to_json(body)
             if len(content) > REQUEST_BYTE_BUDGET:
                 raise _too_big(item.where, body, len(content))
             singles.append(Chunk((item.index,), body, family, content))
@@ -187,7 +190,7 @@ def plan_bodies(
         values = []
         for name in family.group_by:
             value = body.pop(name, None)
-            values.append(given_top.get(name, value))
+            values.append(given_top.get(name, None if value == "" else value))
         key = checked.get(tuple(values))
         if key is None and not family.group_by:
             key = checked[()] = ()  # no request-level keys: nothing to check
@@ -223,6 +226,10 @@ def _within_budget(
     """
     body = family.join(top, [event for _, event in events])
     content = to_json(body)
+    if may_hold_absent(content):
+        events = [(index, drop_empty(event)) for index, event in events]
+        body = family.join(top, [event for _, event in events])
+        content = to_json(body)
     if len(content) <= REQUEST_BYTE_BUDGET:
         return [Chunk(tuple(index for index, _ in events), body, family, content)]
     if len(events) == 1 or not family.events_key:  # one event, measured with its request
@@ -391,6 +398,13 @@ def drop_empty(value: Any) -> Any:
     return value
 
 
+def may_hold_absent(content: bytes) -> bool:
+    """Whether a serialized body may hold what means "absent" (an empty string, a null in a
+    list), which drop_empty removes: rare, so bodies are serialized first and walked only
+    then (a false alarm, such as a "null" inside a text, costs only the walk)."""
+    return b'""' in content or b"null" in content
+
+
 def dump(model: BaseModel) -> dict[str, Any]:
     """The JSON-ready dict of a model, without absent values."""
     data: dict[str, Any] = drop_empty(model.model_dump(mode="json", exclude_none=True))
@@ -432,14 +446,18 @@ def coerce(value: Any, model: type[BaseModel], where: str = "") -> BaseModel:
 
 
 def serialize(model: BaseModel, plan: PiiPlan, hash_values: bool, where: str = "") -> Any:
-    """Steps 3 and 4 for one event: its JSON-ready dict as sent, in one walk after pydantic's
-    serializer: without absent values, its personal data hashed (or checked to be hashed),
-    per the schema's marks.
+    """Step 2 for one event: its JSON-ready dict as sent, its personal data hashed (or checked
+    to be hashed), per the schema's marks. Hashed, it is one pass of pydantic's serializer:
+    the personal-data fields serialize hashed under the WIRE context (_hashing.wire_value),
+    and the empty values left (may_hold_absent) are dropped once the body is serialized.
 
     Raises:
-        PayloadValidationError: a personal-data value is refused by its normalizer.
+        PayloadValidationError: hashing is off and a personal-data value is not hashed.
     """
-    data = model.__pydantic_serializer__.to_python(model, mode="json", exclude_none=True)
+    serializer = model.__pydantic_serializer__
+    if hash_values:
+        return serializer.to_python(model, mode="json", exclude_none=True, context=WIRE)
+    data = serializer.to_python(model, mode="json", exclude_none=True)
     try:
         return clean_payload(
             data, plan, hash_values=hash_values, normalized=True, path=where.rstrip(".")
