@@ -77,6 +77,7 @@ class _Marks:
         "defaults",
         "enums",
         "forbidden",
+        "input_level",
         "known",
         "legacy",
         "messages",
@@ -150,15 +151,11 @@ class _Marks:
             self.min_properties or self.known or self.soft or self.warn_unknown or self.conditions
         )
         self.legacy = _compat.LEGACY_INPUT.get(model.__name__)
-        # Rules on the whole object, checked by one validator around the model; the rules of
-        # one field are checked by validators on that field only (see MarkedModel).
-        self.model_level = bool(
-            self.legacy
-            or self.forbidden
-            or self.min_properties
-            or self.warn_unknown
-            or self.conditions
-        )
+        # Rules on the whole object: on the input (compatibility fixes, forbidden fields), by
+        # one validator before the model; on the model built (minimum fields, unknown keys,
+        # rules between fields), after it is built from input (see MarkedModel).
+        self.input_level = bool(self.legacy or self.forbidden)
+        self.model_level = bool(self.min_properties or self.warn_unknown or self.conditions)
 
 
 class SchemaModel(BaseModel):
@@ -205,6 +202,11 @@ class SchemaModel(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.__marks__ = _Marks(cls)
+
+    def _check_model_rules(self, context: Any, /) -> None:
+        """The rules on the whole model (MarkedModel), called by pydantic-core once the model
+        is built from input (the core schema's post_init)."""
+        _check_model(self)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         pii = type(self).__marks__.pii
@@ -318,34 +320,40 @@ def _field_after(cls: type[SchemaModel], name: str) -> Callable[[Any], Any] | No
     return after
 
 
-def _model_rules(cls: type[SchemaModel]) -> Callable[[Any, Any], Any]:
-    """The validator around a model with rules on the whole object: compatibility fixes and
-    forbidden fields on the input; minimum fields, unknown keys and rules between fields on
-    the model.
+def _input_rules(cls: type[SchemaModel]) -> Callable[[Any], Any]:
+    """The validator before a model with rules on its input: compatibility fixes and
+    forbidden fields, on a dict (an instance passes: it was validated when it was built).
 
     Raises (the validator):
-        ValueError: a forbidden field, fewer fields than the schema's minProperties, a
-            non-finite custom value, or a rule between fields (x-conditions) refuses it.
+        ValueError: a forbidden field is given.
     """
     marks = cls.__marks__
 
-    def validate(data: Any, handler: Any) -> Any:
-        if isinstance(data, cls):
-            return data
+    def validate(data: Any) -> Any:
         if isinstance(data, dict):
             if marks.legacy is not None:
                 data = marks.legacy(data)
             for name in marks.forbidden:
                 if name in data:
                     raise ValueError(f"{name!r} is not allowed in {cls.__name__}")
-        model = handler(data)
-        _check_model(model)
-        return model
+        return data
 
     return validate
 
 
+def _checked(model: SchemaModel) -> SchemaModel:
+    _check_model(model)
+    return model
+
+
 def _check_model(model: SchemaModel) -> None:
+    """The rules on a whole model built from input: minimum fields, unknown keys, rules
+    between fields.
+
+    Raises:
+        ValueError: fewer fields than the schema's minProperties, a non-finite custom value,
+            or a rule between fields (x-conditions) refuses the model.
+    """
     cls = type(model)
     marks = cls.__marks__
     if marks.min_properties:
@@ -674,5 +682,12 @@ class MarkedModel(SchemaModel):
                     ),
                 }
         if marks.model_level:
-            return core_schema.no_info_wrap_validator_function(_model_rules(cls), schema)
+            if model_schema.get("post_init") is None:
+                # Called by pydantic-core on a model built from input only: an instance given
+                # as a field of another model is not checked again.
+                model_schema["post_init"] = "_check_model_rules"
+            else:  # a subclass with a model_post_init of its own: checked after it
+                schema = core_schema.no_info_after_validator_function(_checked, schema)
+        if marks.input_level:
+            schema = core_schema.no_info_before_validator_function(_input_rules(cls), schema)
         return schema

@@ -71,6 +71,22 @@ def test_user_needs_at_least_one_identifier() -> None:
     assert User(ttp="abc").ttp == "abc"
 
 
+def test_a_subclass_with_its_own_post_init_keeps_the_rules_on_the_whole_model() -> None:
+    seen: list[str] = []
+
+    class AppUser(User):
+        def model_post_init(self, context: Any, /) -> None:
+            seen.append("post_init")
+
+    assert "at least 1 of" in str(error_of(AppUser))
+    seen.clear()
+    AppUser(external_id="1")
+    assert seen == ["post_init"]
+    # Given to another model, a built user is taken as it is (not checked again).
+    Context(user=AppUser(ttp="abc"))
+    assert seen == ["post_init", "post_init"]
+
+
 def test_repr_and_str_hide_personal_data() -> None:
     user = User(email=RAW[0], phone_number=RAW[1], external_id=RAW[2], ttp="cookie")
     event = make_event(context=Context(user=user))
