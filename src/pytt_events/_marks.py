@@ -172,13 +172,19 @@ class SchemaModel(BaseModel):
     # a traceback (pytest --showlocals, error trackers) find no raw value in ours.
     def __init__(self, /, **data: Any) -> None:
         try:
-            super().__init__(**data)
+            # BaseModel.__init__'s own work, without its frame (a model returns itself).
+            self.__pydantic_validator__.validate_python(data, self_instance=self)
         except ValidationError as error:
             scrubbed = scrub(error)
         else:
             return
         del data
         raise scrubbed
+
+    # Not a custom __init__ to pydantic: a model given as a dict inside another is built by
+    # pydantic-core directly, not through this method (its errors reach the outer call,
+    # which scrubs them).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
