@@ -80,13 +80,17 @@ class OutboxFullError(PyttEventsError):
 @dataclass(frozen=True)
 class Row:
     """One pending event: its id in the outbox, its one-event request body (hashed), its
-    event_id, when it was taken, and how many deliveries were tried."""
+    event_id, when it was taken, and how many deliveries were tried. `checked`: this process
+    kept it with `add(..., checked=True)` (EventSender.track had validated and hashed it), so
+    it is sent as it is; False (a row of another process, an earlier run, a replay, another
+    store): the worker validates it again before sending."""
 
     id: int
     body: dict[str, Any]
     event_id: str
     created: float
     attempts: int = 0
+    checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -381,6 +385,7 @@ class SQLiteOutbox(_Connected):
         self._busy_timeout = busy_timeout
         self._version = OUTBOX_SCHEMA_VERSION
         self._prepared = False  # the file was checked (a reopen after a fork only configures)
+        self._checked: set[int] = set()  # ids of rows this process added checked (see add)
         if read_only:
             if not self.path.is_file():
                 raise OutboxError(f"no outbox file at {self.path}")
@@ -544,24 +549,42 @@ class SQLiteOutbox(_Connected):
                     connection.execute("ROLLBACK")
             raise
 
-    def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
+    def add(
+        self,
+        items: Sequence[tuple[dict[str, Any], str]],
+        *,
+        timeout: float = 0.0,
+        checked: bool = False,
+    ) -> None:
+        """Keep events (body, event_id), committed before it returns. checked: the SDK
+        validated and hashed these bodies (EventSender does): this process's worker sends
+        them as they are (the mark lives in this process only: rows an earlier process left
+        are validated again)."""
         now = time.time()
         rows = [
             (json.dumps(body, separators=(",", ":")), event_id, now) for body, event_id in items
         ]
-        self._insert(rows)
+        self._insert(rows, checked)
 
     @_guarded
-    def _insert(self, rows: list[tuple[str, str, float]]) -> None:
+    def _insert(self, rows: list[tuple[str, str, float]], checked: bool = False) -> None:
         with self._writing() as connection:
             connection.executemany(
                 "INSERT INTO pending (body, event_id, created) VALUES (?, ?, ?)", rows
             )
+            if checked:
+                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+        if checked and rows:
+            # Marked once committed: AUTOINCREMENT under the write lock gave the new rows the
+            # last len(rows) ids, and never gives a committed id again (a mark left behind by
+            # a row another process settled can never name another row).
+            self._checked.update(range(last - len(rows) + 1, last + 1))
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
         # The bodies are parsed outside the guard: the request path's add never waits for it.
+        checked = self._checked
         return [
-            Row(int(i), json.loads(body), str(e), float(c), int(a))
+            Row(int(i), json.loads(body), str(e), float(c), int(a), i in checked)
             for i, body, e, c, a in self._claim_rows(owner, limit, lease)
         ]
 
@@ -598,6 +621,7 @@ class SQLiteOutbox(_Connected):
         ids = list(ids)
         if not ids:
             return
+        self._checked.difference_update(ids)
         with self._writing() as connection:  # a statement per 500 rows: a short write lock
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]
@@ -633,6 +657,7 @@ class SQLiteOutbox(_Connected):
         now = time.time()
         with self._writing() as connection:
             for row_id, code, reason in rows:
+                self._checked.discard(row_id)  # (replayed, it comes back unmarked)
                 connection.execute(
                     "INSERT INTO failed (id, body, event_id, created, failed_at, code, reason) "
                     "SELECT id, body, event_id, created, ?, ?, ? FROM pending "
@@ -714,7 +739,7 @@ class MemoryOutbox:
     def __init__(self, max_pending: int = 10_000) -> None:
         self.max_pending = max_pending
         # id -> [body, event_id, created, attempts, lease_until, lease_owner, last error
-        # (code, reason, at) or None]
+        # (code, reason, at) or None, checked]
         self._rows: dict[int, list[Any]] = {}
         self._failed: dict[int, FailedRow] = {}
         self._next = 1
@@ -730,7 +755,14 @@ class MemoryOutbox:
     def _held_by(self, row: list[Any] | None, owner: str | None) -> bool:
         return row is not None and (owner is None or row[5] == owner)
 
-    def add(self, items: Sequence[tuple[dict[str, Any], str]], *, timeout: float = 0.0) -> None:
+    def add(
+        self,
+        items: Sequence[tuple[dict[str, Any], str]],
+        *,
+        timeout: float = 0.0,
+        checked: bool = False,
+    ) -> None:
+        """Keep events (body, event_id); checked: as SQLiteOutbox.add."""
         deadline = time.monotonic() + timeout
         with self._room:
             while len(self._rows) + len(items) > self.max_pending:
@@ -741,11 +773,13 @@ class MemoryOutbox:
                         f"{self.max_pending}) for {timeout:g} s: the event was not taken"
                     )
                 self._room.wait(left)
-            self._insert(items, time.time())
+            self._insert(items, time.time(), checked)
 
-    def _insert(self, items: Iterable[tuple[dict[str, Any], str]], created: float) -> None:
+    def _insert(
+        self, items: Iterable[tuple[dict[str, Any], str]], created: float, checked: bool = False
+    ) -> None:
         for body, event_id in items:
-            self._rows[self._next] = [body, event_id, created, 0, 0.0, None, None]
+            self._rows[self._next] = [body, event_id, created, 0, 0.0, None, None, checked]
             self._next += 1
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
@@ -757,7 +791,7 @@ class MemoryOutbox:
                     break
                 if row[4] <= now:
                     row[4], row[5] = now + lease, owner
-                    found.append(Row(row_id, row[0], row[1], row[2], row[3]))
+                    found.append(Row(row_id, row[0], row[1], row[2], row[3], row[7]))
             return found
 
     def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:

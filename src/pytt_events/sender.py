@@ -56,11 +56,17 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
+from pydantic_core import to_json
+
+from pytt_events import _families
 from pytt_events._base_client import FATAL_ERRORS, BaseEventsApi
-from pytt_events._constants import DEDUP_WINDOW_SECONDS
+from pytt_events._constants import DEDUP_WINDOW_SECONDS, REQUEST_BYTE_BUDGET
 from pytt_events._exceptions import BulkSendError, PyttEventsError
+from pytt_events._families import Family
+from pytt_events._plan import Chunk, Plan, PlannedRequest
 from pytt_events._response import BulkResponse
 from pytt_events._retry import RetryPolicy
+from pytt_events._transport import build_request
 from pytt_events.auth import TikTokAuth
 from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
 from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
@@ -178,6 +184,15 @@ class _SenderCore:
         # The worker's retry policy: the client's, until close gives up waiting (_closing).
         self._closing = threading.Event()
         self._retry = _UntilClosed(policy=api.retry, closing=lambda: self._closing.is_set())
+        # Whether the outbox marks the rows this sender took as checked (see SQLiteOutbox.add):
+        # those are sent as they are; any other row is validated again before it is sent.
+        self._marking = (
+            self.outbox if isinstance(self.outbox, (SQLiteOutbox, MemoryOutbox)) else None
+        )
+        #: Events the worker validated again before sending them: rows this process did not
+        #: take itself (an earlier process's, a replay's, a store that keeps no mark). The
+        #: events track took are sent as they were kept, and never counted here.
+        self.validated_again = 0
 
     def track(
         self,
@@ -227,7 +242,10 @@ class _SenderCore:
                 raise PyttEventsError("the sender is closed: make a new one")
             self._takes += 1
         try:
-            self.outbox.add(items, timeout=self.block_timeout)
+            if self._marking is not None:  # validated and hashed: the worker sends them as kept
+                self._marking.add(items, timeout=self.block_timeout, checked=True)
+            else:
+                self.outbox.add(items, timeout=self.block_timeout)
             self._start()
         finally:
             with self._taking:
@@ -322,9 +340,14 @@ class _SenderCore:
                     return
                 fresh, full = claimed
                 if fresh:
-                    outcome = yield fresh
-                    assert outcome is not None  # the driver sends what sending gave
-                    self._settle(fresh, outcome)
+                    try:
+                        batch = self._batch(fresh)
+                    except Exception as error:  # (a bug: the events wait in the outbox)
+                        self._settle(fresh, error)
+                    else:
+                        outcome = yield batch
+                        assert outcome is not None  # the driver sends what sending gave
+                        self._settle(batch.rows, outcome)
             finally:
                 self._held = []
                 self._busy = False
@@ -332,6 +355,31 @@ class _SenderCore:
                 # Less than a batch was due: the next one waits for the interval (or a full
                 # batch, or a flush), so events go out in batches, not one request each.
                 return
+
+    def _batch(self, fresh: list[Row]) -> _Batch:
+        """The requests that send a claimed batch. The rows this sender took itself (checked:
+        validated and hashed by track) are grouped into requests as they are, by their
+        request-level fields, and sent as kept; the others are planned as send_payloads plans
+        stored bodies (validated again; an invalid one is left out and listed). The rows come
+        back in the order the plan numbers them: the others first, then the checked ones."""
+        api = self._planner
+        auth = api._auth(self.auth)
+        version = auth.TIKTOK_API_VERSION
+        kept: list[tuple[Row, Family, tuple[Any, ...], Any]] = []
+        others: list[Row] = []
+        for row in fresh:
+            found = _as_kept(row, api, version) if row.checked else None
+            if found is None:
+                others.append(row)
+            else:
+                kept.append((row, *found))
+        plan = api._plan_payloads([row.body for row in others], auth, skip_invalid=True)
+        self.validated_again += len(others)
+        first = len(others) - len(plan.invalid)  # the checked rows are numbered after these
+        requests = plan.requests + _requests_as_kept(kept, first, auth)
+        return _Batch(
+            others + [row for row, *_ in kept], Plan(requests, "send_payloads", plan.invalid)
+        )
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
         """Record what became of the rows sent (see the module's table), then tell on_result
@@ -614,18 +662,16 @@ class EventSender(_SenderCore):
     def _drain(self) -> None:
         """Send what the outbox holds, a batch at a time."""
         flow = self._drain_flow()
-        fresh = _step(flow, None)
-        while fresh is not None:
+        batch = _step(flow, None)
+        while batch is not None:
             outcome: BulkResponse | Exception
             try:
-                outcome = self.api.send_payloads(
-                    [row.body for row in fresh], self.auth, retry=self._retry, skip_invalid=True
-                )
+                outcome = self.api._send_plan(batch.plan, self._retry)
             except BulkSendError as refused:
                 outcome = refused.result
             except Exception as error:
                 outcome = error
-            fresh = _step(flow, outcome)
+            batch = _step(flow, outcome)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: True once nothing is pending; False after
@@ -819,13 +865,11 @@ class AsyncEventSender(_SenderCore):
     async def _drain(self) -> None:
         # The flow's steps (claim, settle: outbox work) run in a thread; the send on the loop.
         flow = self._drain_flow()
-        fresh = await asyncio.to_thread(_step, flow, None)
-        while fresh is not None:
+        batch = await asyncio.to_thread(_step, flow, None)
+        while batch is not None:
             outcome: BulkResponse | Exception
             try:
-                outcome = await self.api.send_payloads(
-                    [row.body for row in fresh], self.auth, retry=self._retry, skip_invalid=True
-                )
+                outcome = await self.api._send_plan(batch.plan, self._retry)
             except BulkSendError as refused:
                 outcome = refused.result
             except asyncio.CancelledError:
@@ -833,7 +877,7 @@ class AsyncEventSender(_SenderCore):
                 # the next sender, instead of when its lease runs out (TikTok may have taken
                 # it: the next sender sends it again, with the same event_ids).
                 flow.close()
-                ids = [row.id for row in fresh]
+                ids = [row.id for row in batch.rows]
                 logger.warning(
                     "the sender's task was cancelled while sending %d event(s): they go back to "
                     "the outbox and are sent again (TikTok may have them: same event_ids)",
@@ -843,7 +887,7 @@ class AsyncEventSender(_SenderCore):
                 raise
             except Exception as error:
                 outcome = error
-            fresh = await asyncio.to_thread(_step, flow, outcome)
+            batch = await asyncio.to_thread(_step, flow, outcome)
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: as EventSender.flush."""
@@ -914,10 +958,88 @@ class AsyncEventSender(_SenderCore):
         await self.aclose()
 
 
-_Flow = Generator[list[Row], "BulkResponse | Exception | None", None]
+@dataclass(frozen=True)
+class _Batch:
+    """A claimed batch, ready to send: its rows in the order its plan numbers them."""
+
+    rows: list[Row]
+    plan: Plan
 
 
-def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> list[Row] | None:
+_Flow = Generator[_Batch, "BulkResponse | Exception | None", None]
+
+
+def _as_kept(
+    row: Row, api: BaseEventsApi, version: str
+) -> tuple[Family, tuple[Any, ...], Any] | None:
+    """A checked row's family, request-level key and event, when it can be sent as kept: a
+    one-event body of a family that carries many events, which the client sends through that
+    family itself (an /event/track/ body; a body the client would convert is planned again).
+    None: plan it as a stored body."""
+    family = _families.detect(row.body, version)
+    if family is None or family.events_key is None:
+        return None
+    if api._carrier(family.shape, version, many=True) is not family:
+        return None
+    top, events = family.split(row.body)
+    if len(events) != 1 or not isinstance(events[0], dict):
+        return None
+    # The request-level fields as planning keeps them: the grouping keys, absent ones left out.
+    key = tuple(None if top.get(name) in (None, "") else top.get(name) for name in family.group_by)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return family, key, events[0]
+
+
+def _requests_as_kept(
+    kept: list[tuple[Row, Family, tuple[Any, ...], Any]], first: int, auth: TikTokAuth
+) -> tuple[PlannedRequest, ...]:
+    """The requests of checked events, numbered from first: grouped by family and request-level
+    fields, at most the family's maximum and REQUEST_BYTE_BUDGET bytes a request, each body
+    serialized once (the bytes _plan makes of the same events: nothing is validated or hashed
+    again)."""
+    groups: dict[tuple[Family, tuple[Any, ...]], list[tuple[int, Any]]] = {}
+    for offset, (_, family, key, event) in enumerate(kept):
+        groups.setdefault((family, key), []).append((first + offset, event))
+    requests: list[PlannedRequest] = []
+    for (family, key), events in groups.items():
+        pairs = zip(family.group_by, key, strict=True)
+        top = {name: value for name, value in pairs if value is not None}
+        limit = family.max_events or 1
+        for start in range(0, len(events), limit):
+            for part in _within_budget(family, top, events[start : start + limit]):
+                body = family.join(top, [event for _, event in part])
+                content = to_json(body)
+                chunk = Chunk(tuple(index for index, _ in part), body, family, content)
+                requests.append(PlannedRequest(chunk, build_request(
+                    auth, family.endpoint, body, len(part), content=content
+                )))  # fmt: skip
+    return tuple(requests)
+
+
+def _within_budget(
+    family: Family, top: dict[str, Any], events: list[tuple[int, Any]]
+) -> list[list[tuple[int, Any]]]:
+    """events split, in order, into requests of at most REQUEST_BYTE_BUDGET bytes (an event
+    was measured with its request when it was taken: each fits one of its own)."""
+    whole = len(to_json(family.join(top, [event for _, event in events])))
+    if whole <= REQUEST_BYTE_BUDGET or len(events) == 1:
+        return [events]
+    base = size = len(to_json(family.join(top, [])))
+    parts: list[list[tuple[int, Any]]] = [[]]
+    for index, event in events:
+        cost = len(to_json(event))
+        if parts[-1] and size + 1 + cost > REQUEST_BYTE_BUDGET:
+            parts.append([])
+            size = base
+        size += cost + (1 if len(parts[-1]) > 0 else 0)
+        parts[-1].append((index, event))
+    return parts
+
+
+def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> _Batch | None:
     """Run the drain flow to its next batch; None once it has ended. (A StopIteration never
     crosses a thread's future: it would be a TypeError.)"""
     try:
