@@ -396,7 +396,7 @@ def without_personal_query(url: str | None) -> str | None:
 
     The rule of the `x-normalize: url` mark (page.url, page.referrer): every event passes it,
     whatever sends it."""
-    if not url:
+    if not url or not _MAY_CARRY.search(url):
         return url
     rest, hash_sign, fragment = url.partition("#")
     rest, question, query = rest.partition("?")
@@ -418,6 +418,10 @@ def without_personal_query(url: str | None) -> str | None:
     return url if cleaned == url else cleaned
 
 
+# What a URL needs to carry personal data by the rule above: a query or fragment (named
+# parameters), or an address's "@" or a number's "+", plain or percent-encoded. Most page URLs
+# have none of these and come back at once.
+_MAY_CARRY = re.compile(r"[?#@+%]")
 _ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?://[^/]*)?")
 
 

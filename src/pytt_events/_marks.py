@@ -362,18 +362,24 @@ def _check_model(model: SchemaModel) -> None:
     """
     cls = type(model)
     marks = cls.__marks__
+    extra = model.__pydantic_extra__
     if marks.min_properties:
-        values = model.__dict__
-        given = sum(1 for name in model.model_fields_set if values.get(name) is not None)
-        given += len(model.__pydantic_extra__ or {})
-        if given < marks.min_properties:
-            names = ", ".join(cls.model_fields)
-            raise ValueError(f"needs at least {marks.min_properties} of: {names}")
-    if marks.warn_unknown and model.__pydantic_extra__:
-        for key, extra in model.__pydantic_extra__.items():
-            if not _finite(extra):
+        needed = marks.min_properties - len(extra or ())
+        if needed > 0:
+            values = model.__dict__
+            for name in model.__pydantic_fields_set__:
+                if values.get(name) is not None:
+                    needed -= 1
+                    if not needed:
+                        break
+            else:
+                names = ", ".join(cls.model_fields)
+                raise ValueError(f"needs at least {marks.min_properties} of: {names}")
+    if marks.warn_unknown and extra:
+        for key, extra_value in extra.items():
+            if not _finite(extra_value):
                 raise ValueError(f"{key}: must be a finite number (inf and NaN are not JSON)")
-        for key in _soft.unknown_keys(model.__pydantic_extra__, cls.model_fields):
+        for key in _soft.unknown_keys(extra, cls.model_fields):
             _soft.warn_once(
                 (cls.__name__, "x-warn-unknown", key),
                 f"{cls.__name__}: {_soft.unknown_key_message(key)}",
