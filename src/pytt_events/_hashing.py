@@ -625,7 +625,11 @@ def wire_value(mark: str, value: Any, info: Any) -> Any:
     if info.context is not WIRE:
         return value
     if type(value) is str:
-        return _digest_normalized(mark, value)
+        if len(value) == 64 and _SHA256_HEX.fullmatch(value):
+            return value.lower()  # hashed upstream
+        if mark == "phone" and value.startswith("+86"):
+            value = value[3:]  # phone_hash_form, inline: this runs for every field sent
+        return hashlib.sha256(value.encode()).hexdigest()
     if type(value) is list:
         return [_digest_normalized(mark, item) for item in value]
     return value

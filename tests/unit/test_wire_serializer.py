@@ -5,6 +5,7 @@ bodies, and events holding empty values where the models let them through."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -97,3 +98,10 @@ def test_empty_values_are_dropped_as_the_walk_dropped_them(properties: dict[str,
 def test_without_the_wire_context_a_model_dumps_what_it_holds() -> None:
     user = User(email=" Ana@Example.com ")
     assert user.model_dump(mode="json", exclude_none=True) == {"email": "ana@example.com"}
+
+
+def test_a_chinese_number_is_hashed_without_its_country_code_on_the_wire() -> None:
+    user = User(phone_number="+86 138 0000 0000", email=["a@b.co", "A" * 64])
+    wire = user.__pydantic_serializer__.to_python(user, mode="json", context=WIRE)
+    assert wire["phone_number"] == hashlib.sha256(b"13800000000").hexdigest()
+    assert wire["email"] == [hashlib.sha256(b"a@b.co").hexdigest(), "a" * 64]
