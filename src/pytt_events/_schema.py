@@ -14,12 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytt_events import _generated, _soft
+from pytt_events import _generated
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import UnknownApiVersionError
-from pytt_events._hashing import PiiPlan
+
+# The warning marks (_soft) and hashing (_hashing) load the phone number metadata: imported
+# where used, so that reading the schema does not.
+if TYPE_CHECKING:
+    from pytt_events import _soft
+    from pytt_events._hashing import PiiPlan
 
 
 def known_versions() -> tuple[str, ...]:
@@ -134,6 +139,8 @@ def warning_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> War
 def _warning_plan_of(
     document: Mapping[str, Any], node: Mapping[str, Any], seen: frozenset[int]
 ) -> WarningPlan:
+    from pytt_events import _soft
+
     resolved = resolve(document, node)
     # Marks sit on the property (currency: beside its $ref) or on the definition it refers to.
     marks = tuple(

@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import ValidationError
 
-from pytt_events import UnknownApiVersionError, __version__, schema
+from pytt_events import UnknownApiVersionError, schema
 from pytt_events.replay import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events.schema import DEFAULT_API_VERSION
 
+# What a command needs beyond its help (pydantic, the client, the validators, the sandbox) it
+# imports when it runs: `pytt-events --help` loads none of it.
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from pytt_events.testing import ReceivedRequest
     from pytt_events.validation import Problem
 
@@ -65,6 +68,16 @@ def _verbose_option() -> click.Option:
     )
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--version, as click.version_option prints it; the version is read only when asked."""
+    if not value or ctx.resilient_parsing:
+        return
+    from pytt_events import __version__
+
+    click.echo(f"pytt-events, version {__version__}")
+    ctx.exit()
+
+
 class _Command(click.Command):
     """Every command takes -v/--verbose after its name, as the group does before it."""
 
@@ -82,7 +95,10 @@ class _Group(click.Group):
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.version_option(__version__, prog_name="pytt-events")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+    help="Show the version and exit.",
+)  # fmt: skip
 @click.option(
     "-v", "--verbose", count=True, expose_value=False, callback=_count_verbose,
     help=_VERBOSE_HELP,
@@ -503,6 +519,8 @@ def send(
     Invalid or unreadable payloads are reported and not sent; events that finally fail are
     written to --failed-out, and failures are printed grouped by reason.
     """
+    from pydantic import ValidationError
+
     from pytt_events import TikTokAuth
     from pytt_events.replay import FailedOutError, SendIssue, send_file
 

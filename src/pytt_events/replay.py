@@ -22,21 +22,20 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
-from pytt_events._base_client import BulkProgress
-from pytt_events._base_client import stored_event_ids as event_ids_of
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events._exceptions import BulkSendError, ConfigurationError
-from pytt_events._families import events_of
-from pytt_events._response import InvalidPayload
-from pytt_events.auth import TikTokAuth
-from pytt_events.schema import families
-from pytt_events.stored import StoredPayload, event_times, read_payloads
-from pytt_events.tiktok_events_api import TikTokEventsApi
-from pytt_events.validation import Problem, problem_text, validate_payload
+
+# The client, the schema validators and the settings are imported by the functions that use
+# them: the CLI reads this module's defaults for its help without loading them.
+if TYPE_CHECKING:
+    from pytt_events._base_client import BulkProgress
+    from pytt_events._response import InvalidPayload
+    from pytt_events.auth import TikTokAuth
+    from pytt_events.stored import StoredPayload
+    from pytt_events.tiktok_events_api import TikTokEventsApi
+    from pytt_events.validation import Problem
 
 __all__ = [
     "DEDUP_WINDOW_SECONDS",
@@ -154,6 +153,12 @@ def send_file(
         pydantic.ValidationError: the settings (auth not given) are missing or invalid.
         OSError: the input cannot be read.
     """
+    from pytt_events.auth import TikTokAuth
+    from pytt_events.schema import families
+    from pytt_events.stored import event_times, read_payloads
+    from pytt_events.tiktok_events_api import TikTokEventsApi
+    from pytt_events.validation import problem_text
+
     if batch_size < 1:
         raise ConfigurationError("batch_size must be at least 1")
     if auth is None:  # a dry run sends nothing: placeholders stand in for missing credentials
@@ -274,6 +279,8 @@ def send_file(
 
 def _unreadable(source: str, stored: StoredPayload) -> SendIssue:
     """An unreadable line, as validate tells it: the whole document ("/") is not JSON."""
+    from pytt_events.validation import Problem, problem_text
+
     return SendIssue(
         "unreadable", source, problem_text(Problem("", str(stored.error))), stored.line
     )
@@ -283,6 +290,8 @@ def _problems(payload: Any, item: InvalidPayload, api_version: str) -> list[Prob
     """Why the client left a payload out, in validate's words: the schema's errors
     (validate_payload). Only for a rule the schema cannot state does the client's own reason
     stand, its dotted path turned into a JSON Pointer."""
+    from pytt_events.validation import Problem, validate_payload
+
     found = [
         problem
         for problem in validate_payload(payload, api_version=api_version)
@@ -304,12 +313,25 @@ def _dry_run_auth() -> TikTokAuth:
     Raises:
         pydantic.ValidationError: a setting given is invalid (TIKTOK_API_BASE_URL=ftp://...).
     """
+    from pydantic import ValidationError
+
+    from pytt_events.auth import TikTokAuth
+
     try:
         return TikTokAuth()
     except ValidationError:
         placeholders = {"TIKTOK_ACCESS_TOKEN": "dry-run", "TIKTOK_PIXEL_ID": "dry-run"}
         missing = {key: value for key, value in placeholders.items() if not os.environ.get(key)}
         return TikTokAuth(**missing)
+
+
+def event_ids_of(payload: Any, api_version: str) -> list[str | None]:
+    """The event_ids send_payloads sends a stored payload's events with, in order: each
+    event's own, or the one derived from its content (missing_event_ids="derive"); None for
+    an event that is not an object. Empty for a body of no known family."""
+    from pytt_events._base_client import stored_event_ids
+
+    return stored_event_ids(payload, api_version)
 
 
 def unsent_name(path: str | os.PathLike[str] | IO[bytes]) -> str:
@@ -343,6 +365,8 @@ def _write_unsent(
 ) -> Iterator[StoredPayload]:
     """Copy stored payloads not sent to out, as they were read, counting their events as
     unsent; the unreadable ones are given back, to be reported."""
+    from pytt_events._families import events_of
+
     for part in parts:
         for stored in part:
             if stored.error is not None:
