@@ -17,15 +17,18 @@ top of these, for every family.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-
-from pytt_events import _generated, _schema, _soft
+from pytt_events import _generated, _schema
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import PayloadValidationError
+
+# pydantic and the warning marks (_soft, which loads the phone number metadata) are imported
+# where used: `pytt_events.schema` and the CLI's help read the families without them.
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter, ValidationError
 
 #: Hand-written subclasses of generated models that the SDK builds instead of their parent
 #: (v1.3: Event for PixelTrackRequest): see public_model.
@@ -93,6 +96,8 @@ class Family:
     def holds(self, event: object) -> bool:
         """Whether event is a model of this family's event shape, of any API version (the
         generated class of the same $defs entry is in its ancestry)."""
+        from pydantic import BaseModel
+
         return isinstance(event, BaseModel) and any(
             klass.__name__ == self.event_definition
             and klass.__module__.startswith(_generated.__name__ + ".")
@@ -169,6 +174,8 @@ class Family:
             memo, known = None, None
         if known is not None:
             return dict(known)
+        from pydantic import ValidationError
+
         checked: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
         for key in self.group_by:
@@ -192,6 +199,7 @@ class Family:
             text = "; ".join(f"{path}: {reason}" for path, reason in problems)
             raise PayloadValidationError(text, problems)
         if memo is not None:
+            _forget_with_warnings()
             if len(_CHECKED) >= _MAX_CHECKED:
                 _CHECKED.clear()
             _CHECKED[(self, memo)] = checked
@@ -203,7 +211,15 @@ class Family:
 #: the warnings (_soft.forget_warnings), so that their warnings are logged again.
 _CHECKED: dict[tuple[Family, tuple[Any, ...]], dict[str, Any]] = {}
 _MAX_CHECKED = 4096
-_soft.on_forget(_CHECKED.clear)
+
+
+@functools.cache
+def _forget_with_warnings() -> None:
+    """Have _soft.forget_warnings clear _CHECKED too: registered once, before _CHECKED first
+    holds anything (_soft is not imported before it is needed)."""
+    from pytt_events import _soft
+
+    _soft.on_forget(_CHECKED.clear)
 
 
 def _reason(owner: Family, key: str, error: ValidationError) -> str:
@@ -219,6 +235,8 @@ def _reason(owner: Family, key: str, error: ValidationError) -> str:
 @functools.cache
 def _field_adapter(name: str, api_version: str, key: str) -> TypeAdapter[Any]:
     """A validator of one request-level field of a family's body model."""
+    from pydantic import TypeAdapter
+
     field = family(name, api_version).model.model_fields[key]
     # The FieldInfo as metadata carries the field's constraints (minLength, pattern, ...).
     annotation: Any = Annotated[field.annotation, field]
@@ -280,6 +298,68 @@ def _families_of(api_version: str) -> Mapping[str, Family]:
             required=frozenset(node.get("required", ())),
         )
     return found
+
+
+def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
+    """Build now what planning events of api_version builds on first use: every model of the
+    version (one whose build was deferred too), each family's validators of request-level
+    fields, its personal-data and warning plans (the marks' patterns compiled), and the
+    validators of the models' rules between fields (x-conditions: this imports jsonschema-rs
+    and jsonschema) with their warning checks. Sends nothing, logs nothing; a second call
+    costs next to nothing.
+
+    Raises:
+        UnknownApiVersionError: this build has no schema for api_version.
+    """
+    from pydantic import BaseModel
+
+    from pytt_events import _soft
+
+    # Imported here: the validators are loaded only by what needs them.
+    from pytt_events.validation import check_conditions
+
+    known = families(api_version)
+    module = _schema.models_module(api_version)
+    document = _schema.load_schema(api_version)
+    models = [
+        model
+        for model in vars(module).values()
+        if isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and model.__module__ == module.__name__
+    ]
+    models += [public for generated, public in _PUBLIC_MODELS.items() if generated in models]
+    for model in models:
+        model.model_rebuild()  # nothing to do for a model already built
+        marks = getattr(model, "__marks__", None)
+        if marks is not None and marks.conditions:
+            check_conditions(marks.conditions, {}, document)  # builds and caches its validator
+            for mark, rule, message in _value_marks(marks.conditions):
+                _soft.check_value(mark, rule, None, document, message)  # compiles its check
+    for owner in known.values():
+        for key in owner.group_by:
+            _field_adapter(owner.name, api_version, key)
+        _schema.pii_plan(owner.event_definition, api_version)
+        # Compiles every warning mark's pattern once (the models' checks share the cache).
+        _schema.warning_plan(owner.definition, api_version)
+        _schema.warning_plan(owner.event_definition, api_version)
+        _item_only_keys(owner.name, api_version)
+    _distinctive(api_version)
+
+
+def _value_marks(node: Any) -> Iterator[tuple[str, Any, str | None]]:
+    """The warning marks on values anywhere in node: (mark, rule, x-message beside it)."""
+    from pytt_events import _soft
+
+    if isinstance(node, Mapping):
+        for mark in _soft.VALUE_MARKS:
+            if mark in node:
+                yield mark, node[mark], node.get("x-message")
+        for child in node.values():
+            yield from _value_marks(child)
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            yield from _value_marks(child)
 
 
 def family(name: str, api_version: str = DEFAULT_API_VERSION) -> Family:
