@@ -201,3 +201,54 @@ def unknown_keys(keys: Iterable[str], known: Iterable[str]) -> list[str]:
 
 def unknown_key_message(key: str) -> str:
     return f"{key!r} is not a field TikTok documents here; it is sent, but TikTok may ignore it"
+
+
+#: A SHA-256 hex digest, as a JSON Schema pattern (is_sha256_hex).
+SHA256_PATTERN = "^[0-9a-fA-F]{64}$"
+
+
+def _strings(then: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema that holds a non-empty string to `then` (other values pass)."""
+    return {"if": {"type": "string", "minLength": 1}, "then": dict(then)}
+
+
+def quiet_schema(mark: str, rule: Any, document: Mapping[str, Any]) -> Any:
+    """A JSON Schema that a value meets only if its check (compile_check) says nothing: a
+    native validator decides the common case, and only a value that fails it is checked here.
+    It may be stricter than the check (a value it refuses is merely checked in Python), never
+    looser. False (always checked) for a mark with no static schema: x-max-age (its verdict
+    moves with the clock), and x-normalize under a normalizer someone registered in place of
+    the default one."""
+    if mark == "x-expected-pattern":
+        # re.match anchors at the start only; JSON Schema searches. Rust's `$` is stricter
+        # than Python's (no final newline), which only sends more values to the check.
+        return _strings({"pattern": f"^(?:{rule})"})
+    if mark == "x-expected-values":
+        allowed = [value for value in _enum(document, rule)["enum"] if isinstance(value, str)]
+        return {"if": {"type": "string"}, "then": {"enum": [*allowed, ""]}}
+    if mark == "x-deprecated-values":
+        replaced = list(_enum(document, rule).get("x-replacements", {}))
+        return {"not": {"enum": replaced}} if replaced else True
+    if mark == "x-normalize":
+        return _normalized_schema(rule)
+    return False
+
+
+def _normalized_schema(kind: str) -> Any:
+    try:
+        registered = _hashing.normalizer_for(kind)
+    except KeyError:
+        return False
+    if registered is not _hashing.DEFAULT_NORMALIZERS.get(kind):
+        return False
+    not_digest = {"not": {"pattern": SHA256_PATTERN}}
+    if kind == "url":
+        # No query, fragment, "@", "+" or "%": nothing for without_personal_query to remove.
+        return _strings({"pattern": "^[^@+?#%]*$", **not_digest})
+    if kind == "location":
+        return _strings({"pattern": "^[a-z0-9]*$", **not_digest})
+    if kind == "country":
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        codes = [a + b for a in letters for b in letters if _hashing.is_known_country(a + b)]
+        return _strings({"enum": codes})
+    return False

@@ -27,7 +27,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
-from pytt_events import _families, _schema, _soft
+from pytt_events import _families, _hashing, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
@@ -232,6 +232,206 @@ def _memoized_condition_warnings(
     return tuple(problem for problem in problems if problem.severity == "warning")
 
 
+# The fast path of validate_payload. One jsonschema-rs validator per family holds the family's
+# schema, and, built from the same schema's marks, the rules whose breach validate_payload
+# reports: with require_hashed, each personal-data field (x-pii) a SHA-256 hex digest (the
+# mirror of _unhashed), and with warnings, a schema each warning mark's value meets when its
+# check says nothing (_soft.quiet_schema, laid out like the warning plan that _soft_problems
+# walks). A payload that passes it has no error and no warning but those the schema cannot
+# state: the rules between fields (memoized, see _condition_warnings) and event ages
+# (x-max-age, which move with the clock: a walk of their few places). Any other payload takes
+# the slow path, which gives the messages; the fast one only ever decides "nothing to say".
+
+
+@dataclass(frozen=True)
+class _FastPath:
+    validator: Any
+    #: The warnings of the rules between fields (_condition_warnings, memoized).
+    conditions: Callable[[Any], list[Problem]]
+    #: _soft_problems under the x-max-age marks alone (None: the family has none).
+    ages: _Walk | None
+
+
+_Walk = Callable[[Any, str, "float | None", list[Problem]], None]
+
+
+def _conditions_memo(definition: str, api_version: str) -> Callable[[Any], list[Problem]]:
+    """_condition_warnings, memoized on the values of the fields the rules read when they are
+    all strings (or absent): no other value equals a string, so a hit is the same input."""
+    names = _condition_names(definition, api_version)
+    memo: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+
+    def conditions(payload: Any) -> list[Problem]:
+        key = tuple(map(payload.get, names))
+        found = memo.get(key)
+        if found is not None:
+            return list(found)
+        problems = _condition_warnings(payload, definition, api_version)
+        if all(value is None or type(value) is str for value in key):
+            if len(memo) >= 4096:  # bounded: request-level fields repeat across a file
+                memo.clear()
+            memo[key] = tuple(problems)
+        return problems
+
+    return conditions
+
+
+_warnings: dict[tuple[str, str], Problem] = {}
+
+
+def _warning(path: str, message: str) -> Problem:
+    """Problem(path, message, "warning"), one shared instance (they are immutable): the same
+    warning repeats at the same place across a file."""
+    found = _warnings.get((path, message))
+    if found is None:
+        if len(_warnings) >= 4096:
+            _warnings.clear()
+        found = _warnings[(path, message)] = Problem(path, message, "warning")
+    return found
+
+
+def _walker(plan: _schema.WarningPlan) -> _Walk:
+    """_soft_problems(value, plan, path, now, out) for a plan without x-warn-unknown, as a
+    function made once: fewer calls and tests per value (a node without checks is walked
+    through directly)."""
+    checks = plan.checks
+    below = tuple((key, "/" + key, _walker(child)) for key, child in plan.children.items())
+
+    def walk_below(value: Any, path: str, now: float | None, out: list[Problem]) -> None:
+        if type(value) is dict:
+            for key, suffix, walk in below:
+                if key in value:
+                    walk(value[key], path + suffix, now, out)
+        elif type(value) is list:
+            for index, item in enumerate(value):
+                walk_below(item, f"{path}/{index}", now, out)
+
+    def walk(value: Any, path: str, now: float | None, out: list[Problem]) -> None:
+        for check in checks:
+            problem = check(value, now)
+            if problem is not None:
+                out.append(_warning(path, problem))
+        if below:
+            walk_below(value, path, now, out)
+
+    if not checks:
+        return walk_below if below else _nothing
+    return walk
+
+
+def _nothing(value: Any, path: str, now: float | None, out: list[Problem]) -> None:
+    return None
+
+
+def _normalizers() -> tuple[Any, ...]:
+    """The normalizers of the x-normalize marks in use: the quiet schemas of those marks hold
+    only for the default ones, so the fast path is rebuilt if one is registered."""
+    return tuple(_hashing.normalizer_for(kind) for kind in _NORMALIZE_KINDS)
+
+
+_NORMALIZE_KINDS = ("url", "location", "country")
+
+
+@functools.lru_cache(maxsize=64)
+def _fast_path(
+    family: str, api_version: str, require_hashed: bool, warn: bool, normalizers: tuple[Any, ...]
+) -> _FastPath:
+    document = _schema.load_schema(api_version)
+    definition = _families.family(family, api_version).definition
+    defs: dict[str, Any] = {}
+    rules: list[Any] = [{"$ref": f"#/$defs/{definition}"}]
+    if require_hashed:
+        rules.append(_hashed_schema(_schema.pii_plan(definition, api_version), defs))
+    ages = None
+    if warn:
+        plan = _schema.warning_plan(definition, api_version)
+        rules.append(_quiet_schema(plan, document, defs))
+        ages = _ages(plan)
+    combined = {
+        "$schema": document.get("$schema"),
+        "allOf": rules,
+        "$defs": {**document["$defs"], **defs},
+    }
+    validator = jsonschema_rs.validator_for(combined, validate_formats=True)
+    return _FastPath(
+        validator,
+        _conditions_memo(definition, api_version),
+        _walker(ages) if ages is not None and not ages.empty else None,
+    )
+
+
+def _name(defs: dict[str, Any], schema: Any) -> dict[str, str]:
+    """A reference to a new $defs entry of the fast path's own (it may refer to itself)."""
+    name = f"pytt-fast-{len(defs)}"
+    defs[name] = schema
+    return {"$ref": f"#/$defs/{name}"}
+
+
+_EMPTY_DIGEST = "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in EMPTY_SHA256)
+#: A non-empty string must be a SHA-256 hex digest, and not the one of the empty string.
+_HASHED = {
+    "if": {"type": "string", "minLength": 1},
+    "then": {"pattern": _soft.SHA256_PATTERN, "not": {"pattern": f"^{_EMPTY_DIGEST}$"}},
+}
+
+
+def _hashed_schema(plan: Mapping[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """What _unhashed finds nothing in: lists are walked through, a field's value may be a
+    list of values (one level)."""
+    properties: dict[str, Any] = {}
+    reference = _name(defs, {})
+    for key, rule in plan.items():
+        if isinstance(rule, str):
+            properties[key] = {"allOf": [_HASHED], "items": _HASHED}
+        else:
+            properties[key] = _hashed_schema(rule, defs)
+    defs[reference["$ref"].rsplit("/", 1)[1]] = {"items": reference, "properties": properties}
+    return reference
+
+
+def _quiet_schema(
+    plan: _schema.WarningPlan, document: Mapping[str, Any], defs: dict[str, Any]
+) -> dict[str, Any]:
+    """What _soft_problems finds nothing in, x-max-age aside (see _ages)."""
+    checks = [
+        _soft.quiet_schema(mark, rule, document)
+        for mark, rule, _ in plan.marks
+        if mark != "x-max-age"
+    ]
+    if plan.children or plan.known is not None:
+        checks.append(_quiet_below(plan, document, defs))
+    return {"allOf": checks} if checks else {}
+
+
+def _quiet_below(
+    plan: _schema.WarningPlan, document: Mapping[str, Any], defs: dict[str, Any]
+) -> dict[str, Any]:
+    """What _soft_below finds nothing in: lists are walked through, at any depth."""
+    reference = _name(defs, {})
+    below: dict[str, Any] = {
+        "items": reference,
+        "properties": {
+            key: _quiet_schema(child, document, defs) for key, child in plan.children.items()
+        },
+    }
+    if plan.known is not None:
+        listed = {"properties": dict.fromkeys(plan.known, True), "additionalProperties": False}
+        below = {"allOf": [below, listed]}
+    defs[reference["$ref"].rsplit("/", 1)[1]] = below
+    return reference
+
+
+def _ages(plan: _schema.WarningPlan) -> _schema.WarningPlan:
+    """The warning plan of the x-max-age marks alone."""
+    kept = [index for index, (mark, _, _) in enumerate(plan.marks) if mark == "x-max-age"]
+    children = {key: _ages(child) for key, child in plan.children.items()}
+    return _schema.WarningPlan(
+        marks=tuple(plan.marks[index] for index in kept),
+        children={key: child for key, child in children.items() if not child.empty},
+        checks=tuple(plan.checks[index] for index in kept),
+    )
+
+
 def _fast_verdict(family: str, api_version: str, payload: Any) -> bool:
     """Whether jsonschema-rs finds the payload free of errors (its warnings aside)."""
     return bool(_fast_validator(family, api_version).is_valid(payload))
@@ -291,12 +491,37 @@ def _values(values: Any) -> str:
 
 def describe(error: SchemaError) -> str:
     """A message for a jsonschema error that never repeats the offending value."""
-    kind, rule = error.validator, error.validator_value
-    custom = error.schema.get("x-message") if isinstance(error.schema, Mapping) else None
-    if kind == "not" and isinstance(custom, str):
-        return custom  # the schema's own words for this rule
+    kind = error.validator
     if kind in ("required", "additionalProperties", "dependentRequired"):
         return str(error.message)  # names properties, not values
+    if kind in ("anyOf", "oneOf") and error.context:
+        reasons = dict.fromkeys(describe(sub) for sub in error.context)
+        return " or ".join(reasons)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    message = _rule_message(str(kind), error.validator_value, schema)
+    return message if message is not None else f"fails the schema's {kind!r} rule"
+
+
+_BOUNDS = {
+    "minLength": "must have at least {} character(s)",
+    "maxLength": "must have at most {} character(s)",
+    "minimum": "must be at least {}",
+    "maximum": "must be at most {}",
+    "exclusiveMinimum": "must be greater than {}",
+    "exclusiveMaximum": "must be less than {}",
+    "minItems": "must have at least {} item(s)",
+    "maxItems": "must have at most {} item(s)",
+    "minProperties": "must have at least {} field(s)",
+    "maxProperties": "must have at most {} field(s)",
+}
+
+
+def _rule_message(kind: str, rule: Any, schema: Mapping[str, Any]) -> str | None:
+    """describe's message for a keyword that fails on its own (its rule, and the schema object
+    it sits in, decide the message), or None."""
+    custom = schema.get("x-message")
+    if kind == "not" and isinstance(custom, str):
+        return custom  # the schema's own words for this rule
     if kind == "type":
         return f"must be of type {rule}"
     if kind == "enum":
@@ -310,24 +535,66 @@ def describe(error: SchemaError) -> str:
     if kind == "not" and isinstance(rule, Mapping) and set(rule) == {"required"}:
         names = ", ".join(repr(name) for name in rule["required"])
         return f"must not contain {names} (see the schema's description of this object)"
-    if kind in ("anyOf", "oneOf") and error.context:
-        reasons = dict.fromkeys(describe(sub) for sub in error.context)
-        return " or ".join(reasons)
-    bounds = {
-        "minLength": "must have at least {} character(s)",
-        "maxLength": "must have at most {} character(s)",
-        "minimum": "must be at least {}",
-        "maximum": "must be at most {}",
-        "exclusiveMinimum": "must be greater than {}",
-        "exclusiveMaximum": "must be less than {}",
-        "minItems": "must have at least {} item(s)",
-        "maxItems": "must have at most {} item(s)",
-        "minProperties": "must have at least {} field(s)",
-        "maxProperties": "must have at most {} field(s)",
-    }
-    if kind in bounds:
-        return bounds[kind].format(rule)
-    return f"fails the schema's {kind!r} rule"
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(rule)
+    return None
+
+
+#: Where an error jsonschema-rs reports may sit for _native_problems to tell it: keywords
+#: followed by a name, by an index, or by a schema. Anything else (anyOf, oneOf, not, if,
+#: dependentSchemas...) is left to jsonschema, whose error tree decides those messages.
+_NAMED = frozenset({"properties"})
+_INDEXED = frozenset({"allOf"})
+_THROUGH = frozenset({"items", "then", "else"})
+
+
+def _native_problems(family: str, api_version: str, payload: Any) -> list[Problem] | None:
+    """validate_payload's errors from jsonschema-rs (no jsonschema run: ~100 times faster),
+    when each error is a keyword that fails on its own (_rule_message tells it), alone at its
+    place in the payload, reached through properties, items, allOf and if/then/else only:
+    there, jsonschema reports the same errors, and their messages depend on nothing else.
+    None otherwise."""
+    document = _schema.load_schema(api_version)
+    found: list[tuple[list[str], Problem]] = []
+    seen: set[str] = set()
+    for error in _fast_validator(family, api_version).iter_errors(payload):
+        place = _schema_at(document, list(error.schema_path))
+        if place is None:
+            return None
+        schema, keyword = place
+        message = _rule_message(keyword, schema[keyword], schema)
+        pointer = _pointer(error.instance_path)
+        if message is None or pointer in seen:
+            return None
+        seen.add(pointer)
+        found.append((list(map(str, error.instance_path)), Problem(pointer, message)))
+    return [problem for _, problem in sorted(found, key=lambda item: item[0])] or None
+
+
+def _schema_at(
+    document: Mapping[str, Any], path: list[Any]
+) -> tuple[Mapping[str, Any], str] | None:
+    """The schema object and keyword an error's schema path (canonical: from $defs) names, if
+    the path goes through _NAMED, _INDEXED and _THROUGH keywords only."""
+    if len(path) < 3 or path[0] != "$defs":
+        return None
+    try:
+        node = document["$defs"][path[1]]
+        index = 2
+        while index < len(path) - 1:
+            keyword = path[index]
+            if keyword in _NAMED or keyword in _INDEXED:
+                node, index = node[keyword][path[index + 1]], index + 2
+            elif keyword in _THROUGH:
+                node, index = node[keyword], index + 1
+            else:
+                return None
+    except (KeyError, IndexError, TypeError):
+        return None
+    keyword = path[-1]
+    if not isinstance(node, Mapping) or not isinstance(keyword, str) or keyword not in node:
+        return None
+    return node, keyword
 
 
 def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Problem]:
@@ -384,26 +651,88 @@ def validate_payload(
         UnknownApiVersionError: no schema for api_version in this build.
     """
     family = _family_argument(family, schema) or detect_family(payload, api_version)
-    known = _families.families(api_version)
-    if family is None:
-        return [
-            Problem(
-                "",
-                f"cannot tell which request this is: it has none of the keys of {', '.join(known)}",
+    return _Checker(api_version, require_hashed, warn, now).problems(payload, family)
+
+
+class _Checker:
+    """validate_payload for one API version and set of options, with what it looked up kept
+    for the next payload (validate_stored makes one per run)."""
+
+    def __init__(self, api_version: str, require_hashed: bool, warn: bool, now: float | None):
+        self.api_version = api_version
+        self.require_hashed = require_hashed
+        self.warn = warn
+        self.now = now
+        self.known = _families.families(api_version)
+        self.normalizers = _normalizers()
+        #: The fast path of each family met: its problems, or None for the slow path.
+        self.quick: dict[str | None, Callable[[Any], list[Problem] | None]] = {}
+
+    def problems(self, payload: Any, family: str | None) -> list[Problem]:
+        quick = self.quick.get(family)
+        if quick is not None:
+            found = quick(payload)
+            if found is not None:
+                return found
+            return self._slow(payload, family, self.known[family].definition)  # type: ignore[index,arg-type]
+        api_version, known = self.api_version, self.known
+        if family is None:
+            return [
+                Problem(
+                    "",
+                    "cannot tell which request this is: it has none of the keys of "
+                    + ", ".join(known),
+                )
+            ]
+        if family not in known:
+            return [Problem("", f"schema {api_version} has no request family {family!r}")]
+        if self.warn or self.require_hashed:
+            fast = _fast_path(family, api_version, self.require_hashed, self.warn, self.normalizers)
+            quick = self.quick[family] = self._quick(fast)
+            found = quick(payload)
+            if found is not None:
+                return found
+        return self._slow(payload, family, known[family].definition)
+
+    def _quick(self, fast: _FastPath) -> Callable[[Any], list[Problem] | None]:
+        is_valid = fast.validator.is_valid
+        if not self.warn:
+            return lambda payload: [] if is_valid(payload) else None
+        conditions, ages, now = fast.conditions, fast.ages, self.now
+        if ages is None:
+            return lambda payload: conditions(payload) if is_valid(payload) else None
+
+        def quick(payload: Any) -> list[Problem] | None:
+            if not is_valid(payload):
+                return None
+            quiet = conditions(payload)
+            ages(payload, "", now, quiet)
+            return quiet
+
+        return quick
+
+    def _slow(self, payload: Any, family: str, definition: str) -> list[Problem]:
+        """Every rule checked one by one, with the messages."""
+        api_version, now = self.api_version, self.now
+        problems: list[Problem] = []
+        invalid = not _fast_validator(family, api_version).is_valid(payload)
+        warnings: list[Problem] = []
+        if self.warn:
+            soft = _schema.warning_plan(definition, api_version)
+            _soft_problems(payload, soft, "", now, warnings)
+            warnings = _condition_warnings(payload, definition, api_version) + warnings
+        if invalid:
+            problems = _native_problems(family, api_version, payload) or self._reference(
+                payload, family
             )
-        ]
-    if family not in known:
-        return [Problem("", f"schema {api_version} has no request family {family!r}")]
-    problems: list[Problem] = []
-    invalid = not _fast_validator(family, api_version).is_valid(payload)
-    definition = known[family].definition
-    warnings: list[Problem] = []
-    if warn:
-        soft = _schema.warning_plan(definition, api_version)
-        _soft_problems(payload, soft, "", now, warnings)
-        warnings = _condition_warnings(payload, definition, api_version) + warnings
-    if invalid:
-        validator = _validator(family, api_version)
+        if self.require_hashed:
+            plan = _schema.pii_plan(definition, api_version)
+            problems.extend(_unhashed(payload, plan, ""))
+        return problems + warnings
+
+    def _reference(self, payload: Any, family: str) -> list[Problem]:
+        """The errors as jsonschema reports them."""
+        validator = _validator(family, self.api_version)
         problems = [
             Problem(_pointer(error.absolute_path), describe(error))
             for error in sorted(
@@ -412,10 +741,7 @@ def validate_payload(
         ]
         if not problems:  # pragma: no cover - the parity tests keep this from happening
             logger.debug("the fast validator refused a payload jsonschema accepts")
-    if require_hashed:
-        plan = _schema.pii_plan(definition, api_version)
-        problems.extend(_unhashed(payload, plan, ""))
-    return problems + warnings
+        return problems
 
 
 @dataclass(frozen=True)
@@ -520,11 +846,19 @@ def _validated(
     require_hashed: bool,
     now: float | None,
 ) -> Iterator[FileResult]:
+    checker = _Checker(api_version, require_hashed, True, now)
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
             continue
-        problems = validate_payload(
-            stored.payload, family, api_version, require_hashed, warn=True, now=now
-        )
-        yield FileResult(stored.source, stored.line, tuple(problems))
+        payload = stored.payload
+        problems = checker.problems(payload, family or detect_family(payload, api_version))
+        yield _result(stored.source, stored.line, tuple(problems))
+
+
+def _result(source: str, line: int, problems: tuple[Problem, ...]) -> FileResult:
+    """FileResult(source, line, problems), made without the frozen dataclass's field-by-field
+    __init__ (it is made for every payload of a file; the same object)."""
+    result = object.__new__(FileResult)
+    result.__dict__.update(source=source, line=line, problems=problems, unreadable=False)
+    return result
