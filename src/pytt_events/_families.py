@@ -301,12 +301,11 @@ def _families_of(api_version: str) -> Mapping[str, Family]:
 
 
 def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
-    """Build now what planning events of api_version builds on first use: every model of the
-    version (one whose build was deferred too), each family's validators of request-level
-    fields, its personal-data and warning plans (the marks' patterns compiled), and the
-    validators of the models' rules between fields (x-conditions: this imports jsonschema-rs
-    and jsonschema) with their warning checks. Sends nothing, logs nothing; a second call
-    costs next to nothing.
+    """Build now what planning events of api_version builds on first use: the version's
+    models (imported), each family's validators of request-level fields, its personal-data and
+    warning plans (the marks' patterns compiled), and the validators of the models' rules
+    between fields (x-conditions: this imports jsonschema-rs and jsonschema) with their warning
+    checks. Sends nothing, logs nothing; a second call costs next to nothing.
 
     Raises:
         UnknownApiVersionError: this build has no schema for api_version.
@@ -329,8 +328,7 @@ def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
         and model.__module__ == module.__name__
     ]
     models += [public for generated, public in _PUBLIC_MODELS.items() if generated in models]
-    for model in models:
-        model.model_rebuild()  # nothing to do for a model already built
+    for model in models:  # each built when its module was imported
         marks = getattr(model, "__marks__", None)
         if marks is not None and marks.conditions:
             check_conditions(marks.conditions, {}, document)  # builds and caches its validator

@@ -81,7 +81,6 @@ from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events._exceptions import ConfigurationError
 from pytt_events._hashing import raw_personal_data
 from pytt_events._mock_transport import SimulatedNetworkError, mock_transport
-from pytt_events.validation import validate_payload
 
 if TYPE_CHECKING:
     from pytt_events.event import Event
@@ -485,6 +484,10 @@ class Sandbox:
             payload = json.loads(body)
         except ValueError:
             return 40002, "The request body is not valid JSON.", None
+        # Imported at the first request: a process that starts a sandbox loads the schema
+        # validators when it is sent something, as one that sends to TikTok does.
+        from pytt_events.validation import validate_payload
+
         # TikTok takes what only earns a warning: errors only.
         problems = validate_payload(
             payload, family, api_version=version, require_hashed=self.require_hashed, warn=False
