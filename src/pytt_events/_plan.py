@@ -18,9 +18,10 @@ end, the helpers that build the bodies of one family (for tests, benchmarks, nor
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -57,15 +58,47 @@ class Item:
     top: Top | None = None
 
 
-@dataclass(frozen=True)
 class Chunk:
-    """One request body, and the positions in the caller's input of the events it carries."""
+    """One request body, and the positions in the caller's input of the events it carries.
 
-    indices: tuple[int, ...]
-    body: dict[str, Any]
-    family: Family
-    #: The body as sent (compact JSON), when chunking measured it: not serialized again.
-    content: bytes | None = field(default=None, repr=False, compare=False)
+    A chunk planned from many events keeps the body as sent (content: compact JSON) and not
+    its dicts: a bulk send of 100,000 events holds bytes, not millions of containers for the
+    garbage collector to walk. `body` is read back from those bytes when asked for (isolating
+    a refused request, storing its events): a dict equal to the one serialized.
+    """
+
+    __slots__ = ("_body", "content", "family", "indices")
+
+    def __init__(
+        self,
+        indices: tuple[int, ...],
+        body: dict[str, Any] | None,
+        family: Family,
+        content: bytes | None = None,
+    ) -> None:
+        if body is None and content is None:
+            raise ValueError("a chunk needs its body or its content")
+        self.indices = indices
+        self.family = family
+        #: The body as sent (compact JSON), when chunking measured it: not serialized again.
+        self.content = content
+        self._body = body
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            self._body = json.loads(self.content or b"{}")
+        return self._body
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Chunk):
+            return NotImplemented
+        return (self.indices, self.family, self.body) == (other.indices, other.family, other.body)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Chunk(indices={self.indices!r}, family={self.family!r}, body={self.body!r})"
 
     @property
     def events_key(self) -> str | None:
@@ -139,7 +172,11 @@ def plan(
         PlannedRequest(
             chunk,
             build_request(
-                auth, family.endpoint, chunk.body, len(chunk.indices), content=chunk.content
+                auth,
+                family.endpoint,
+                None if chunk.content is not None else chunk.body,  # not read back: sent as made
+                len(chunk.indices),
+                content=chunk.content,
             ),
         )
         for chunk in plan_bodies(items, family, given=given, top=top, hash_values=hash_values)
@@ -168,6 +205,8 @@ def plan_bodies(
     groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = {}
     wheres: dict[int, str] = {}  # where each event's errors are reported, by input position
     checked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    done: dict[tuple[Any, ...], list[Chunk]] = {}  # the full requests of each group, made
+    limit = family.max_events or 1
     plan = _schema.pii_plan(family.event_definition, family.api_version)
     if family.events_key is None and not family.group_by:
         # One event a body, nothing at request level: each event is its request's body.
@@ -198,16 +237,25 @@ def plan_bodies(
             where = item.top.where if item.top is not None else item.where
             good = family.check_top(dict(zip(family.group_by, values, strict=True)), where)
             key = checked[tuple(values)] = tuple(good.get(name) for name in family.group_by)
-        groups.setdefault(key, []).append((item.index, body))
+        group = groups.setdefault(key, [])
+        group.append((item.index, body))
         wheres[item.index] = item.where
+        if len(group) == limit:  # a full request: made now, its events' dicts let go
+            done.setdefault(key, []).extend(
+                _within_budget(family, _request_level(family, key), group, wheres)
+            )
+            groups[key] = []
     chunks: list[Chunk] = []
-    limit = family.max_events or 1
-    for key, events in groups.items():
-        pairs = zip(family.group_by, key, strict=True)
-        request_level = {name: value for name, value in pairs if value is not None}
-        for start in range(0, len(events), limit):
-            chunks += _within_budget(family, request_level, events[start : start + limit], wheres)
+    for key, events in groups.items():  # in the order each group first appeared
+        chunks += done.get(key, [])
+        if events:
+            chunks += _within_budget(family, _request_level(family, key), events, wheres)
     return chunks
+
+
+def _request_level(family: Family, key: tuple[Any, ...]) -> dict[str, Any]:
+    pairs = zip(family.group_by, key, strict=True)
+    return {name: value for name, value in pairs if value is not None}
 
 
 def _within_budget(
@@ -231,7 +279,7 @@ def _within_budget(
         body = family.join(top, [event for _, event in events])
         content = to_json(body)
     if len(content) <= REQUEST_BYTE_BUDGET:
-        return [Chunk(tuple(index for index, _ in events), body, family, content)]
+        return [Chunk(tuple(index for index, _ in events), None, family, content)]
     if len(events) == 1 or not family.events_key:  # one event, measured with its request
         index, event = events[0]
         raise _too_big(wheres.get(index, ""), event, len(content))

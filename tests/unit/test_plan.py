@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pytt_events import PayloadValidationError, sha256_hex
@@ -54,6 +56,26 @@ def test_events_of_different_pixels_go_to_different_requests() -> None:
         ("P2", None, (1,)),
         ("P1", "Acme", (2,)),
     ]
+
+
+def test_interleaved_groups_keep_their_order_when_requests_fill_up() -> None:
+    # Full requests are made as they fill (their dicts let go); the order stays: every
+    # request of the group seen first, then the next group's.
+    events = [make("P1" if i % 2 == 0 else "P2", i) for i in range(230)]
+    chunks = batch_chunks(list(enumerate(events)))
+    assert [(c.body["pixel_code"], len(c.indices)) for c in chunks] == [
+        ("P1", 50), ("P1", 50), ("P1", 15), ("P2", 50), ("P2", 50), ("P2", 15),
+    ]  # fmt: skip
+    assert [c.indices[0] for c in chunks] == [0, 100, 200, 1, 101, 201]
+
+
+def test_a_planned_request_keeps_the_bytes_it_sends_and_reads_its_body_back() -> None:
+    events = [make(index=i) for i in range(3)]
+    (chunk,) = batch_chunks(list(enumerate(events)))
+    assert chunk.content is not None
+    assert chunk.body == json.loads(chunk.content)
+    assert chunk.body["batch"][2]["event_id"] == "e2"
+    assert chunk.part(1, 2).body["batch"] == [chunk.body["batch"][1]]
 
 
 def test_empty_strings_and_none_mean_absent() -> None:
