@@ -653,6 +653,9 @@ _CHECKS: dict[str, Any] = {"ip": _is_ip}
 _CHECK_MESSAGES = {"ip": "not a valid IPv4 or IPv6 address"}
 
 
+_COMPILED = "pytt_events_marks_compiled"
+
+
 # Last: building the class calls its __get_pydantic_core_schema__, which uses the functions above.
 class MarkedModel(SchemaModel):
     """Base of the generated models whose schema carries marks (codegen picks it per model):
@@ -679,6 +682,12 @@ class MarkedModel(SchemaModel):
         model_schema = _model_schema_of(schema)
         if model_schema is None:  # pragma: no cover - pydantic always builds one for a model
             return schema
+        metadata = model_schema.setdefault("metadata", {})
+        if metadata.get(_COMPILED) is cls:
+            # The class's schema, already compiled, given again for a field of another
+            # model: compiled once (its validators would otherwise run twice there).
+            return schema
+        metadata[_COMPILED] = cls
         fields = model_schema["schema"].get("fields", {})
         for name, field in fields.items():
             # A field with a default: its validators go inside the default, which stays
