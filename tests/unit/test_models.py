@@ -302,3 +302,26 @@ def test_bad_timestamps_are_refused(bad: str) -> None:
 def test_event_requires_pixel_code_event_and_context() -> None:
     error = error_of(Event)
     assert {item["loc"] for item in error.errors()} == {("pixel_code",), ("event",), ("context",)}
+
+
+def _validator_names(schema: Any) -> list[str]:
+    """The qualified names of the function validators anywhere in a core schema."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        function = schema.get("function")
+        if isinstance(function, dict):
+            found.append(getattr(function.get("function"), "__qualname__", ""))
+        for key, value in schema.items():
+            if key not in ("cls", "function", "serialization"):
+                found += _validator_names(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _validator_names(value)
+    return found
+
+
+def test_rules_on_a_whole_model_are_compiled_once_where_it_is_nested() -> None:
+    names = _validator_names(Event.__pydantic_core_schema__)
+    # Context and Properties have input fixes: one validator each, not one per compilation.
+    assert sum("_input_rules" in name for name in names) == 2
+    assert not any("_checked" in name for name in names)
