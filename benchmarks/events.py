@@ -163,7 +163,7 @@ def sdk_v2(raw: dict[str, Any]) -> bytes:
         },
     )
     (chunk,) = track_chunks([(0, event)], event_source="web", event_source_id="PIXEL")
-    return to_json(chunk.body)
+    return chunk.content or to_json(chunk.body)  # the bytes it sends
 
 
 def track_dict(raw: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +198,7 @@ TRACK_TOP = Top({"event_source": "web", "event_source_id": "PIXEL"})
 def sdk_v2_track(raws: list[dict[str, Any]]) -> list[bytes]:
     """Dicts planned as TikTokEventsApi.track plans them: validated, hashed, 1,000 a request."""
     chunks = plan_bodies(items([track_dict(raw) for raw in raws], top=TRACK_TOP), EVENT_TRACK)
-    return [to_json(chunk.body) for chunk in chunks]
+    return [chunk.content or to_json(chunk.body) for chunk in chunks]  # the bytes it sends
 
 
 EVENT_TRACK = family("event_track")

@@ -61,10 +61,10 @@ class Item:
 class Chunk:
     """One request body, and the positions in the caller's input of the events it carries.
 
-    A chunk planned from many events keeps the body as sent (content: compact JSON) and not
-    its dicts: a bulk send of 100,000 events holds bytes, not millions of containers for the
-    garbage collector to walk. `body` is read back from those bytes when asked for (isolating
-    a refused request, storing its events): a dict equal to the one serialized.
+    A full request made while many events are planned keeps only the body as sent (content:
+    compact JSON), not its dicts: a bulk send of 100,000 events holds bytes, not millions of
+    containers. `body` is then read back from those bytes when asked for (isolating a refused
+    request, storing its events): a dict equal to the one serialized.
     """
 
     __slots__ = ("_body", "content", "family", "indices")
@@ -242,7 +242,7 @@ def plan_bodies(
         wheres[item.index] = item.where
         if len(group) == limit:  # a full request: made now, its events' dicts let go
             done.setdefault(key, []).extend(
-                _within_budget(family, _request_level(family, key), group, wheres)
+                _within_budget(family, _request_level(family, key), group, wheres, keep=False)
             )
             groups[key] = []
     chunks: list[Chunk] = []
@@ -263,11 +263,15 @@ def _within_budget(
     top: dict[str, Any],
     events: list[tuple[int, dict[str, Any]]],
     wheres: Mapping[int, str],
+    *,
+    keep: bool = True,
 ) -> list[Chunk]:
     """The requests of events (at most the family's maximum) with request-level fields top,
     each within REQUEST_BYTE_BUDGET bytes, the events in order. The body is serialized once
     when it fits (the common case, and then it is sent as measured); otherwise each event is
-    measured and a new request starts where the next event would not fit.
+    measured and a new request starts where the next event would not fit. keep: the chunk
+    keeps the body's dicts too (False for a full request made while planning goes on: its
+    bytes are enough, and its body is read back from them if asked for).
 
     Raises:
         PayloadValidationError: an event does not fit in a request of its own.
@@ -279,7 +283,8 @@ def _within_budget(
         body = family.join(top, [event for _, event in events])
         content = to_json(body)
     if len(content) <= REQUEST_BYTE_BUDGET:
-        return [Chunk(tuple(index for index, _ in events), None, family, content)]
+        indices = tuple(index for index, _ in events)
+        return [Chunk(indices, body if keep else None, family, content)]
     if len(events) == 1 or not family.events_key:  # one event, measured with its request
         index, event = events[0]
         raise _too_big(wheres.get(index, ""), event, len(content))

@@ -70,11 +70,13 @@ def test_interleaved_groups_keep_their_order_when_requests_fill_up() -> None:
 
 
 def test_a_planned_request_keeps_the_bytes_it_sends_and_reads_its_body_back() -> None:
-    events = [make(index=i) for i in range(3)]
-    (chunk,) = batch_chunks(list(enumerate(events)))
+    events = [make(index=i) for i in range(53)]
+    chunk, rest = batch_chunks(list(enumerate(events)))  # the first made while planning
     assert chunk.content is not None
+    assert rest.content is not None
     assert chunk.body == json.loads(chunk.content)
     assert chunk.body["batch"][2]["event_id"] == "e2"
+    assert rest.body == json.loads(rest.content)
     assert chunk.part(1, 2).body["batch"] == [chunk.body["batch"][1]]
 
 
