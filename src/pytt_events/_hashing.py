@@ -507,6 +507,8 @@ def register_normalizer(mark: str, normalizer: Normalizer | None) -> None:
                 _normalizers[mark] = default
         else:
             _normalizers[mark] = normalizer
+        _direct.clear()
+        _direct.update(_cheap_normalizers())
         _memo.clear()
 
 
@@ -574,16 +576,40 @@ class _Memo:
 
 _memo = _Memo(_CACHE_SIZE)
 
+#: The default normalizers that cost less than remembering their result (a strip and a
+#: lower case, one pattern): run directly, not through the memo, which keeps the values worth
+#: keeping (phone numbers, and any normalizer registered in place of these).
+_CHEAP = frozenset({"email", "external_id", "name", "zip_code", "advertising_id"})
+
+
+def _cheap_normalizers() -> dict[str, Normalizer]:
+    return {
+        mark: normalizer
+        for mark, normalizer in _normalizers.items()
+        if mark in _CHEAP and normalizer is DEFAULT_NORMALIZERS[mark]
+    }
+
+
+_direct: dict[str, Normalizer] = _cheap_normalizers()
+
 
 def normalize(mark: str, value: str) -> str:
     """Normalize a personal-data value for its mark; a SHA-256 digest passes through.
 
-    Memoized (bounded): the same customer's identity repeats across events.
+    Memoized (bounded) where normalizing costs more than remembering (phone numbers, and
+    normalizers registered by the application): the same customer's identity repeats.
 
     Raises:
         ValueError: the normalizer refuses the value.
     """
-    return _memo.normalize(mark, value)
+    normalizer = _direct.get(mark)
+    if normalizer is None:
+        return _memo.normalize(mark, value)
+    if len(value) >= 64:
+        stripped = value.strip()
+        if is_sha256_hex(stripped):
+            return stripped.lower()
+    return normalizer(value)
 
 
 def hash_value(mark: str, value: str) -> str:

@@ -16,7 +16,7 @@ from pytt_events import (
     register_normalizer,
     sha256_hex,
 )
-from pytt_events._hashing import PersonalDataError, apply_plan
+from pytt_events._hashing import PersonalDataError, apply_plan, normalize
 
 
 def digest(text: str) -> str:
@@ -127,6 +127,18 @@ def test_register_normalizer_applies_and_resets(national_phones: None) -> None:
     register_normalizer("phone", None)
     with pytest.raises(ValueError, match="international format"):
         hash_value("phone", "(41) 99886-2934")
+
+
+def test_a_normalizer_registered_for_a_cheap_mark_replaces_the_default() -> None:
+    # The default e-mail rule runs without the memo; one registered in its place is used
+    # (and remembered), and None brings the default back.
+    register_normalizer("email", lambda value: value.strip().upper())
+    try:
+        assert normalize("email", " ana@example.com ") == "ANA@EXAMPLE.COM"
+        assert normalize("email", "A" * 64) == "a" * 64  # a digest still passes through
+    finally:
+        register_normalizer("email", None)
+    assert normalize("email", " Ana@Example.com ") == "ana@example.com"
 
 
 def test_unknown_mark_says_how_to_register() -> None:
