@@ -247,30 +247,33 @@ def _memoized_condition_warnings(
 class _FastPath:
     validator: Any
     #: The warnings of the rules between fields (_condition_warnings, memoized).
-    conditions: Callable[[Any], list[Problem]]
+    conditions: Callable[[Any], tuple[Problem, ...]]
     #: _soft_problems under the x-max-age marks alone (None: the family has none).
     ages: _Walk | None
 
 
 _Walk = Callable[[Any, str, "float | None", list[Problem]], None]
+_Quick = Callable[[Any], "tuple[Problem, ...] | None"]
 
 
-def _conditions_memo(definition: str, api_version: str) -> Callable[[Any], list[Problem]]:
+def _conditions_memo(definition: str, api_version: str) -> Callable[[Any], tuple[Problem, ...]]:
     """_condition_warnings, memoized on the values of the fields the rules read when they are
     all strings (or absent): no other value equals a string, so a hit is the same input."""
     names = _condition_names(definition, api_version)
+    if not names:
+        return lambda payload: ()
     memo: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
 
-    def conditions(payload: Any) -> list[Problem]:
+    def conditions(payload: Any) -> tuple[Problem, ...]:
         key = tuple(map(payload.get, names))
         found = memo.get(key)
         if found is not None:
-            return list(found)
-        problems = _condition_warnings(payload, definition, api_version)
+            return found
+        problems = tuple(_condition_warnings(payload, definition, api_version))
         if all(value is None or type(value) is str for value in key):
             if len(memo) >= 4096:  # bounded: request-level fields repeat across a file
                 memo.clear()
-            memo[key] = tuple(problems)
+            memo[key] = problems
         return problems
 
     return conditions
@@ -319,6 +322,55 @@ def _walker(plan: _schema.WarningPlan) -> _Walk:
     return walk
 
 
+def _compiled_walker(plan: _schema.WarningPlan, base: _Base) -> _Walk | None:
+    """_walker(plan) as one Python function of straight-line code, for a payload the family's
+    schema accepts (the fast path's): its lists are walked only where the schema allows one,
+    in the walk's order. None where the schema does not say what a list holds (the generic
+    walker then serves). The code is made from the schema's keys, quoted with repr."""
+    lines = ["def walk(value, path, now, out):", "    pass"]
+    checks: list[_soft.Check] = []
+    names = iter(range(1_000_000))
+
+    def full(plan: _schema.WarningPlan, base: _Base, var: str, path: str, depth: int) -> bool:
+        pad = "    " * depth
+        for check in plan.checks:
+            checks.append(check)
+            lines.append(f"{pad}problem = checks[{len(checks) - 1}]({var}, now)")
+            lines.append(f"{pad}if problem is not None:")
+            lines.append(f"{pad}    out.append(warning({path}, problem))")
+        return below(plan, base, var, path, depth) if plan.children else True
+
+    def below(plan: _schema.WarningPlan, base: _Base, var: str, path: str, depth: int) -> bool:
+        if not base.known or plan.known is not None:
+            return False
+        pad = "    " * depth
+        if base.may_be("object"):
+            lines.append(f"{pad}if type({var}) is dict:")
+            for key, child in plan.children.items():
+                value = f"v{next(names)}"
+                lines.append(f"{pad}    if {key!r} in {var}:")
+                lines.append(f"{pad}        {value} = {var}[{key!r}]")
+                spot = f"{path} + {'/' + key!r}"  # made only for a warning
+                if not full(child, base.field(key), value, spot, depth + 2):
+                    return False
+        if base.may_be("array"):
+            item, index = f"v{next(names)}", f"i{next(names)}"
+            lines.append(f"{pad}if type({var}) is list:")
+            lines.append(f"{pad}    for {index}, {item} in enumerate({var}):")
+            spot = f"{path} + '/' + str({index})"
+            if not below(plan, base.items(), item, spot, depth + 2):
+                return False
+        lines.append(f"{pad}pass")
+        return True
+
+    if not full(plan, base, "value", "path", 1):
+        return None
+    namespace: dict[str, Any] = {"checks": tuple(checks), "warning": _warning}
+    exec(compile("\n".join(lines), "<pytt_events.validation walker>", "exec"), namespace)  # noqa: S102
+    walk: _Walk = namespace["walk"]
+    return walk
+
+
 def _nothing(value: Any, path: str, now: float | None, out: list[Problem]) -> None:
     return None
 
@@ -340,12 +392,13 @@ def _fast_path(
     definition = _families.family(family, api_version).definition
     defs: dict[str, Any] = {}
     rules: list[Any] = [{"$ref": f"#/$defs/{definition}"}]
+    base = _Base(document, rules[:1])
     if require_hashed:
-        rules.append(_hashed_schema(_schema.pii_plan(definition, api_version), defs))
+        rules.append(_hashed_schema(_schema.pii_plan(definition, api_version), defs, base))
     ages = None
     if warn:
         plan = _schema.warning_plan(definition, api_version)
-        rules.append(_quiet_schema(plan, document, defs))
+        rules.append(_quiet_schema(plan, document, defs, base))
         ages = _ages(plan)
     combined = {
         "$schema": document.get("$schema"),
@@ -356,7 +409,9 @@ def _fast_path(
     return _FastPath(
         validator,
         _conditions_memo(definition, api_version),
-        _walker(ages) if ages is not None and not ages.empty else None,
+        None
+        if ages is None or ages.empty
+        else _compiled_walker(ages, _Base(document, rules[:1])) or _walker(ages),
     )
 
 
@@ -375,22 +430,82 @@ _HASHED = {
 }
 
 
-def _hashed_schema(plan: Mapping[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    """What _unhashed finds nothing in: lists are walked through, a field's value may be a
-    list of values (one level)."""
-    properties: dict[str, Any] = {}
-    reference = _name(defs, {})
-    for key, rule in plan.items():
-        if isinstance(rule, str):
-            properties[key] = {"allOf": [_HASHED], "items": _HASHED}
-        else:
-            properties[key] = _hashed_schema(rule, defs)
-    defs[reference["$ref"].rsplit("/", 1)[1]] = {"items": reference, "properties": properties}
-    return reference
+class _Base:
+    """The family's own schema objects that surely apply to a value at one place of a payload
+    that the family's schema accepts (the fast path's validator requires it): those reached
+    through $ref, allOf, properties and items, never a branch of anyOf or oneOf. They tell
+    where the value cannot be a list, so that the fast path's rules need not walk lists there
+    (the Python walks go through lists anywhere). Nothing known: a list is possible anywhere
+    below."""
+
+    def __init__(self, document: Mapping[str, Any], nodes: list[Any]) -> None:
+        self.document = document
+        self.nodes: list[Mapping[str, Any]] = []
+        pending = list(nodes)
+        while pending:
+            node = pending.pop()
+            if not isinstance(node, Mapping):
+                continue
+            self.nodes.append(node)
+            if isinstance(node.get("$ref"), str):
+                pending.append(_schema.resolve(document, node))
+            pending.extend(node.get("allOf", ()))
+
+    @property
+    def known(self) -> bool:
+        return bool(self.nodes)
+
+    def may_be(self, kind: str) -> bool:
+        """Whether the value may be of a JSON type ("array", "object")."""
+        for node in self.nodes:
+            types = node.get("type")
+            if types is not None and kind not in ([types] if isinstance(types, str) else types):
+                return False
+        return True
+
+    def field(self, key: str) -> _Base:
+        return _Base(
+            self.document,
+            [node["properties"][key] for node in self.nodes if key in node.get("properties", {})],
+        )
+
+    def items(self) -> _Base:
+        return _Base(self.document, [node.get("items") for node in self.nodes])
+
+
+def _hashed_schema(plan: Mapping[str, Any], defs: dict[str, Any], base: _Base) -> dict[str, Any]:
+    """What _unhashed finds nothing in: lists are walked through (where the schema allows one),
+    a field's value may be a list of values (one level)."""
+
+    def below(base: _Base) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for key, rule in plan.items():
+            if isinstance(rule, str):
+                properties[key] = {"allOf": [_HASHED], "items": _HASHED}
+            else:
+                properties[key] = _hashed_schema(rule, defs, base.field(key))
+        return {"properties": properties}
+
+    return _listed(below, defs, base)
+
+
+def _listed(
+    below: Callable[[_Base], dict[str, Any]], defs: dict[str, Any], base: _Base
+) -> dict[str, Any]:
+    """below(base) for a value, and for each item of a list value, at any depth (where the
+    family's schema allows a list)."""
+    if not base.known:  # a list of lists of ... is possible: one rule that refers to itself
+        reference = _name(defs, {})
+        defs[reference["$ref"].rsplit("/", 1)[1]] = {"items": reference, **below(base)}
+        return reference
+    schema = below(base) if base.may_be("object") else {}
+    if base.may_be("array"):
+        schema["items"] = _listed(below, defs, base.items())
+    return schema
 
 
 def _quiet_schema(
-    plan: _schema.WarningPlan, document: Mapping[str, Any], defs: dict[str, Any]
+    plan: _schema.WarningPlan, document: Mapping[str, Any], defs: dict[str, Any], base: _Base
 ) -> dict[str, Any]:
     """What _soft_problems finds nothing in, x-max-age aside (see _ages)."""
     checks = [
@@ -399,26 +514,21 @@ def _quiet_schema(
         if mark != "x-max-age"
     ]
     if plan.children or plan.known is not None:
-        checks.append(_quiet_below(plan, document, defs))
+
+        def below(base: _Base) -> dict[str, Any]:
+            schema: dict[str, Any] = {
+                "properties": {
+                    key: _quiet_schema(child, document, defs, base.field(key))
+                    for key, child in plan.children.items()
+                }
+            }
+            if plan.known is not None:
+                listed = {"properties": dict.fromkeys(plan.known, True)}
+                schema["allOf"] = [{**listed, "additionalProperties": False}]
+            return schema
+
+        checks.append(_listed(below, defs, base))
     return {"allOf": checks} if checks else {}
-
-
-def _quiet_below(
-    plan: _schema.WarningPlan, document: Mapping[str, Any], defs: dict[str, Any]
-) -> dict[str, Any]:
-    """What _soft_below finds nothing in: lists are walked through, at any depth."""
-    reference = _name(defs, {})
-    below: dict[str, Any] = {
-        "items": reference,
-        "properties": {
-            key: _quiet_schema(child, document, defs) for key, child in plan.children.items()
-        },
-    }
-    if plan.known is not None:
-        listed = {"properties": dict.fromkeys(plan.known, True), "additionalProperties": False}
-        below = {"allOf": [below, listed]}
-    defs[reference["$ref"].rsplit("/", 1)[1]] = below
-    return reference
 
 
 def _ages(plan: _schema.WarningPlan) -> _schema.WarningPlan:
@@ -651,7 +761,7 @@ def validate_payload(
         UnknownApiVersionError: no schema for api_version in this build.
     """
     family = _family_argument(family, schema) or detect_family(payload, api_version)
-    return _Checker(api_version, require_hashed, warn, now).problems(payload, family)
+    return list(_Checker(api_version, require_hashed, warn, now).problems(payload, family))
 
 
 class _Checker:
@@ -666,9 +776,32 @@ class _Checker:
         self.known = _families.families(api_version)
         self.normalizers = _normalizers()
         #: The fast path of each family met: its problems, or None for the slow path.
-        self.quick: dict[str | None, Callable[[Any], list[Problem] | None]] = {}
+        self.quick: dict[str | None, _Quick] = {}
+        #: detect_family's answers by payload shape (see shape).
+        self.detected: dict[tuple[Any, ...], str | None] = {}
+        self.events_keys = tuple(
+            found.events_key for found in self.known.values() if found.events_key is not None
+        )
 
-    def problems(self, payload: Any, family: str | None) -> list[Problem]:
+    def shape(self, payload: dict[str, Any]) -> tuple[Any, ...]:
+        """All that detect_family reads of an object: its keys, and the types of the values
+        of the families' events keys (whether they hold a list)."""
+        return (tuple(payload), tuple(map(type, map(payload.get, self.events_keys))))
+
+    def family_of(self, payload: Any) -> str | None:
+        """detect_family(payload), memoized on its shape (a file's payloads have a few)."""
+        if type(payload) is not dict:
+            return detect_family(payload, self.api_version)
+        key = self.shape(payload)
+        try:
+            return self.detected[key]
+        except KeyError:
+            if len(self.detected) >= 1024:
+                self.detected.clear()
+            found = self.detected[key] = detect_family(payload, self.api_version)
+            return found
+
+    def problems(self, payload: Any, family: str | None) -> tuple[Problem, ...]:
         quick = self.quick.get(family)
         if quick is not None:
             found = quick(payload)
@@ -677,15 +810,15 @@ class _Checker:
             return self._slow(payload, family, self.known[family].definition)  # type: ignore[index,arg-type]
         api_version, known = self.api_version, self.known
         if family is None:
-            return [
+            return (
                 Problem(
                     "",
                     "cannot tell which request this is: it has none of the keys of "
                     + ", ".join(known),
-                )
-            ]
+                ),
+            )
         if family not in known:
-            return [Problem("", f"schema {api_version} has no request family {family!r}")]
+            return (Problem("", f"schema {api_version} has no request family {family!r}"),)
         if self.warn or self.require_hashed:
             fast = _fast_path(family, api_version, self.require_hashed, self.warn, self.normalizers)
             quick = self.quick[family] = self._quick(fast)
@@ -694,24 +827,24 @@ class _Checker:
                 return found
         return self._slow(payload, family, known[family].definition)
 
-    def _quick(self, fast: _FastPath) -> Callable[[Any], list[Problem] | None]:
+    def _quick(self, fast: _FastPath) -> _Quick:
         is_valid = fast.validator.is_valid
         if not self.warn:
-            return lambda payload: [] if is_valid(payload) else None
+            return lambda payload: () if is_valid(payload) else None
         conditions, ages, now = fast.conditions, fast.ages, self.now
         if ages is None:
             return lambda payload: conditions(payload) if is_valid(payload) else None
 
-        def quick(payload: Any) -> list[Problem] | None:
+        def quick(payload: Any) -> tuple[Problem, ...] | None:
             if not is_valid(payload):
                 return None
-            quiet = conditions(payload)
-            ages(payload, "", now, quiet)
-            return quiet
+            old: list[Problem] = []
+            ages(payload, "", now, old)
+            return conditions(payload) + tuple(old) if old else conditions(payload)
 
         return quick
 
-    def _slow(self, payload: Any, family: str, definition: str) -> list[Problem]:
+    def _slow(self, payload: Any, family: str, definition: str) -> tuple[Problem, ...]:
         """Every rule checked one by one, with the messages."""
         api_version, now = self.api_version, self.now
         problems: list[Problem] = []
@@ -728,7 +861,7 @@ class _Checker:
         if self.require_hashed:
             plan = _schema.pii_plan(definition, api_version)
             problems.extend(_unhashed(payload, plan, ""))
-        return problems + warnings
+        return (*problems, *warnings)
 
     def _reference(self, payload: Any, family: str) -> list[Problem]:
         """The errors as jsonschema reports them."""
@@ -847,13 +980,29 @@ def _validated(
     now: float | None,
 ) -> Iterator[FileResult]:
     checker = _Checker(api_version, require_hashed, True, now)
+    shape, quick_for = checker.shape, checker.quick.get
+    by_shape: dict[tuple[Any, ...], _Quick] = {}  # the fast path of each shape met
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
             continue
         payload = stored.payload
-        problems = checker.problems(payload, family or detect_family(payload, api_version))
-        yield _result(stored.source, stored.line, tuple(problems))
+        found = None
+        if family is not None:
+            quick = quick_for(family)
+        elif type(payload) is dict:
+            quick = by_shape.get(key := shape(payload))
+            if quick is None and len(by_shape) < 1024:
+                quick = quick_for(checker.family_of(payload))
+                if quick is not None:
+                    by_shape[key] = quick
+        else:
+            quick = None
+        if quick is not None:
+            found = quick(payload)
+        if found is None:
+            found = checker.problems(payload, family or checker.family_of(payload))
+        yield _result(stored.source, stored.line, found)
 
 
 def _result(source: str, line: int, problems: tuple[Problem, ...]) -> FileResult:
