@@ -819,13 +819,39 @@ class _Checker:
             )
         if family not in known:
             return (Problem("", f"schema {api_version} has no request family {family!r}"),)
-        if self.warn or self.require_hashed:
-            fast = _fast_path(family, api_version, self.require_hashed, self.warn, self.normalizers)
-            quick = self.quick[family] = self._quick(fast)
+        quick = self.quick_for(family)
+        if quick is not None:
             found = quick(payload)
             if found is not None:
                 return found
         return self._slow(payload, family, known[family].definition)
+
+    def quick_for(self, family: str | None) -> _Quick | None:
+        """The fast path of a family (None: no such family, or nothing for it to decide)."""
+        quick = self.quick.get(family)
+        wanted = self.warn or self.require_hashed
+        if quick is None and wanted and family is not None and family in self.known:
+            fast = _fast_path(
+                family, self.api_version, self.require_hashed, self.warn, self.normalizers
+            )
+            quick = self.quick[family] = self._quick(fast)
+        return quick
+
+    def keys_decide(self, family: str) -> bool:
+        """Whether detect_family gives the same family for all payloads with the same keys
+        that the family's schema accepts: it does when that schema requires each events key
+        (x-events, of any family) to hold a list, or refuses it."""
+        document = _schema.load_schema(self.api_version)
+        base = _Base(document, [{"$ref": f"#/$defs/{self.known[family].definition}"}])
+        closed = any(node.get("additionalProperties") is False for node in base.nodes)
+        for name in self.events_keys:
+            field = base.field(name)
+            if field.known:
+                if not any(node.get("type") in ("array", ["array"]) for node in field.nodes):
+                    return False
+            elif not closed or any("patternProperties" in node for node in base.nodes):
+                return False
+        return True
 
     def _quick(self, fast: _FastPath) -> _Quick:
         is_valid = fast.validator.is_valid
@@ -980,8 +1006,10 @@ def _validated(
     now: float | None,
 ) -> Iterator[FileResult]:
     checker = _Checker(api_version, require_hashed, True, now)
-    shape, quick_for = checker.shape, checker.quick.get
-    by_shape: dict[tuple[Any, ...], _Quick] = {}  # the fast path of each shape met
+    # The fast path by a payload's keys, for the families whose schema makes the keys decide
+    # detect_family (keys_decide): set from a payload it accepted, used for those it accepts.
+    by_keys: dict[tuple[str, ...], _Quick] = {}
+    decides: dict[str, bool] = {}
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
@@ -989,17 +1017,22 @@ def _validated(
         payload = stored.payload
         found = None
         if family is not None:
-            quick = quick_for(family)
+            quick = checker.quick_for(family)
+            if quick is not None:
+                found = quick(payload)
         elif type(payload) is dict:
-            quick = by_shape.get(key := shape(payload))
-            if quick is None and len(by_shape) < 1024:
-                quick = quick_for(checker.family_of(payload))
-                if quick is not None:
-                    by_shape[key] = quick
-        else:
-            quick = None
-        if quick is not None:
-            found = quick(payload)
+            quick = by_keys.get(keys := tuple(payload))
+            if quick is not None:
+                found = quick(payload)
+            else:
+                detected = checker.family_of(payload)
+                quick = checker.quick_for(detected)
+                if detected is not None and quick is not None:
+                    found = quick(payload)
+                    if detected not in decides:
+                        decides[detected] = checker.keys_decide(detected)
+                    if found is not None and decides[detected] and len(by_keys) < 1024:
+                        by_keys[keys] = quick
         if found is None:
             found = checker.problems(payload, family or checker.family_of(payload))
         yield _result(stored.source, stored.line, found)
@@ -1009,5 +1042,7 @@ def _result(source: str, line: int, problems: tuple[Problem, ...]) -> FileResult
     """FileResult(source, line, problems), made without the frozen dataclass's field-by-field
     __init__ (it is made for every payload of a file; the same object)."""
     result = object.__new__(FileResult)
-    result.__dict__.update(source=source, line=line, problems=problems, unreadable=False)
+    fields = result.__dict__
+    fields["source"], fields["line"], fields["problems"] = source, line, problems
+    fields["unreadable"] = False
     return result
