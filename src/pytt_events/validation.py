@@ -247,36 +247,44 @@ def _memoized_condition_warnings(
 class _FastPath:
     validator: Any
     #: The warnings of the rules between fields (_condition_warnings, memoized).
-    conditions: Callable[[Any], tuple[Problem, ...]]
-    #: _soft_problems under the x-max-age marks alone (None: the family has none).
-    ages: _Walk | None
+    conditions: _Conditions
+    #: The warning plan of the x-max-age marks alone (None: the family has none).
+    ages: _schema.WarningPlan | None
+    #: What the family's schema says of a payload it accepts (see _Base).
+    base: _Base
 
 
 _Walk = Callable[[Any, str, "float | None", list[Problem]], None]
 _Quick = Callable[[Any], "tuple[Problem, ...] | None"]
 
 
-def _conditions_memo(definition: str, api_version: str) -> Callable[[Any], tuple[Problem, ...]]:
+class _Conditions:
     """_condition_warnings, memoized on the values of the fields the rules read when they are
-    all strings (or absent): no other value equals a string, so a hit is the same input."""
-    names = _condition_names(definition, api_version)
-    if not names:
-        return lambda payload: ()
-    memo: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+    all strings (or absent): no other value equals a string, so a hit is the same input. The
+    fast path looks the memo up itself (names, memo)."""
 
-    def conditions(payload: Any) -> tuple[Problem, ...]:
-        key = tuple(map(payload.get, names))
-        found = memo.get(key)
+    def __init__(self, definition: str, api_version: str) -> None:
+        self.definition = definition
+        self.api_version = api_version
+        self.names = _condition_names(definition, api_version)
+        self.memo: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
+
+    def __call__(self, payload: Any) -> tuple[Problem, ...]:
+        if not self.names:
+            return ()
+        key = tuple(map(payload.get, self.names))
+        try:
+            found = self.memo.get(key)
+        except TypeError:  # a list or an object among the values: not memoized
+            found = None
         if found is not None:
             return found
-        problems = tuple(_condition_warnings(payload, definition, api_version))
+        problems = tuple(_condition_warnings(payload, self.definition, self.api_version))
         if all(value is None or type(value) is str for value in key):
-            if len(memo) >= 4096:  # bounded: request-level fields repeat across a file
-                memo.clear()
-            memo[key] = problems
+            if len(self.memo) >= 4096:  # bounded: request-level fields repeat across a file
+                self.memo.clear()
+            self.memo[key] = problems
         return problems
-
-    return conditions
 
 
 _warnings: dict[tuple[str, str], Problem] = {}
@@ -322,12 +330,37 @@ def _walker(plan: _schema.WarningPlan) -> _Walk:
     return walk
 
 
-def _compiled_walker(plan: _schema.WarningPlan, base: _Base) -> _Walk | None:
-    """_walker(plan) as one Python function of straight-line code, for a payload the family's
-    schema accepts (the fast path's): its lists are walked only where the schema allows one,
-    in the walk's order. None where the schema does not say what a list holds (the generic
-    walker then serves). The code is made from the schema's keys, quoted with repr."""
-    lines = ["def walk(value, path, now, out):", "    pass"]
+def _compiled_quick(
+    is_valid: Callable[[Any], bool],
+    conditions: _Conditions,
+    ages: _schema.WarningPlan,
+    base: _Base,
+    now: float | None,
+) -> _Quick | None:
+    """The fast path of a family as one function of straight-line code: the validator's verdict,
+    then the warnings it cannot give (the rules between fields, memoized, and the walk of the
+    x-max-age marks, in _soft_problems' order, through lists only where the family's schema
+    allows one: the payload is one it accepts). None where the schema does not say what a
+    list holds (the generic walker then serves). The code is made from the schema's keys,
+    quoted with repr."""
+    lines = [
+        "def quick(payload):",
+        "    if not is_valid(payload):",
+        "        return None",
+        "    out = []",
+    ]
+    if conditions.names:
+        key = "".join(f"payload.get({name!r}), " for name in conditions.names)
+        lines += [
+            "    try:",
+            f"        found = memo_get(({key}))",
+            "    except TypeError:",
+            "        found = None",
+            "    if found is None:",
+            "        found = conditions(payload)",
+        ]
+    else:
+        lines.append("    found = ()")
     checks: list[_soft.Check] = []
     names = iter(range(1_000_000))
 
@@ -337,7 +370,7 @@ def _compiled_walker(plan: _schema.WarningPlan, base: _Base) -> _Walk | None:
             checks.append(check)
             lines.append(f"{pad}problem = checks[{len(checks) - 1}]({var}, now)")
             lines.append(f"{pad}if problem is not None:")
-            lines.append(f"{pad}    out.append(warning({path}, problem))")
+            lines.append(f"{pad}    out.append(warning({path or repr('')}, problem))")
         return below(plan, base, var, path, depth) if plan.children else True
 
     def below(plan: _schema.WarningPlan, base: _Base, var: str, path: str, depth: int) -> bool:
@@ -350,25 +383,32 @@ def _compiled_walker(plan: _schema.WarningPlan, base: _Base) -> _Walk | None:
                 value = f"v{next(names)}"
                 lines.append(f"{pad}    if {key!r} in {var}:")
                 lines.append(f"{pad}        {value} = {var}[{key!r}]")
-                spot = f"{path} + {'/' + key!r}"  # made only for a warning
+                spot = f"{path} {'/' + key!r}"  # literals side by side: made only for a warning
                 if not full(child, base.field(key), value, spot, depth + 2):
                     return False
         if base.may_be("array"):
             item, index = f"v{next(names)}", f"i{next(names)}"
             lines.append(f"{pad}if type({var}) is list:")
             lines.append(f"{pad}    for {index}, {item} in enumerate({var}):")
-            spot = f"{path} + '/' + str({index})"
-            if not below(plan, base.items(), item, spot, depth + 2):
+            if not below(plan, base.items(), item, f"{path} '/' f'{{{index}}}'", depth + 2):
                 return False
         lines.append(f"{pad}pass")
         return True
 
-    if not full(plan, base, "value", "path", 1):
+    if not full(ages, base, "payload", "", 1):
         return None
-    namespace: dict[str, Any] = {"checks": tuple(checks), "warning": _warning}
-    exec(compile("\n".join(lines), "<pytt_events.validation walker>", "exec"), namespace)  # noqa: S102
-    walk: _Walk = namespace["walk"]
-    return walk
+    lines.append("    return found + tuple(out) if out else found")
+    namespace: dict[str, Any] = {
+        "is_valid": is_valid,
+        "conditions": conditions,
+        "memo_get": conditions.memo.get,
+        "checks": tuple(checks),
+        "warning": _warning,
+        "now": now,
+    }
+    exec(compile("\n".join(lines), "<pytt_events.validation fast path>", "exec"), namespace)  # noqa: S102
+    quick: _Quick = namespace["quick"]
+    return quick
 
 
 def _nothing(value: Any, path: str, now: float | None, out: list[Problem]) -> None:
@@ -408,10 +448,9 @@ def _fast_path(
     validator = jsonschema_rs.validator_for(combined, validate_formats=True)
     return _FastPath(
         validator,
-        _conditions_memo(definition, api_version),
-        None
-        if ages is None or ages.empty
-        else _compiled_walker(ages, _Base(document, rules[:1])) or _walker(ages),
+        _Conditions(definition, api_version),
+        None if ages is None or ages.empty else ages,
+        _Base(document, rules[:1]),
     )
 
 
@@ -857,16 +896,21 @@ class _Checker:
         is_valid = fast.validator.is_valid
         if not self.warn:
             return lambda payload: () if is_valid(payload) else None
-        conditions, ages, now = fast.conditions, fast.ages, self.now
-        if ages is None:
+        conditions, plan, now = fast.conditions, fast.ages, self.now
+        if plan is None:
             return lambda payload: conditions(payload) if is_valid(payload) else None
+        compiled = _compiled_quick(is_valid, conditions, plan, fast.base, now)
+        if compiled is not None:
+            return compiled
+        ages = _walker(plan)
 
         def quick(payload: Any) -> tuple[Problem, ...] | None:
             if not is_valid(payload):
                 return None
+            found = conditions(payload)
             old: list[Problem] = []
             ages(payload, "", now, old)
-            return conditions(payload) + tuple(old) if old else conditions(payload)
+            return found + tuple(old) if old else found
 
         return quick
 
@@ -1010,6 +1054,7 @@ def _validated(
     # detect_family (keys_decide): set from a payload it accepted, used for those it accepts.
     by_keys: dict[tuple[str, ...], _Quick] = {}
     decides: dict[str, bool] = {}
+    new = object.__new__
     for stored in payloads:
         if stored.error is not None:
             yield FileResult(stored.source, stored.line, (Problem("", stored.error),), True)
@@ -1035,14 +1080,10 @@ def _validated(
                         by_keys[keys] = quick
         if found is None:
             found = checker.problems(payload, family or checker.family_of(payload))
-        yield _result(stored.source, stored.line, found)
-
-
-def _result(source: str, line: int, problems: tuple[Problem, ...]) -> FileResult:
-    """FileResult(source, line, problems), made without the frozen dataclass's field-by-field
-    __init__ (it is made for every payload of a file; the same object)."""
-    result = object.__new__(FileResult)
-    fields = result.__dict__
-    fields["source"], fields["line"], fields["problems"] = source, line, problems
-    fields["unreadable"] = False
-    return result
+        # FileResult(...) without the frozen dataclass's field-by-field __init__ (the same
+        # object): it is made for every payload of a file.
+        result = new(FileResult)
+        fields = result.__dict__
+        fields["source"], fields["line"], fields["problems"] = stored.source, stored.line, found
+        fields["unreadable"] = False
+        yield result
