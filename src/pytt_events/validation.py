@@ -21,16 +21,18 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema import ValidationError as SchemaError
 
 from pytt_events import _families, _hashing, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
+
+if TYPE_CHECKING:  # jsonschema is imported when a message needs it (~70 ms)
+    from jsonschema import Draft202012Validator
+    from jsonschema import ValidationError as SchemaError
 
 __all__ = [
     "FileResult",
@@ -109,6 +111,8 @@ def _family_argument(family: str | None, schema: str | None) -> str | None:
 @functools.cache
 def _validator(family: str, api_version: str) -> Draft202012Validator:
     """The reference validator (jsonschema): verdicts and messages."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(
         _family_document(family, api_version), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
@@ -604,10 +608,23 @@ def check_conditions(
     return problems + warnings
 
 
-@dataclass(frozen=True)
 class _Pair:
-    rs: Any
-    reference: Draft202012Validator
+    """A rule set's jsonschema-rs validator, and its jsonschema one, made when first needed."""
+
+    def __init__(self, rs: Any, schema: Mapping[str, Any]) -> None:
+        self.rs = rs
+        self.schema = schema
+        self._reference: Draft202012Validator | None = None
+
+    @property
+    def reference(self) -> Draft202012Validator:
+        if self._reference is None:
+            from jsonschema import Draft202012Validator
+
+            self._reference = Draft202012Validator(
+                self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        return self._reference
 
 
 _conditions_cache: dict[tuple[str, int], _Pair] = {}
@@ -619,10 +636,7 @@ def _conditions_validator(key: str, document_id: int, document: Mapping[str, Any
         if len(_conditions_cache) >= 64:  # bounded: the schemas have a handful of rule sets
             _conditions_cache.clear()
         schema = {"allOf": json.loads(key)}
-        found = _Pair(
-            _rs_validator(schema, document),
-            Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
-        )
+        found = _Pair(_rs_validator(schema, document), schema)
         _conditions_cache[(key, document_id)] = found
     return found
 
