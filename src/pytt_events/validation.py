@@ -21,18 +21,16 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, Any, Literal
 
 import jsonschema_rs
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaError
 
 from pytt_events import _families, _hashing, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
-
-if TYPE_CHECKING:  # jsonschema is imported when a message needs it (~70 ms)
-    from jsonschema import Draft202012Validator
-    from jsonschema import ValidationError as SchemaError
 
 __all__ = [
     "FileResult",
@@ -111,8 +109,6 @@ def _family_argument(family: str | None, schema: str | None) -> str | None:
 @functools.cache
 def _validator(family: str, api_version: str) -> Draft202012Validator:
     """The reference validator (jsonschema): verdicts and messages."""
-    from jsonschema import Draft202012Validator
-
     return Draft202012Validator(
         _family_document(family, api_version), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
@@ -619,8 +615,6 @@ class _Pair:
     @property
     def reference(self) -> Draft202012Validator:
         if self._reference is None:
-            from jsonschema import Draft202012Validator
-
             self._reference = Draft202012Validator(
                 self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
             )
