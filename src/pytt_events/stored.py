@@ -279,17 +279,20 @@ def _read_ndjson(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
     """The payloads of NDJSON, a damaged compressed stream reported as _guard does (inline:
     one generator less for every line)."""
     in_a_row = last = 0
-    decode = _decoder.decode
+    scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
     try:
         for number, line in enumerate(text, start=1):
-            try:  # the common line: JSON ignores the whitespace around it, the line end too
-                payload = decode(line)
-            except ValueError:
+            # The common line, one JSON value and its line end, read as _decoder.decode reads
+            # it (without its two whitespace matches): anything else goes to parse_line.
+            try:
+                payload, end = scan(line, 0)
+            except (ValueError, StopIteration):
                 pass  # a blank line, or not JSON: parse_line says which, with its message
             else:
-                in_a_row, last = 0, number
-                yield _stored(source, number, payload)
-                continue
+                if end == len(line) or line[end:] == "\n":
+                    in_a_row, last = 0, number
+                    yield _stored(source, number, payload)
+                    continue
             parsed = parse_line(line, source, number)
             if parsed is None:
                 continue

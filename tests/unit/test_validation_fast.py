@@ -283,3 +283,34 @@ def test_files_get_the_same_results_as_payload_by_payload(tmp_path: Path) -> Non
         assert list(result.problems) == reference(body, True, True), result.line
     assert results[-2].unreadable
     assert list(results[-1].problems) == validate_payload([1])
+
+
+def test_the_ndjson_reader_reads_each_line_as_parse_line_does(tmp_path: Path) -> None:
+    from pytt_events.stored import parse_line, read_payloads
+
+    lines = [
+        '{"a": 1}',
+        '  {"a": 2}  ',
+        '{"a": 3}\t',
+        "",
+        "   ",
+        "[1, 2]",
+        "7",
+        '"text"',
+        '{"a": NaN}',
+        '{"a": 1}{"b": 2}',
+        '{"a": 1} x',
+        "{not json",
+        '{"a": "\\ud800"}',
+        '{"a": 1}\r',
+        "\u00a0",
+        '{"a": 1}\u00a0',
+    ]
+    path = tmp_path / "lines.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = [
+        found
+        for number, line in enumerate(lines, start=1)
+        if (found := parse_line(line + "\n", str(path), number)) is not None
+    ]
+    assert list(read_payloads(path)) == expected
