@@ -10,6 +10,15 @@ reference for errors: its errors become the messages, which name the field (as a
 and the rule, never the value, so they are safe to log for personal data. jsonschema-rs answers
 first, ~100 times faster; only payloads it finds invalid go through jsonschema for the messages.
 A test proves both give the same verdicts on the whole test corpus and on generated payloads.
+
+The fast path (see _fast_path): one jsonschema-rs validator per family holds the family's
+schema, the require-hashed rule and the warning marks, all built at run time from the loaded
+schema, so that one native call decides a payload with nothing to report. Python then adds
+only what a static schema cannot say (the rules between fields, memoized, and event ages,
+which move with the clock), and any other payload takes the rule-by-rule path above, which
+gives the messages. When every error jsonschema-rs finds is a keyword that fails on its own,
+its errors give the messages (_native_problems); others go to jsonschema. Tests prove the fast
+path gives the same problems, messages and order (tests/unit/test_validation_fast.py).
 """
 
 from __future__ import annotations
