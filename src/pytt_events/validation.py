@@ -820,6 +820,11 @@ def validate_payload(
     return list(_Checker(api_version, require_hashed, warn, now).problems(payload, family))
 
 
+#: The fast paths made, by their _FastPath (kept alive here, so its id stays its own), whether
+#: they warn, and the time event ages are measured from.
+_quicks: dict[tuple[int, bool, float | None], tuple[_FastPath, _Quick]] = {}
+
+
 class _Checker:
     """validate_payload for one API version and set of options, with what it looked up kept
     for the next payload (validate_stored makes one per run)."""
@@ -890,7 +895,13 @@ class _Checker:
             fast = _fast_path(
                 family, self.api_version, self.require_hashed, self.warn, self.normalizers
             )
-            quick = self.quick[family] = self._quick(fast)
+            key = (id(fast), self.warn, self.now)
+            made = _quicks.get(key)
+            if made is None:  # made once, not per validate_payload call
+                if len(_quicks) >= 256:
+                    _quicks.clear()
+                made = _quicks[key] = (fast, self._quick(fast))
+            quick = self.quick[family] = made[1]
         return quick
 
     def keys_decide(self, family: str) -> bool:
