@@ -247,6 +247,20 @@ _VERSION_1_FAILED = {"id", "body", "event_id", "created", "failed_at", "code", "
 
 logger = logging.getLogger("pytt_events")
 
+#: Rows an SQLite outbox deletes or renews (_SLICE) or claims (_CLAIM_SLICE: a claim writes
+#: each row's page again) in one transaction: an `add` on the request path (another thread's)
+#: waits at most for one such slice, a few tenths of a millisecond.
+_SLICE = 100
+_CLAIM_SLICE = 25
+#: The bodies an SQLite outbox keeps in memory for the rows this process added checked, so
+#: that claiming them parses nothing (past it, rows are still marked, their bodies read back).
+_KEPT_BODIES = 10_000
+#: Rows settled between two checkpoints of the write-ahead log, which the worker runs
+#: (SQLiteOutbox.done); _AUTOCHECKPOINT_PAGES (4 KiB each) is the bound at which any commit
+#: checkpoints, should no worker settle rows.
+_CHECKPOINT_ROWS = 1_000
+_AUTOCHECKPOINT_PAGES = 10_000
+
 # Every outbox of this process. A forked child starts with a fresh guard, no connection and no
 # in-memory events of its parent's. An SQLite outbox is held across the fork itself: os.fork
 # waits until it is between operations and closes its connection first (it reopens on its next
@@ -275,6 +289,7 @@ def _guarded(method: _Method) -> _Method:
 def _before_fork() -> None:
     for outbox in list(_LIVE):
         if isinstance(outbox, SQLiteOutbox):
+            outbox._checkpointing.acquire()  # (no fork in the middle of a checkpoint either)
             outbox._guard.acquire()
             _HELD_FOR_FORK.append(outbox)
             outbox._close_connection()
@@ -283,6 +298,7 @@ def _before_fork() -> None:
 def _after_fork_in_parent() -> None:
     for outbox in _HELD_FOR_FORK:
         outbox._guard.release()
+        outbox._checkpointing.release()
     _HELD_FOR_FORK.clear()
 
 
@@ -295,6 +311,7 @@ def _after_fork_in_child() -> None:
         outbox._after_fork_in_child()
         if id(outbox) in held:
             outbox._guard.release()
+            outbox._checkpointing.release()
 
 
 if hasattr(os, "register_at_fork"):
@@ -385,7 +402,11 @@ class SQLiteOutbox(_Connected):
         self._busy_timeout = busy_timeout
         self._version = OUTBOX_SCHEMA_VERSION
         self._prepared = False  # the file was checked (a reopen after a fork only configures)
-        self._checked: set[int] = set()  # ids of rows this process added checked (see add)
+        # The rows this process added checked (see add): id -> the body as it was given (None
+        # past _KEPT_BODIES: then it is read back from the file), until the row is settled.
+        self._checked: dict[int, dict[str, Any] | None] = {}
+        self._settled = 0  # rows settled since the write-ahead log was last checkpointed
+        self._checkpointing = threading.Lock()
         if read_only:
             if not self.path.is_file():
                 raise OutboxError(f"no outbox file at {self.path}")
@@ -474,6 +495,10 @@ class SQLiteOutbox(_Connected):
     def _configure(connection: sqlite3.Connection) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
+        # The write-ahead log is checkpointed (written back and synced) by the worker once it
+        # has settled enough rows (see done), not by whichever commit crosses SQLite's default
+        # 1,000 pages, which is most often an `add` on the request path; this bound is a net.
+        connection.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
 
     def _prepare(self, connection: sqlite3.Connection) -> int:
         """Check the file is an outbox (creating a new one's tables), bring an older layout up
@@ -564,10 +589,16 @@ class SQLiteOutbox(_Connected):
         rows = [
             (json.dumps(body, separators=(",", ":")), event_id, now) for body, event_id in items
         ]
-        self._insert(rows, checked)
+        self._insert(rows, checked, [body for body, _ in items])
 
     @_guarded
-    def _insert(self, rows: list[tuple[str, str, float]], checked: bool = False) -> None:
+    def _insert(
+        self,
+        rows: list[tuple[str, str, float]],
+        checked: bool = False,
+        bodies: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        last = 0
         with self._writing() as connection:
             connection.executemany(
                 "INSERT INTO pending (body, event_id, created) VALUES (?, ?, ?)", rows
@@ -578,20 +609,32 @@ class SQLiteOutbox(_Connected):
             # Marked once committed: AUTOINCREMENT under the write lock gave the new rows the
             # last len(rows) ids, and never gives a committed id again (a mark left behind by
             # a row another process settled can never name another row).
-            self._checked.update(range(last - len(rows) + 1, last + 1))
+            keep = len(self._checked) + len(rows) <= _KEPT_BODIES
+            for row_id, body in zip(range(last - len(rows) + 1, last + 1), bodies, strict=True):
+                self._checked[row_id] = body if keep else None
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
-        # The bodies are parsed outside the guard: the request path's add never waits for it.
-        checked = self._checked
-        return [
-            Row(int(i), json.loads(body), str(e), float(c), int(a), i in checked)
-            for i, body, e, c, a in self._claim_rows(owner, limit, lease)
-        ]
+        # In slices of _SLICE rows, each its own short transaction: an `add` on the request
+        # path waits for one slice at most. The bodies are parsed outside the guard (a body
+        # this process added checked is the one it was given: not parsed again).
+        found: list[Row] = []
+        until = 0.0
+        while len(found) < limit:
+            part = min(_CLAIM_SLICE, limit - len(found))
+            until = max(time.time() + lease, until + 0.001)  # each slice's rows by their own
+            rows = self._claim_rows(owner, part, until)
+            for i, body, e, c, a in rows:
+                checked = i in self._checked
+                kept = self._checked.get(i) if checked else None
+                parsed = kept if kept is not None else json.loads(body)
+                found.append(Row(int(i), parsed, str(e), float(c), int(a), checked))
+            if len(rows) < part:
+                break
+        return found
 
     @_guarded
-    def _claim_rows(self, owner: str, limit: int, lease: float) -> list[Any]:
+    def _claim_rows(self, owner: str, limit: int, until: float) -> list[Any]:
         now = time.time()
-        until = now + lease
         with self._writing() as connection:  # the write lock: no other process claims between
             connection.execute(
                 "UPDATE pending SET lease_owner = ?, lease_until = ? WHERE id IN ("
@@ -604,9 +647,16 @@ class SQLiteOutbox(_Connected):
                 (owner, until),
             ).fetchall()
 
-    @_guarded
     def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
         until = time.time() + lease
+        ids = list(ids)
+        return sum(
+            self._renew(owner, ids[start : start + _SLICE], until)
+            for start in range(0, len(ids), _SLICE)
+        )
+
+    @_guarded
+    def _renew(self, owner: str, ids: list[int], until: float) -> int:
         with self._writing() as connection:
             return sum(
                 connection.execute(
@@ -616,18 +666,38 @@ class SQLiteOutbox(_Connected):
                 for row_id in ids
             )
 
-    @_guarded
     def done(self, ids: Iterable[int]) -> None:
         ids = list(ids)
-        if not ids:
-            return
-        self._checked.difference_update(ids)
-        with self._writing() as connection:  # a statement per 500 rows: a short write lock
-            for start in range(0, len(ids), 500):
-                part = ids[start : start + 500]
-                connection.execute(
-                    f"DELETE FROM pending WHERE id IN ({','.join('?' * len(part))})", part
-                )
+        for start in range(0, len(ids), _SLICE):  # short transactions (see claim)
+            self._delete(ids[start : start + _SLICE])
+        self._settled += len(ids)
+        if self._settled >= _CHECKPOINT_ROWS:
+            self._settled = 0
+            self._checkpoint()
+
+    @_guarded
+    def _delete(self, ids: list[int]) -> None:
+        with self._writing() as connection:
+            connection.execute(f"DELETE FROM pending WHERE id IN ({','.join('?' * len(ids))})", ids)
+        for row_id in ids:
+            self._checked.pop(row_id, None)
+
+    def _checkpoint(self) -> None:
+        """Write the log back into the file and sync it, through a connection of its own and
+        without the guard: a checkpoint takes milliseconds (an fsync), during which this
+        process's `add` goes on committing (PASSIVE: it waits for no reader or writer; what
+        it cannot write back now, a later checkpoint does). A fork waits for it (_before_fork)."""
+        with self._checkpointing:
+            try:
+                connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+            except sqlite3.Error:
+                return  # (the file's own connection reports what is wrong with it)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as error:  # busy: another checkpoint runs; the next one does
+                logger.debug("outbox %s: checkpoint skipped (%s)", self.path, error)
+            finally:
+                connection.close()
 
     @_guarded
     def release(
@@ -657,7 +727,7 @@ class SQLiteOutbox(_Connected):
         now = time.time()
         with self._writing() as connection:
             for row_id, code, reason in rows:
-                self._checked.discard(row_id)  # (replayed, it comes back unmarked)
+                self._checked.pop(row_id, None)  # (replayed, it comes back unmarked)
                 connection.execute(
                     "INSERT INTO failed (id, body, event_id, created, failed_at, code, reason) "
                     "SELECT id, body, event_id, created, ?, ?, ? FROM pending "

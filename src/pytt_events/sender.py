@@ -1009,9 +1009,7 @@ def _requests_as_kept(
         top = {name: value for name, value in pairs if value is not None}
         limit = family.max_events or 1
         for start in range(0, len(events), limit):
-            for part in _within_budget(family, top, events[start : start + limit]):
-                body = family.join(top, [event for _, event in part])
-                content = to_json(body)
+            for part, body, content in _within_budget(family, top, events[start : start + limit]):
                 chunk = Chunk(tuple(index for index, _ in part), body, family, content)
                 requests.append(PlannedRequest(chunk, build_request(
                     auth, family.endpoint, body, len(part), content=content
@@ -1021,12 +1019,14 @@ def _requests_as_kept(
 
 def _within_budget(
     family: Family, top: dict[str, Any], events: list[tuple[int, Any]]
-) -> list[list[tuple[int, Any]]]:
+) -> list[tuple[list[tuple[int, Any]], dict[str, Any], bytes]]:
     """events split, in order, into requests of at most REQUEST_BYTE_BUDGET bytes (an event
-    was measured with its request when it was taken: each fits one of its own)."""
-    whole = len(to_json(family.join(top, [event for _, event in events])))
-    if whole <= REQUEST_BYTE_BUDGET or len(events) == 1:
-        return [events]
+    was measured with its request when it was taken: each fits one of its own): each part,
+    its body and the body's JSON, made once."""
+    body = family.join(top, [event for _, event in events])
+    content = to_json(body)
+    if len(content) <= REQUEST_BYTE_BUDGET or len(events) == 1:
+        return [(events, body, content)]
     base = size = len(to_json(family.join(top, [])))
     parts: list[list[tuple[int, Any]]] = [[]]
     for index, event in events:
@@ -1036,7 +1036,8 @@ def _within_budget(
             size = base
         size += cost + (1 if len(parts[-1]) > 0 else 0)
         parts[-1].append((index, event))
-    return parts
+    bodies = [family.join(top, [event for _, event in part]) for part in parts]
+    return [(part, body, to_json(body)) for part, body in zip(parts, bodies, strict=True)]
 
 
 def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> _Batch | None:
