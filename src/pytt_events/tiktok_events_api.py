@@ -436,7 +436,6 @@ class AsyncTikTokEventsApi(BaseEventsApi):
     ) -> BulkResponse:
         deliveries: list[Delivery | None] = [None] * len(plan.requests)
         stop = asyncio.Event()
-        gate = asyncio.Semaphore(self.max_concurrency)
         progress = ProgressTracker(plan, on_progress)
 
         async def deliver(planned: PlannedRequest) -> Delivery:
@@ -463,13 +462,22 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             finally:
                 flow.close()
 
-        async def run(position: int) -> None:
-            async with gate:
-                if not stop.is_set():
-                    deliveries[position] = await deliver(plan.requests[position])
-                    progress.finished(plan.requests[position])
+        # max_concurrency workers take the requests in order, as the sync twin's threads do
+        # (one task a worker, not one a request waiting on a semaphore).
+        positions = iter(range(len(plan.requests)))
 
-        await asyncio.gather(*(run(position) for position in range(len(plan.requests))))
+        async def work() -> None:
+            for position in positions:
+                if stop.is_set():
+                    return
+                deliveries[position] = await deliver(plan.requests[position])
+                progress.finished(plan.requests[position])
+
+        workers = min(self.max_concurrency, len(plan.requests))
+        if workers <= 1:
+            await work()
+        else:
+            await asyncio.gather(*(work() for _ in range(workers)))
         return self._finish(plan, deliveries)
 
     async def aclose(self) -> None:
