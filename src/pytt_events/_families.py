@@ -305,14 +305,15 @@ def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
     models (imported), each family's validators of request-level fields, its personal-data and
     warning plans (the marks' patterns compiled), and the validators of the models' rules
     between fields (x-conditions: this imports jsonschema-rs and jsonschema) with their warning
-    checks. Sends nothing, logs nothing; a second call costs next to nothing.
+    checks; and the phone metadata of every region (see _hashing.load_phone_metadata). Sends
+    nothing, logs nothing; a second call costs next to nothing.
 
     Raises:
         UnknownApiVersionError: this build has no schema for api_version.
     """
     from pydantic import BaseModel
 
-    from pytt_events import _soft
+    from pytt_events import _hashing, _soft
 
     # Imported here: the validators are loaded only by what needs them.
     from pytt_events.validation import check_conditions
@@ -343,6 +344,7 @@ def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
         _schema.warning_plan(owner.event_definition, api_version)
         _item_only_keys(owner.name, api_version)
     _distinctive(api_version)
+    _hashing.load_phone_metadata()
 
 
 def _value_marks(node: Any) -> Iterator[tuple[str, Any, str | None]]:

@@ -264,6 +264,24 @@ class _SenderCore:
             self._wake_now()
         return items[0][1]
 
+    def warm_up(self) -> None:
+        """Build now what the first track would build, so that it costs what every later one
+        does: the client's models, validators and personal-data plans for the credentials'
+        API version (see TikTokEventsApi.warm_up), and the worker (EventSender: its thread;
+        AsyncEventSender: its task, when called on the event loop that sends). Call it once
+        when a server starts, before it takes requests. Sends nothing, keeps nothing.
+
+        Raises:
+            UnknownApiVersionError: this build has no schema for the credentials' version.
+        """
+        api = self._planner
+        api.warm_up(api._auth(self.auth).TIKTOK_API_VERSION)
+        self._start_early()
+
+    def _start_early(self) -> None:
+        """Start the worker before the first event, where this sender can."""
+        self._start()
+
     def _ready(self) -> None:
         """Raise if this sender cannot send from here (the async one: outside its loop)."""
 
@@ -814,6 +832,11 @@ class AsyncEventSender(_SenderCore):
                 "AsyncEventSender.track and post_event are called from a coroutine on the "
                 "event loop that sends (nothing was kept); from a thread, use EventSender"
             ) from None
+
+    def _start_early(self) -> None:
+        with contextlib.suppress(RuntimeError):  # no running loop: the first track starts it
+            asyncio.get_running_loop()
+            self._start()
 
     def _start(self) -> None:
         if self._stopped or (self._task is not None and not self._task.done()):
