@@ -13,7 +13,7 @@ def test_startup_benchmark_prints_every_figure_and_target() -> None:
         "pytt-events --help",
         "no warm-up",
         "sender.api.warm_up()",
-        "... and the worker started",
+        "sender.warm_up()",
     ):
         assert line in done.stdout
     assert done.stdout.count("target <=") == 5
