@@ -18,7 +18,7 @@ PUBLIC = {
     "TikTokResponse", "TrackEvent", "TrackProperties", "TrackUser", "UnknownApiVersionError",
     "User", "__version__", "hash_value",
     "is_sha256_hex", "known_versions", "normalize_email", "normalize_external_id",
-    "normalize_phone", "register_normalizer", "sha256_hex",
+    "normalize_phone", "register_normalizer", "set_default_phone_region", "sha256_hex",
 }  # fmt: skip
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         normalize_external_id,
         normalize_phone,
         register_normalizer,
+        set_default_phone_region,
         sha256_hex,
     )
     from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
@@ -70,6 +71,7 @@ _LAZY = {
     "normalize_external_id": "pytt_events._hashing",
     "normalize_phone": "pytt_events._hashing",
     "register_normalizer": "pytt_events._hashing",
+    "set_default_phone_region": "pytt_events._hashing",
     "sha256_hex": "pytt_events._hashing",
     "BulkResponse": "pytt_events._response",
     "FailedEvent": "pytt_events._response",
@@ -172,5 +174,6 @@ __all__ = [
     "normalize_external_id",
     "normalize_phone",
     "register_normalizer",
+    "set_default_phone_region",
     "sha256_hex",
 ]

@@ -5,6 +5,7 @@ into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -36,7 +37,7 @@ from pytt_events._exceptions import (
 )
 from pytt_events._families import Family
 from pytt_events._hashing import set_default_phone_region
-from pytt_events._plan import Item, Plan, PlannedRequest, Top
+from pytt_events._plan import InvalidMatchKeys, Item, Plan, PlannedRequest, Top
 from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow, not_sent
 from pytt_events._transport import HttpRequest, with_body
@@ -212,6 +213,7 @@ class BaseEventsApi:
         isolate_invalid: bool = True,
         default_phone_region: str | None = None,
         missing_event_ids: MissingEventIds = "derive",
+        invalid_match_keys: InvalidMatchKeys = "drop",
     ) -> None:
         # Process-wide: models normalize phone numbers when they are built, before any client
         # sees them.
@@ -234,6 +236,11 @@ class BaseEventsApi:
         self.api_version = api_version
         self.isolate_invalid = isolate_invalid
         self.missing_event_ids = checked_missing_event_ids(missing_event_ids)
+        if invalid_match_keys not in get_args(InvalidMatchKeys):
+            raise ConfigurationError(
+                f"invalid_match_keys must be 'drop' or 'refuse', not {invalid_match_keys!r}"
+            )
+        self.invalid_match_keys: InvalidMatchKeys = invalid_match_keys
 
     def warm_up(self, api_version: str | None = None) -> None:
         """Build now what the first event sent would build on first use, so that it costs
@@ -335,6 +342,7 @@ class BaseEventsApi:
             top=top,
             hash_values=self.hash_personal_data,
             invalid=invalid,
+            unusable=self.invalid_match_keys,
         )
 
     def _plan_event(self, event: Any, auth: TikTokAuth) -> Plan:
@@ -342,6 +350,12 @@ class BaseEventsApi:
         # One event: a list given is refused by the model, not sent in part.
         items = _plan.items([event], where="")
         return self._plan_items(items, family, auth, "post_event", WEB_SHAPE)
+
+    @staticmethod
+    def _single(plan: Plan, response: TikTokResponse) -> TikTokResponse:
+        """post_event's answer, with the match keys its event was sent without."""
+        dropped = plan.dropped.get(0)
+        return dataclasses.replace(response, dropped_keys=dropped) if dropped else response
 
     def _plan_bulk(self, events: Iterable[Any], auth: TikTokAuth) -> Plan:
         family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=True)
@@ -546,6 +560,7 @@ class BaseEventsApi:
             failed=tuple(failed),
             response_indices=tuple(response_indices),
             invalid=plan.invalid,
+            dropped_keys=plan.dropped,
         )
         logger.debug("%s: %s", plan.caller, result.message)
         if failed:

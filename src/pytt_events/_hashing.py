@@ -120,6 +120,8 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
+        if region is None and value.strip()[:1] != "+" and any(c.isdigit() for c in value):
+            raise ValueError(NATIONAL_WITHOUT_REGION) from None
         raise ValueError(
             "not a phone number in international format "
             "(expected '+', the country code and the number, e.g. +44 20 7946 0958)"
@@ -128,6 +130,13 @@ def normalize_phone(value: str, default_region: str | None = None) -> str:
         raise ValueError("not a possible phone number for its country code")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
+
+#: Why a number without "+" and its country code cannot be read when no region is set.
+NATIONAL_WITHOUT_REGION = (
+    "not in international format ('+' and the country code) and no default phone region is "
+    'set to read a national number: set one (TikTokEventsApi(default_phone_region="BR"), '
+    "the environment variable TIKTOK_DEFAULT_PHONE_REGION, or --phone-region)"
+)
 
 _E164 = re.compile(r"\+([1-9][0-9]{1,16})")
 # The separators people write international numbers with ("+55 (41) 9.9886-2934").
@@ -210,10 +219,11 @@ def phone_hash_form(normalized: str) -> str:
 
 def set_default_phone_region(region: str | None) -> None:
     """Read phone numbers without a country code as numbers of region (ISO 3166-1 alpha-2,
-    e.g. "BR"); None: refuse them (the default). Process-wide, like register_normalizer.
+    e.g. "BR"); None: without a region, such a number cannot be a match key (see
+    invalid_match_keys). Process-wide, like register_normalizer.
 
     Raises:
-        ValueError: region is not a region phonenumbers knows.
+        ConfigurationError: region is not a region phonenumbers knows.
     """
     global _default_phone_region
     if region is not None:
@@ -651,26 +661,78 @@ def _digest_normalized(mark: str, value: str) -> str:
     return sha256_hex(phone_hash_form(value) if mark == "phone" else value)
 
 
-#: The serialization context under which a model's personal-data fields serialize as sent:
-#: hashed (see wire_value). Any other context, or none, leaves them as the model holds them.
-WIRE: Mapping[str, str] = {"pytt_events": "wire"}
+class UnusableValue(str):
+    """What a model holds for a personal-data value that cannot be a match key (a phone
+    number that cannot exist, a text that is no e-mail address, a national number without a
+    region): an empty string, which means absent, so it is never sent; `reason` says why (the
+    value itself is not kept). The event goes out with its other match keys."""
+
+    reason: str
+
+    def __new__(cls, reason: str) -> UnusableValue:
+        made = super().__new__(cls, "")
+        made.reason = reason
+        return made
+
+    def __repr__(self) -> str:
+        return f"UnusableValue({self.reason!r})"
+
+
+class PartlyUsable(list[str]):
+    """A list of personal-data values some of which cannot be match keys: the usable ones,
+    normalized; `reasons` holds (position in the list given, reason) for each left out."""
+
+    __slots__ = ("reasons",)
+    reasons: tuple[tuple[int, str], ...]
+
+    def __init__(self, usable: list[str], reasons: tuple[tuple[int, str], ...]) -> None:
+        super().__init__(usable)
+        self.reasons = reasons
+
+
+class WireContext:
+    """The serialization context under which a model's personal-data fields serialize as sent
+    (see wire_value): hashed (hash=True) or as the model holds them, with `dropped` set when
+    the model held a value that cannot be a match key (UnusableValue, PartlyUsable). Any other
+    context, or none, leaves every value as the model holds it."""
+
+    __slots__ = ("dropped", "hash")
+
+    def __init__(self, hash: bool = True) -> None:
+        self.hash = hash
+        self.dropped = False
+
+
+#: A wire context that hashes, for one-off serializations (the planner makes one per event,
+#: to learn of the values it drops).
+WIRE = WireContext()
 
 
 def wire_value(mark: str, value: Any, info: Any) -> Any:
-    """The serializer of a personal-data field (x-pii) of a model: under the WIRE context, its
+    """The serializer of a personal-data field (x-pii) of a model: under a WireContext, its
     value as sent, hashed (the models hold it normalized: a string, or a list of them);
     otherwise the value as it is. One pass of pydantic's serializer then makes the body, with
-    no walk over it afterwards."""
-    if info.context is not WIRE:
+    no walk over it afterwards. A value that cannot be a match key serializes as "" (absent,
+    left out of the body) and is told to the context."""
+    context = info.context
+    if type(context) is not WireContext:
         return value
     if type(value) is str:
+        if not context.hash:
+            return value
         if len(value) == 64 and _SHA256_HEX.fullmatch(value):
             return value.lower()  # hashed upstream
         if mark == "phone" and value.startswith("+86"):
             value = value[3:]  # phone_hash_form, inline: this runs for every field sent
         return hashlib.sha256(value.encode()).hexdigest()
     if type(value) is list:
-        return [_digest_normalized(mark, item) for item in value]
+        return [_digest_normalized(mark, item) for item in value] if context.hash else value
+    if isinstance(value, UnusableValue):
+        context.dropped = True
+        return ""
+    if isinstance(value, PartlyUsable):
+        context.dropped = True
+        return [_digest_normalized(mark, item) for item in value] if context.hash else list(value)
     return value
 
 

@@ -260,8 +260,6 @@ def _field_before(cls: type[SchemaModel], name: str) -> Callable[[Any], Any] | N
             return value
 
         steps.append(checked)
-    if name in marks.pii:
-        steps.append(functools.partial(_normalize_pii, cls.__name__, marks.pii[name]))
     if name in marks.normalize:
         mark = marks.normalize[name]
         steps.append(functools.partial(_normalize_raw, cls.__name__, name, mark))
@@ -309,7 +307,7 @@ def _field_after(cls: type[SchemaModel], name: str) -> Callable[[Any], Any] | No
 
     def after(value: Any) -> Any:
         nonlocal compiled
-        if value is None:
+        if value is None or type(value) is _hashing.UnusableValue:
             return value
         if known is not None and isinstance(value, str) and not isinstance(value, Enum):
             value = _known_member(cls, name, known, value)
@@ -534,17 +532,6 @@ def scrub(error: ValidationError) -> ValidationError:
     return ValidationError.from_exception_data(error.title, details, hide_input=True)
 
 
-def _absent_if_empty(value: Any) -> Any:
-    """An empty (or blank) string given for personal data means "absent": never hash it. So
-    does the SHA-256 of the empty string, which matches nobody."""
-    if isinstance(value, str):
-        return None if _hashing.is_absent(value) else value
-    if isinstance(value, list):
-        kept = [item for item in value if not (isinstance(item, str) and _hashing.is_absent(item))]
-        return kept or None
-    return value
-
-
 _AWARE = TypeAdapter(AwareDatetime)
 _MAX_SECONDS = 9_999_999_999  # ten digits: beyond it, a time is in ms (or smaller units)
 
@@ -578,42 +565,76 @@ _CONVERTERS: dict[str, Any] = {"unix-seconds": _unix_seconds}
 _DEFAULTS: dict[str, Any] = {"uuid4": lambda: str(uuid.uuid4())}
 
 
-def _normalize_pii(model: str, mark: str, value: Any) -> Any:
-    """The normalized form of a personal-data value (a string or a list of them); an empty
-    one is absent (None).
+def _personal_data(mark: str, value: Any, handler: Any) -> Any:
+    """The validator of a personal-data field (x-pii) around its own: an empty value is absent
+    (None; an empty item of a list is left out), the rest is checked by the field's steps and
+    type, then normalized (_normalize_pii). A value a model already found unusable (an Events
+    1.0 event converted for /event/track/) stays as it is."""
+    kind = type(value)
+    if kind is str:  # the common case, first
+        return None if _hashing.is_absent(value) else _normalize_pii(mark, handler(value))
+    if kind is list:
+        given = [
+            (index, item)
+            for index, item in enumerate(value)
+            if not (isinstance(item, str) and _hashing.is_absent(item))
+        ]
+        if not given:
+            return None
+        return _normalize_pii(
+            mark, handler([item for _, item in given]), [index for index, _ in given]
+        )
+    if kind is _hashing.UnusableValue or kind is _hashing.PartlyUsable:
+        return value
+    return _normalize_pii(mark, handler(value))
 
-    Raises:
-        ValueError: the normalizer refuses a string.
-        ValidationError: it refuses items of a list (each located at its index, the value
-            hidden).
-    """
-    if type(value) is str:  # the common case, first
-        return None if _hashing.is_absent(value) else _hashing.normalize(mark, value)
-    value = _absent_if_empty(value)
-    if isinstance(value, str):
-        return _hashing.normalize(mark, value)
-    if isinstance(value, list):
-        normalized = []
-        errors: list[InitErrorDetails] = []
+
+def _normalize_pii(mark: str, value: Any, positions: list[int] | None = None) -> Any:
+    """The normalized form of a personal-data value (a string or a list of them). A value the
+    normalizer refuses cannot be a match key: it becomes an UnusableValue (a string) and is
+    left out of a list (PartlyUsable), with the reason, never the value; the planner leaves it
+    out of the event with a warning (or refuses the event, with invalid_match_keys="refuse").
+    positions: the place of each item of a list in the list given."""
+    if type(value) is str:
+        try:
+            return _hashing.normalize(mark, value)
+        except ValueError as error:
+            return _hashing.UnusableValue(str(error))
+    if type(value) is list:
+        normalized: list[str] = []
+        reasons: list[tuple[int, str]] = []
         for index, item in enumerate(value):
-            if isinstance(item, str):
-                try:
-                    item = _hashing.normalize(mark, item)
-                except ValueError as error:
-                    errors.append(_value_error((index,), error))
-            normalized.append(item)
-        if errors:
-            raise ValidationError.from_exception_data(model, errors, hide_input=True)
-        return normalized
-    return value  # None, or not a string: the field's own type check refuses it
+            try:
+                normalized.append(_hashing.normalize(mark, item))
+            except ValueError as error:
+                reasons.append((positions[index] if positions else index, str(error)))
+        if not reasons:
+            return normalized
+        if not normalized:
+            return _hashing.UnusableValue("; ".join(f"item {i}: {why}" for i, why in reasons))
+        return _hashing.PartlyUsable(normalized, tuple(reasons))
+    return value  # None
 
 
-def _value_error(loc: tuple[str | int, ...], error: ValueError) -> InitErrorDetails:
-    return InitErrorDetails(
-        type=PydanticCustomError("value_error", "Value error, {reason}", {"reason": str(error)}),
-        loc=loc,
-        input=None,
-    )
+def unusable_values(model: BaseModel, path: str = "") -> list[tuple[str, str]]:
+    """(path, reason) of each personal-data value in model (and the models in it) that cannot
+    be a match key, in field order: a list's item is located by its position in the list
+    given ("user.phone.1")."""
+    found: list[tuple[str, str]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        where = f"{path}{name}"
+        if type(value) is _hashing.UnusableValue:
+            found.append((where, value.reason))
+        elif type(value) is _hashing.PartlyUsable:
+            found += [(f"{where}.{index}", reason) for index, reason in value.reasons]
+        elif isinstance(value, BaseModel):
+            found += unusable_values(value, f"{where}.")
+        elif type(value) is list:
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += unusable_values(item, f"{where}.{index}.")
+    return found
 
 
 def _known_member(model: type[SchemaModel], field: str, enum_name: str, value: str) -> Any:
@@ -701,6 +722,10 @@ class MarkedModel(SchemaModel):
             if before is not None:
                 holder["schema"] = core_schema.no_info_before_validator_function(
                     before, holder["schema"]
+                )
+            if name in marks.pii:
+                holder["schema"] = core_schema.no_info_wrap_validator_function(
+                    functools.partial(_personal_data, marks.pii[name]), holder["schema"]
                 )
             after = _field_after(cls, name)
             if after is not None:

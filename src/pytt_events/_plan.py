@@ -21,20 +21,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from pytt_events import _families, _schema
+from pytt_events import _families, _marks, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION, REQUEST_BYTE_BUDGET
 from pytt_events._exceptions import PayloadValidationError
 from pytt_events._families import Family
-from pytt_events._hashing import WIRE, PersonalDataError, PiiPlan, clean_payload
+from pytt_events._hashing import PersonalDataError, PiiPlan, WireContext, clean_payload
 from pytt_events._response import InvalidPayload
 from pytt_events._transport import HttpRequest, build_request
 from pytt_events.auth import TikTokAuth
+
+#: What becomes of an event holding a personal-data value that cannot be a match key: "drop"
+#: (the value is left out, the event sent with its other keys) or "refuse" (the event is).
+InvalidMatchKeys = Literal["drop", "refuse"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,9 @@ class Plan:
     requests: tuple[PlannedRequest, ...]
     caller: str
     invalid: tuple[InvalidPayload, ...] = ()
+    #: The events sent with match keys left out (values that cannot be match keys), by input
+    #: position: each key's path and reason, never its value.
+    dropped: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def events(self) -> int:
@@ -157,17 +164,21 @@ def plan(
     top: Top | None = None,
     hash_values: bool = True,
     invalid: Sequence[InvalidPayload] = (),
+    unusable: InvalidMatchKeys = "drop",
 ) -> Plan:
     """The requests that send items through family (see the module docstring).
 
     Mappings are read in the event shape of `given` (default: family's own); model instances
     by their own class. `top`: request-level fields for every item without its own (checked
-    first, even when there are no items).
+    first, even when there are no items). `unusable`: what becomes of an event with a
+    personal-data value that cannot be a match key: "drop" leaves the value out (warned once
+    per process, listed in Plan.dropped), "refuse" refuses the event.
 
     Raises:
         PayloadValidationError: an event or a request-level field is invalid; nothing is
             planned.
     """
+    dropped: dict[int, tuple[str, ...]] = {}
     requests = tuple(
         PlannedRequest(
             chunk,
@@ -179,9 +190,17 @@ def plan(
                 content=chunk.content,
             ),
         )
-        for chunk in plan_bodies(items, family, given=given, top=top, hash_values=hash_values)
+        for chunk in plan_bodies(
+            items,
+            family,
+            given=given,
+            top=top,
+            hash_values=hash_values,
+            unusable=unusable,
+            dropped=dropped,
+        )
     )
-    return Plan(requests, caller, tuple(invalid))
+    return Plan(requests, caller, tuple(invalid), dropped)
 
 
 def plan_bodies(
@@ -191,12 +210,16 @@ def plan_bodies(
     given: Family | None = None,
     top: Top | None = None,
     hash_values: bool = True,
+    unusable: InvalidMatchKeys = "drop",
+    dropped: dict[int, tuple[str, ...]] | None = None,
 ) -> list[Chunk]:
-    """Steps 1 to 4 of plan: the request bodies, each with the positions of its events.
+    """Steps 1 to 4 of plan: the request bodies, each with the positions of its events
+    (`unusable` as in plan; the events sent with keys left out are added to `dropped`).
 
     Raises:
         PayloadValidationError: an event or a request-level field is invalid, or an event is
-            too big for a request of its own (REQUEST_BYTE_BUDGET).
+            too big for a request of its own (REQUEST_BYTE_BUDGET), or (with
+            unusable="refuse") it holds a value that cannot be a match key.
     """
     given = given or family
     if top is not None:
@@ -213,7 +236,7 @@ def plan_bodies(
         singles = []
         for item in items:
             item = prepare(item, family, given, top)
-            body = serialize(item.value, plan, hash_values, item.where)
+            body = _serialized(item, plan, hash_values, unusable, dropped)
             content = to_json(body)
             if may_hold_absent(content):
                 body = drop_empty(body)
@@ -224,7 +247,7 @@ def plan_bodies(
         return singles
     for item in items:
         item = prepare(item, family, given, top)
-        body = serialize(item.value, plan, hash_values, item.where)
+        body = _serialized(item, plan, hash_values, unusable, dropped)
         given_top = item.top.fields if item.top is not None else {}
         values = []
         for name in family.group_by:
@@ -498,7 +521,67 @@ def coerce(value: Any, model: type[BaseModel], where: str = "") -> BaseModel:
     )
 
 
-def serialize(model: BaseModel, plan: PiiPlan, hash_values: bool, where: str = "") -> Any:
+def _serialized(
+    item: Item,
+    plan: PiiPlan,
+    hash_values: bool,
+    unusable: InvalidMatchKeys,
+    dropped: dict[int, tuple[str, ...]] | None,
+) -> Any:
+    """serialize for a prepared item, and what becomes of its values that cannot be match
+    keys (see plan's `unusable`): looked for only when the serializer met one.
+
+    Raises:
+        PayloadValidationError: as serialize; and with unusable="refuse", the event holds a
+            value that cannot be a match key (each named with its reason).
+    """
+    context = WireContext(hash_values)
+    body = serialize(item.value, plan, hash_values, item.where, context)
+    if context.dropped:
+        found = _marks.unusable_values(item.value)
+        if unusable == "refuse":
+            problems = [(f"{item.where}{path}", reason) for path, reason in found]
+            text = "; ".join(f"{path}: {reason}" for path, reason in problems)
+            raise PayloadValidationError(f"invalid event: {text}", problems)
+        for path, reason in found:
+            field_path = ".".join(part for part in path.split(".") if not part.isdigit())
+            _soft.warn_once(
+                ("unusable match key", field_path, reason),
+                f"{field_path}: {reason}: this match key is left out and the event is sent with "
+                'its others (invalid_match_keys="refuse" refuses such an event instead)',
+            )
+        for path, _ in found:
+            _leave_out(body, path.split("."))
+        if dropped is not None:
+            dropped[item.index] = tuple(f"{path}: {reason}" for path, reason in found)
+    return body
+
+
+def _leave_out(body: Any, parts: list[str]) -> None:
+    """Take the field at parts (a value that cannot be a match key) out of body, and an object
+    it leaves empty (a user whose only identifier it was: the event is sent without one).
+    An item of a list ("user.phone.1") is already out: the others stay."""
+    if parts[-1].isdigit():
+        return
+    chain = [body]
+    for part in parts[:-1]:
+        chain.append(chain[-1].get(part) if isinstance(chain[-1], dict) else None)
+    if not isinstance(chain[-1], dict):
+        return
+    chain[-1].pop(parts[-1], None)
+    for depth in range(len(parts) - 1, 0, -1):  # climb while the object left is empty
+        if chain[depth] != {} or not isinstance(chain[depth - 1], dict):
+            break
+        chain[depth - 1].pop(parts[depth - 1], None)
+
+
+def serialize(
+    model: BaseModel,
+    plan: PiiPlan,
+    hash_values: bool,
+    where: str = "",
+    context: WireContext | None = None,
+) -> Any:
     """Step 2 for one event: its JSON-ready dict as sent, its personal data hashed (or checked
     to be hashed), per the schema's marks. Hashed, it is one pass of pydantic's serializer:
     the personal-data fields serialize hashed under the WIRE context (_hashing.wire_value),
@@ -508,9 +591,10 @@ def serialize(model: BaseModel, plan: PiiPlan, hash_values: bool, where: str = "
         PayloadValidationError: hashing is off and a personal-data value is not hashed.
     """
     serializer = model.__pydantic_serializer__
+    context = context or WireContext(hash_values)
     if hash_values:
-        return serializer.to_python(model, mode="json", exclude_none=True, context=WIRE)
-    data = serializer.to_python(model, mode="json", exclude_none=True)
+        return serializer.to_python(model, mode="json", exclude_none=True, context=context)
+    data = serializer.to_python(model, mode="json", exclude_none=True, context=context)
     try:
         return clean_payload(
             data, plan, hash_values=hash_values, normalized=True, path=where.rstrip(".")

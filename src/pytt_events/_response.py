@@ -29,6 +29,9 @@ class TikTokResponse:
     #: How many events the request carried.
     events: int
     _envelope: Mapping[str, Any] = field(repr=False, compare=False)
+    #: post_event: the match keys its event was sent without (values that cannot be match
+    #: keys), each as "path: reason", never the value.
+    dropped_keys: tuple[str, ...] = ()
 
     @property
     def status_code(self) -> int:
@@ -87,6 +90,10 @@ class BulkResponse:
     response_indices: tuple[tuple[int, ...], ...] = ()
     #: Payloads send_payloads(skip_invalid=True) left out as invalid.
     invalid: tuple[InvalidPayload, ...] = ()
+    #: The events sent without some of their match keys (values that cannot be match keys,
+    #: left out with a warning): by input position, each key as "path: reason", never the
+    #: value. Empty when every key given was used.
+    dropped_keys: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a summary: a result of 10,000 failures is not a 1.6 MB repr
         return (
@@ -145,6 +152,8 @@ class BulkResponse:
             text += f", {len(self.failed)} failed"
         if self.invalid:
             text += f", {len(self.invalid)} invalid payload(s) not sent"
+        if self.dropped_keys:
+            text += f", {len(self.dropped_keys)} sent without some match keys (dropped_keys)"
         if self.code == PARTIAL_SUCCESS:
             text += "; TikTok reported a partial success (see responses)"
         return text

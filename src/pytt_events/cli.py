@@ -8,12 +8,13 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from pytt_events import UnknownApiVersionError, schema
+from pytt_events import ConfigurationError, UnknownApiVersionError, schema
 from pytt_events.replay import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events.schema import DEFAULT_API_VERSION
 
@@ -66,6 +67,30 @@ def _verbose_option() -> click.Option:
         callback=_count_verbose,
         help=_VERBOSE_HELP,
     )
+
+
+_Decorated = TypeVar("_Decorated", bound=Callable[..., Any])
+
+
+def _phone_region_option() -> Callable[[_Decorated], _Decorated]:
+    return click.option(
+        "--phone-region",
+        envvar="TIKTOK_DEFAULT_PHONE_REGION",
+        default=None,
+        metavar="REGION",
+        help="Read phone numbers without a country code as numbers of this region (ISO "
+        "3166-1 alpha-2, e.g. BR; TIKTOK_DEFAULT_PHONE_REGION when set). Without it such a "
+        "raw number cannot be a match key: validate warns, send leaves it out of its event.",
+    )
+
+
+def _set_phone_region(region: str | None) -> None:
+    from pytt_events import set_default_phone_region
+
+    try:
+        set_default_phone_region(region or None)
+    except ConfigurationError as error:
+        raise click.UsageError(f"--phone-region {region!r}: {error}") from None
 
 
 def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -348,6 +373,7 @@ warning), 2 usage error or a file that cannot be read.
     "message). json: one JSON object per line, with its severity.",
 )
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit status 1).")
+@_phone_region_option()
 def validate(
     files: tuple[Path, ...],
     family: str | None,
@@ -356,6 +382,7 @@ def validate(
     require_hashed: bool,
     output_format: str,
     strict: bool,
+    phone_region: str | None,
 ) -> None:
     """Validate stored payloads (.json, .ndjson, .jsonl, and .gz of each) against the schema.
 
@@ -364,6 +391,7 @@ def validate(
     """
     from pytt_events.validation import ValidationSummary, validate_file
 
+    _set_phone_region(phone_region)
     if old_family is not None:
         if family is not None and family != old_family:
             raise click.UsageError("--family and --schema (its old name) disagree")
@@ -510,8 +538,14 @@ output that cannot be written or a file that cannot be read, 130 interrupted.
     "--concurrency", type=click.IntRange(min=1), default=DEFAULT_CONCURRENCY, show_default=True,
     help="Requests in flight at once.",
 )  # fmt: skip
+@_phone_region_option()
 def send(
-    file: Path, dry_run: bool, failed_out: Path | None, batch_size: int, concurrency: int
+    file: Path,
+    dry_run: bool,
+    failed_out: Path | None,
+    batch_size: int,
+    concurrency: int,
+    phone_region: str | None,
 ) -> None:
     """Send stored payloads (any family, FILE or - for standard input) again through the bulk
     sender, with retries and isolation of bad events.
@@ -524,6 +558,7 @@ def send(
     from pytt_events import TikTokAuth
     from pytt_events.replay import FailedOutError, SendIssue, send_file
 
+    _set_phone_region(phone_region)
     auth = None  # a dry run sends nothing: it needs no credentials (send_file's placeholders)
     if not dry_run:
         try:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -96,6 +97,10 @@ class SendResult:
     event_id: str
     status: Literal["accepted", "partial", "retrying", "failed", "expired"]
     error: PyttEventsError | None = None
+    #: The match keys the event is sent without (values that cannot be match keys, left out
+    #: with a warning when track took it), each as "path: reason", never the value. Known for
+    #: the events this process took; empty for an earlier process's.
+    dropped_keys: tuple[str, ...] = ()
 
 
 #: Tries after which an event that meets an unexpected error (not TikTok's answer: a bug, a
@@ -193,6 +198,9 @@ class _SenderCore:
         #: take itself (an earlier process's, a replay's, a store that keeps no mark). The
         #: events track took are sent as they were kept, and never counted here.
         self.validated_again = 0
+        # The events taken with match keys left out (rare), by event_id, until their final
+        # result is told: on_result says which keys they went without.
+        self._dropped: dict[str, tuple[str, ...]] = {}
 
     def track(
         self,
@@ -234,9 +242,13 @@ class _SenderCore:
         self._ready()  # before the event is kept: a sender that cannot send keeps nothing
         items = []
         for planned in plan.requests:
-            for body in planned.chunk.single_payloads():
+            for index, body in zip(
+                planned.chunk.indices, planned.chunk.single_payloads(), strict=True
+            ):
                 body = _with_own_event_id(body)
                 items.append((body, _event_id_of(body)))
+                if index in plan.dropped:
+                    self._dropped[items[-1][1]] = plan.dropped[index]
         with self._taking:
             if self._refusing:
                 raise PyttEventsError("the sender is closed: make a new one")
@@ -518,6 +530,8 @@ class _SenderCore:
                 logger.warning("%d event(s) wait in the outbox to be sent again: %s", count, error)
 
     def _tell(self, results: Iterable[SendResult]) -> None:
+        if self._dropped:
+            results = [self._with_dropped(result) for result in results]
         if self.on_result is None:
             return
         for result in results:
@@ -525,6 +539,14 @@ class _SenderCore:
                 self.on_result(result)
             except Exception:
                 logger.exception("on_result raised; the sender goes on")
+
+    def _with_dropped(self, result: SendResult) -> SendResult:
+        """result with the keys its event went without (forgotten once it is final)."""
+        if result.status == "retrying":
+            dropped = self._dropped.get(result.event_id)
+        else:
+            dropped = self._dropped.pop(result.event_id, None)
+        return dataclasses.replace(result, dropped_keys=dropped) if dropped else result
 
     def _flush_state(self, claims_before: int) -> bool | None:
         """What a waiting flush sees: True (nothing pending, and every result told), False

@@ -31,7 +31,7 @@ from pytt_events._base_client import (
 )
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from pytt_events._exceptions import PyttEventsError
-from pytt_events._plan import Plan, PlannedRequest
+from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest
 from pytt_events._response import BulkResponse, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
 from pytt_events._transport import AsyncSender, HttpRequest, HttpTransport, SyncSender
@@ -67,11 +67,18 @@ class TikTokEventsApi(BaseEventsApi):
             k bad events among n); False: the whole request fails.
         default_phone_region: read phone numbers without a country code as numbers of this
             region (ISO 3166-1 alpha-2, e.g. "BR"), process-wide; default: the environment
-            variable TIKTOK_DEFAULT_PHONE_REGION, or none (such numbers are refused).
+            variable TIKTOK_DEFAULT_PHONE_REGION, or none (then such a number cannot be a match
+            key: see invalid_match_keys).
         missing_event_ids: what send_payloads does with a stored event that has no event_id:
             "derive" (default) gives it one derived from its content, the same on every
             resend (a retried job, a replayed file), so TikTok can deduplicate it; "refuse"
             leaves its payload out as invalid. New events (post_event, track) get a uuid4.
+        invalid_match_keys: what becomes of an event with a personal-data value that cannot be
+            a match key (a phone number that cannot exist, a text that is no e-mail address, a
+            national number without default_phone_region): "drop" (default) leaves that value
+            out, with a warning naming the field and the reason (never the value), and sends
+            the event with its other keys (BulkResponse.dropped_keys lists them); "refuse"
+            refuses the event, as PayloadValidationError.
         transport: an httpx transport to use instead of the network (tests).
         sleep: how to wait between attempts (tests inject a recorder).
     """
@@ -90,6 +97,7 @@ class TikTokEventsApi(BaseEventsApi):
         isolate_invalid: bool = True,
         default_phone_region: str | None = None,
         missing_event_ids: MissingEventIds = "derive",
+        invalid_match_keys: InvalidMatchKeys = "drop",
         transport: HttpTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -105,6 +113,7 @@ class TikTokEventsApi(BaseEventsApi):
             isolate_invalid=isolate_invalid,
             default_phone_region=default_phone_region,
             missing_event_ids=missing_event_ids,
+            invalid_match_keys=invalid_match_keys,
         )
         self._sender = SyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -124,7 +133,7 @@ class TikTokEventsApi(BaseEventsApi):
             APIConnectionError: no usable answer, finally (APITimeoutError on a timeout).
         """
         plan = self._plan_event(event, self._auth(auth))
-        return self._send(plan.requests[0].request, retry)
+        return self._single(plan, self._send(plan.requests[0].request, retry))
 
     def post_events_in_bulk(
         self,
@@ -326,6 +335,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         isolate_invalid: bool = True,
         default_phone_region: str | None = None,
         missing_event_ids: MissingEventIds = "derive",
+        invalid_match_keys: InvalidMatchKeys = "drop",
         transport: HttpTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -341,6 +351,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             isolate_invalid=isolate_invalid,
             default_phone_region=default_phone_region,
             missing_event_ids=missing_event_ids,
+            invalid_match_keys=invalid_match_keys,
         )
         self._sender = AsyncSender(timeout=timeout, transport=transport)
         self._sleep = sleep
@@ -354,7 +365,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
     ) -> TikTokResponse:
         """See TikTokEventsApi.post_event."""
         plan = self._plan_event(event, self._auth(auth))
-        return await self._send(plan.requests[0].request, retry)
+        return self._single(plan, await self._send(plan.requests[0].request, retry))
 
     async def post_events_in_bulk(
         self,

@@ -442,7 +442,9 @@ def _fast_path(
     defs: dict[str, Any] = {}
     rules: list[Any] = [{"$ref": f"#/$defs/{definition}"}]
     base = _Base(document, rules[:1])
-    if require_hashed:
+    if require_hashed or warn:
+        # With warnings (and not require_hashed): a payload with raw personal data is left to
+        # the rule-by-rule path, which tells a value that cannot be a match key (_unusable).
         rules.append(_hashed_schema(_schema.pii_plan(definition, api_version), defs, base))
     ages = None
     if warn:
@@ -789,6 +791,41 @@ def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Prob
             yield from _unhashed(value, rule, where)
 
 
+def _unusable(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Problem]:
+    """A warning for each raw (not hashed) personal-data value that cannot be a match key (a
+    phone number that cannot exist, a text that is no e-mail address, a national number
+    without a default phone region): TikTok takes its hash, which matches nobody; sent
+    through this SDK, it is left out and the event goes with its other keys."""
+    if isinstance(payload, list):
+        for index, item in enumerate(payload):
+            yield from _unusable(item, plan, f"{path}/{index}")
+        return
+    if not isinstance(payload, Mapping):
+        return
+    for key, rule in plan.items():
+        if key not in payload:
+            continue
+        where = f"{path}/{key}"
+        value = payload[key]
+        if not isinstance(rule, str):
+            yield from _unusable(value, rule, where)
+            continue
+        values = value if isinstance(value, list) else [value]
+        for index, item in enumerate(values):
+            if not isinstance(item, str) or _hashing.is_absent(item) or is_sha256_hex(item):
+                continue
+            try:
+                _hashing.normalize(rule, item)
+            except ValueError as error:
+                yield Problem(
+                    f"{where}/{index}" if isinstance(value, list) else where,
+                    f"personal data ({rule}) that cannot be a match key: {error}; its hash "
+                    "matches nobody (sent through this SDK, it is left out and the event goes "
+                    "with its other keys)",
+                    "warning",
+                )
+
+
 def validate_payload(
     payload: Any,
     family: str | None = None,
@@ -959,6 +996,8 @@ class _Checker:
         if self.require_hashed:
             plan = _schema.pii_plan(definition, api_version)
             problems.extend(_unhashed(payload, plan, ""))
+        elif self.warn:
+            warnings.extend(_unusable(payload, _schema.pii_plan(definition, api_version), ""))
         return (*problems, *warnings)
 
     def _reference(self, payload: Any, family: str) -> list[Problem]:

@@ -66,8 +66,11 @@ def test_track_returns_and_flush_delivers_everything(durable: bool, tmp_path: Pa
 
 
 def test_bad_input_raises_in_the_caller_and_nothing_is_kept() -> None:
-    with SandboxServer(access_token=TOKEN) as server:
-        with EventSender(auth_for(server)) as sender:
+    with (
+        SandboxServer(access_token=TOKEN) as server,
+        TikTokEventsApi(invalid_match_keys="refuse") as api,
+    ):
+        with EventSender(auth_for(server), api=api) as sender:
             with pytest.raises(PayloadValidationError, match="email") as caught:
                 sender.track(event("b-1", email=RAW_PERSONAL_DATA[0].replace("@", " at ")))
             assert RAW_PERSONAL_DATA[0] not in str(caught.value)

@@ -10,6 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from pytt_events import _soft
+from pytt_events._hashing import UnusableValue
+from pytt_events._marks import unusable_values
 from pytt_events.context import Ad, Context, Page, User
 from pytt_events.event import Event
 from pytt_events.properties import Content, ContentType, Properties
@@ -42,17 +44,20 @@ def test_phone_is_stored_in_e164() -> None:
 
 
 def test_phone_without_country_code_names_the_field_not_the_value() -> None:
-    error = error_of(lambda: User(phone_number="5541998862934"))
-    assert error.errors()[0]["loc"] == ("phone_number",)
-    assert "international format" in str(error)
-    assert "5541998862934" not in str(error)
+    # A number that cannot be read is no match key: the model holds it as absent, with why.
+    phone = User(phone_number="5541998862934", email="a@b.co").phone_number
+    assert isinstance(phone, UnusableValue)
+    assert phone == ""
+    assert "international format" in phone.reason
+    assert "default_phone_region" in phone.reason
+    assert "5541998862934" not in phone.reason + repr(phone)
 
 
 def test_email_is_checked_and_normalized() -> None:
     assert User(email="  Jane.Doe@Example.com ").email == "jane.doe@example.com"
-    error = error_of(lambda: User(email="jane.doe-at-example.com"))
-    assert error.errors()[0]["loc"] == ("email",)
-    assert "jane.doe" not in str(error)
+    email = User(email="jane.doe-at-example.com").email
+    assert isinstance(email, UnusableValue)
+    assert email.reason == "not a valid e-mail address (expected name@domain.tld)"
 
 
 def test_external_id_is_trimmed() -> None:
@@ -98,13 +103,18 @@ def test_repr_and_str_hide_personal_data() -> None:
 
 def test_nested_validation_errors_name_the_path_and_hide_every_input() -> None:
     error = error_of(
-        lambda: make_event(
-            context={"user": {"email": RAW[0] + " x", "phone_number": "0" + RAW[1][1:]}}
-        )
+        lambda: make_event(context={"user": {"email": RAW[0], "ttp": 5}, "ip": "999.1.1.1"})
     )
     locations = {item["loc"] for item in error.errors()}
-    assert locations == {("context", "user", "email"), ("context", "user", "phone_number")}
-    assert not any(raw in str(error) for raw in (*RAW, "04155550132"))
+    assert locations == {("context", "user", "ttp"), ("context", "ip")}
+    assert not any(raw in str(error) for raw in (*RAW, "999.1.1.1"))
+
+
+def test_unusable_values_are_named_by_path_and_reason_never_shown() -> None:
+    event = make_event(context={"user": {"email": RAW[0] + " x", "phone_number": "0" + RAW[1][1:]}})
+    found = unusable_values(event)
+    assert [path for path, _ in found] == ["context.user.email", "context.user.phone_number"]
+    assert not any(raw in str(found) for raw in (*RAW, "04155550132"))
 
 
 # --- network, page, ad -----------------------------------------------------------------------

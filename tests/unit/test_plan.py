@@ -109,13 +109,10 @@ def test_hashing_off_sends_digests_and_refuses_raw_values() -> None:
 def test_dicts_are_validated_into_models_with_named_errors() -> None:
     assert isinstance(coerce({"pixel_code": "P", "event": "X", "context": {}}, Event), Event)
     with pytest.raises(PayloadValidationError) as caught:
-        coerce({"pixel_code": "P", "context": {"user": {"email": "nope"}}}, Event, "events.3.")
+        coerce({"pixel_code": "P", "context": {"user": {"email": 5}}}, Event, "events.3.")
     assert caught.value.errors == [
         ("events.3.event", "Field required"),
-        (
-            "events.3.context.user.email",
-            "Value error, not a valid e-mail address (expected name@domain.tld)",
-        ),
+        ("events.3.context.user.email", "Input should be a valid string"),
     ]
     with pytest.raises(PayloadValidationError, match="expected Event or a dict, got int"):
         coerce(5, Event)

@@ -156,8 +156,7 @@ def test_ttclid_comes_from_the_page_url_when_not_given(
 
 
 def test_a_default_phone_region_normalizes_national_numbers() -> None:
-    with pytest.raises(ValidationError):
-        TrackUser(phone="(41) 99886-2934")
+    assert "default_phone_region" in TrackUser(phone="(41) 99886-2934").phone.reason  # type: ignore[union-attr]
     try:
         TikTokEventsApi(default_phone_region="BR").close()
         assert TrackUser(phone="(41) 99886-2934").phone == "+5541998862934"

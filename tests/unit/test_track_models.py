@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from pytt_events import _soft
 from pytt_events._hashing import EMPTY_SHA256
+from pytt_events._marks import unusable_values
 from pytt_events._plan import track_chunks
 from pytt_events.track import ContentType, EventTrackRequest, StandardEvent, TrackEvent, TrackUser
 
@@ -133,10 +134,9 @@ def test_hashed_values_pass_through() -> None:
     [("email", "not-an-email"), ("phone", "41998862934")],
 )
 def test_invalid_personal_data_names_the_field_not_the_value(field: str, bad: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        TrackUser(**{field: bad})
-    assert caught.value.errors()[0]["loc"][0] == field
-    assert bad not in str(caught.value)
+    user = TrackUser(**{field: bad})
+    assert unusable_values(user) == [(field, getattr(user, field).reason)]
+    assert bad not in repr(user) + getattr(user, field).reason
 
 
 def test_repr_hides_personal_data() -> None:

@@ -52,6 +52,8 @@ def reference(
         ]
     if require_hashed:
         problems.extend(v._unhashed(payload, _schema.pii_plan(definition), ""))
+    elif warn:  # a raw value that cannot be a match key
+        warnings.extend(v._unusable(payload, _schema.pii_plan(definition), ""))
     return problems + warnings
 
 
