@@ -402,9 +402,12 @@ class BaseEventsApi:
             by_family.setdefault(family, []).extend(items)
             position += len(items)
         requests: list[PlannedRequest] = []
+        dropped: dict[int, tuple[str, ...]] = {}
         for family, items in by_family.items():
-            requests += self._plan_items(items, family, auth, "send_payloads").requests
-        return Plan(tuple(requests), "send_payloads", tuple(invalid))
+            planned = self._plan_items(items, family, auth, "send_payloads")
+            requests += planned.requests
+            dropped.update(planned.dropped)
+        return Plan(tuple(requests), "send_payloads", tuple(invalid), dropped)
 
     def _payload_items(
         self, number: int, payload: Any, position: int, version: str

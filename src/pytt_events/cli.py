@@ -611,6 +611,11 @@ def send(
             f"{report.accepted} of {report.events} event(s) accepted, {report.failed} failed; "
             f"{report.invalid} invalid and {report.unreadable} unreadable payload(s) skipped"
             + (f"; failed events written to {failed_out}" if failed_out and report.failed else "")
+            + (
+                f"; {report.dropped_keys} sent without some match keys (see the warnings)"
+                if report.dropped_keys
+                else ""
+            )
         )
     if report.stopped:
         kept = report.failed + report.unsent

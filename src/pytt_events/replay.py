@@ -97,6 +97,9 @@ class SendReport:
     old: int = 0
     #: Events not sent because the send was stopped (they are in `failed_out`).
     unsent: int = 0
+    #: Events sent without some of their match keys (raw values that cannot be match keys,
+    #: left out with a warning; see BulkResponse.dropped_keys).
+    dropped_keys: int = 0
     dry_run: bool = False
     #: Whether `stop` ended the send early.
     stopped: bool = False
@@ -236,6 +239,7 @@ def send_file(
                 report.events += sent
                 report.accepted += len(result.accepted)
                 report.failed += len(result.failed)
+                report.dropped_keys += len(result.dropped_keys)
                 report.requests += requests_done
                 for reason, count, first in result.failures_by_reason():
                     events = tuple(start + index for index in first)

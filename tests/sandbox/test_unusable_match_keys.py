@@ -264,6 +264,7 @@ def test_send_leaves_the_unusable_phone_out_and_takes_a_phone_region(
                env=env)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 of 2 event(s) accepted" in done.stdout
+    assert f"; {1 if region else 2} sent without some match keys" in done.stdout
     first, second = sandbox.received[0].body["data"]
     assert second["user"] == {"email": sha256_hex(EMAIL)}
     if region:
