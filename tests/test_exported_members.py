@@ -69,7 +69,8 @@ MODULES = {
         "detect_family", "problem_text", "validate_file", "validate_payload", "validate_stored",
     },
     "pytt_events.testing": {
-        "DEFAULT_ACCESS_TOKEN", "Fault", "FaultPlan", "ReceivedRequest", "Sandbox",
+        "DEFAULT_ACCESS_TOKEN", "DedupKey", "Fault", "FaultPlan", "ManualClock", "ReceivedRequest",
+        "Sandbox",
         "SandboxServer", "quick_start_event", "request_key",
     },
 }  # fmt: skip

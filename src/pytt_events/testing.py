@@ -52,9 +52,34 @@ values); with `strict_personal_data=True` such a request is refused with 40002 n
 paths. TikTok takes such bodies, so the default is not strict; the SDK's own tests run strict
 (they set `Sandbox.strict_personal_data_default`).
 
+It deduplicates as TikTok does (TikTok's help page "event-deduplication", as the project's
+../shared/TIKTOK-API-NOTES.md reads it in "Deduplication"), so a test can show that a resend
+is harmless. An event's key (`DedupKey`) is its pixel (pixel_code; or
+its event set: event_source_id) + its event name + its event_id; an event without an event_id
+but with a `_ttp` cookie (context.user.ttp in 1.0, user.ttp in 2.0) is keyed on the cookie
+instead ("TikTok will attempt to deduplicate" on it); an event with neither always counts. A
+copy that arrives within 48 hours of the first counted copy of its key is a duplicate; the
+first copy after that counts again and opens a new window. Inside one batch, the later items
+are the copies. TikTok answers a duplicate like any other event (code 0): only the record
+tells them apart.
+
+    clock = ManualClock()                                 # a clock that moves when told
+    with SandboxServer(clock=clock) as sandbox:
+        ...                                               # send the same event twice
+        sandbox.received[-1].counted                      # (False,): a duplicate
+        sandbox.counted_by_key()                          # {DedupKey(...): [the first copy]}
+        clock.advance(48 * 3600)                          # now a copy counts again
+
+Each request TikTok took (code 0, or 20001 for Fault.PARTIAL; under Fault.DELAY and
+Fault.MALFORMED too, which process the request) says per event whether it counted
+(`ReceivedRequest.counted`); a request TikTok refused (a wrong token, a body that fails the
+schema, bad_events) or that a fault kept from being processed (RATE_LIMIT, SERVER_ERROR,
+TIMEOUT, DROP) counts nothing. The time is the sandbox's `clock` (default time.time).
+
 `keep=N` keeps only the latest N requests in `received` (`keep=0`: none), so a long load
-test does not grow the sandbox to gigabytes; `requests_received` and `events_accepted` count
-everything all the same.
+test does not grow the sandbox to gigabytes; `requests_received`, `events_accepted`,
+`events_counted` and `duplicates` count everything all the same, and deduplication remembers
+every key (the key and a time, not the event).
 
 The same sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync
 and async) driven by the same handler, for fine-grained tests without sockets.
@@ -74,10 +99,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pytt_events import _families, _schema
-from pytt_events._constants import PARTIAL_SUCCESS
+from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_API_VERSION, PARTIAL_SUCCESS
 from pytt_events._exceptions import ConfigurationError
 from pytt_events._hashing import raw_personal_data
 from pytt_events._mock_transport import SimulatedNetworkError, mock_transport
@@ -87,8 +112,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ACCESS_TOKEN",
+    "DedupKey",
     "Fault",
     "FaultPlan",
+    "ManualClock",
     "ReceivedRequest",
     "Sandbox",
     "SandboxServer",
@@ -200,6 +227,85 @@ def request_key(payload: Any, body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+class DedupKey(NamedTuple):
+    """What TikTok deduplicates an event on (../shared/TIKTOK-API-NOTES.md, "Deduplication"):
+    "the pixel (or event set) + event + event_id". `source` is the pixel code (pixel_code in
+    Events 1.0) or the event source's ID (event_source_id in 2.0): a web event sent through
+    either for the same pixel has the same key. An event without an event_id but with a `_ttp`
+    cookie, which TikTok "will attempt to deduplicate" on, is keyed on the cookie: `event_id`
+    is None and `ttp` holds it."""
+
+    source: str
+    event: str
+    event_id: str | None
+    ttp: str | None = None
+
+
+def _dedup_keys(family: str, body: Any, api_version: str | None) -> list[DedupKey | None]:
+    """The deduplication key (`DedupKey`) of each event of a body of a request family, in the
+    order of its events (None for an event with neither an event_id nor a `_ttp` cookie, or not
+    an object: such an event always counts)."""
+    owner = _families.family(family, api_version or DEFAULT_API_VERSION)
+    try:
+        top, events = owner.split(body)
+    except (ValueError, AttributeError):
+        return []
+    return [_key_of({**top, **event}) if isinstance(event, dict) else None for event in events]
+
+
+def _key_of(event: Mapping[str, Any]) -> DedupKey | None:
+    """One event's key, its request-level fields merged in (a batch's pixel_code, a 2.0 body's
+    event_source_id). The rule, from ../shared/TIKTOK-API-NOTES.md ("Deduplication"): pixel
+    (or event set) + event + event_id; without an event_id, the `_ttp` cookie (1.0:
+    context.user.ttp, 2.0: user.ttp) in its place; with neither, no key."""
+    source = event.get("pixel_code") or event.get("event_source_id")
+    name = event.get("event")
+    if not isinstance(source, str) or not isinstance(name, str):
+        return None
+    event_id = event.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return DedupKey(source, name, event_id)
+    ttp = _dig(event, "user", "ttp") or _dig(event, "context", "user", "ttp")
+    if isinstance(ttp, str) and ttp:
+        return DedupKey(source, name, None, ttp)
+    return None
+
+
+def _dig(node: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+class ManualClock:
+    """A clock for the sandbox that moves only when told, so a test crosses TikTok's 48-hour
+    deduplication window without waiting: `SandboxServer(clock=clock)`, then
+    `clock.advance(48 * 3600)`. It starts at `start` (default: the time it is made)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        """The current time, in seconds since the epoch."""
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock on by `seconds` (not back: a negative value is refused); returns the
+        new time.
+
+        Raises:
+            ConfigurationError: seconds is negative."""
+        if seconds < 0:
+            raise ConfigurationError("a ManualClock moves forward only")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the sandbox does with one request: answer (status, headers, content), after
@@ -237,11 +343,30 @@ class ReceivedRequest:
     #: Where the body carried raw personal data (dotted JSON paths, e.g. "data.0.page.url"; never
     #: the values): a value shaped like an e-mail address or an international phone number.
     raw_personal_data: tuple[str, ...] = ()
+    #: Per event of `events`, in order: True if it counted, False if it was a duplicate of an
+    #: event counted less than 48 hours earlier (see the module's documentation). Empty when
+    #: TikTok did not take the request (refused, or a fault kept it from being processed).
+    counted: tuple[bool, ...] = ()
+    #: Per event of `events`, in order: its deduplication key (None: neither event_id nor
+    #: `_ttp`, so it always counts). Empty when TikTok did not take the request.
+    dedup_keys: tuple[DedupKey | None, ...] = ()
 
     @property
     def events(self) -> list[Any]:
         """The events the body carried (one for a single-event body)."""
         return _families.events_of(self.body)
+
+    @property
+    def counted_events(self) -> list[Any]:
+        """The events of this request that counted (none when TikTok did not take it)."""
+        return [event for event, counted in zip(self.events, self.counted, strict=False) if counted]
+
+    @property
+    def duplicate_events(self) -> list[Any]:
+        """The events of this request that TikTok took but dropped as duplicates."""
+        return [
+            event for event, counted in zip(self.events, self.counted, strict=False) if not counted
+        ]
 
 
 class Sandbox:
@@ -261,6 +386,7 @@ class Sandbox:
         bad_events: Collection[str] = (),
         name_bad_index: bool = False,
         keep: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if keep is not None and keep < 0:
             raise ConfigurationError("keep must be None (everything) or at least 0")
@@ -286,9 +412,17 @@ class Sandbox:
         self.received: MutableSequence[ReceivedRequest] = (
             [] if keep is None else collections.deque(maxlen=keep)
         )
-        #: Requests received and events accepted (code 0 or 20001), whatever is kept.
+        #: The sandbox's time (seconds since the epoch): deduplication windows and request_ids.
+        #: A ManualClock lets a test move it on (`clock.advance(48 * 3600)`).
+        self.clock = clock
+        #: Requests received and events accepted (code 0 or 20001, duplicates included), whatever
+        #: is kept; of the accepted events, those that counted and the duplicates.
         self.requests_received = 0
         self.events_accepted = 0
+        self.events_counted = 0
+        self.duplicates = 0
+        # Per key: when its current window opened (its latest counted copy), by self.clock.
+        self._windows: dict[DedupKey, float] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
@@ -331,13 +465,37 @@ class Sandbox:
             for event in request.events
         ]
 
+    def counted_events(self) -> list[Any]:
+        """Every event that counted (not a duplicate), in arrival order, of the requests kept
+        (see keep); events without a key included."""
+        with self._lock:
+            requests = list(self.received)
+        return [event for request in requests for event in request.counted_events]
+
+    def counted_by_key(self) -> dict[DedupKey, list[Any]]:
+        """The events that counted, per deduplication key, oldest first, of the requests kept
+        (see keep): one per key, unless copies came 48 hours or more apart. Events with no key
+        (neither event_id nor `_ttp`) are not here: see counted_events."""
+        with self._lock:
+            requests = list(self.received)
+        found: dict[DedupKey, list[Any]] = {}
+        for request in requests:
+            # counted and dedup_keys are empty for a request TikTok did not take.
+            outcomes = zip(request.events, request.dedup_keys, request.counted, strict=False)
+            for event, key, counted in outcomes:
+                if counted and key is not None:
+                    found.setdefault(key, []).append(event)
+        return found
+
     def reset(self) -> None:
         """Forget what was received (and how often each request was delivered, so by-content
-        fault plans start over)."""
+        fault plans start over, and which events counted, so every key counts again)."""
         with self._lock:
             self.received.clear()
             self._deliveries.clear()
+            self._windows.clear()
             self.requests_received = self.events_accepted = 0
+            self.events_counted = self.duplicates = 0
 
     def _route(self, path: str) -> tuple[str | None, str | None]:
         if not path.startswith(_PREFIX):
@@ -355,7 +513,8 @@ class Sandbox:
         """What TikTok (with this sandbox's faults) does with a request."""
         number = next(self._requests)
         fault = self._fault_for(number, body)
-        request_id = f"{time.strftime('%Y%m%d%H%M%S', time.gmtime())}{next(self._ids):012X}"
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self.clock()))
+        request_id = f"{stamp}{next(self._ids):012X}"
         path = path.split("?", 1)[0]
         version, family = self._route(path)
         lowered = {key.lower(): value for key, value in headers.items()}
@@ -454,6 +613,8 @@ class Sandbox:
         headers: Mapping[str, str],
         fault: FaultPlan | None,
     ) -> ReceivedRequest:
+        taken = code in (0, PARTIAL_SUCCESS) and family is not None
+        keys = tuple(_dedup_keys(family, payload, version)) if taken and family else ()
         record = ReceivedRequest(
             path=path,
             api_version=version,
@@ -464,13 +625,36 @@ class Sandbox:
             headers={k: v for k, v in headers.items() if k != "access-token"},
             fault=fault.fault if fault is not None else None,
             raw_personal_data=tuple(path for path, _ in raw_personal_data(payload)),
+            dedup_keys=keys,
         )
         with self._lock:
+            # Under the lock: a request's events are deduplicated together, against every
+            # request recorded before it (the later items of a batch are the copies).
+            if taken:
+                record = dataclasses.replace(record, counted=self._deduplicate(keys))
+                self.events_accepted += len(record.events)
+                self.events_counted += sum(record.counted)
+                self.duplicates += len(keys) - sum(record.counted)
             self.received.append(record)
             self.requests_received += 1
-            if code in (0, PARTIAL_SUCCESS):
-                self.events_accepted += len(record.events)
         return record
+
+    def _deduplicate(self, keys: Sequence[DedupKey | None]) -> tuple[bool, ...]:
+        """Whether each event of a request TikTok took counts (with self._lock held). TikTok
+        drops an Events API copy "within 48 hours of the first" (../shared/TIKTOK-API-NOTES.md,
+        "Deduplication"): a key's window opens at the copy that counts and lasts
+        DEDUP_WINDOW_SECONDS; the first copy at or after its end counts and opens a new one."""
+        now = self.clock()
+        counted: list[bool] = []
+        for key in keys:
+            opened = self._windows.get(key) if key is not None else None
+            if opened is not None and now - opened < DEDUP_WINDOW_SECONDS:
+                counted.append(False)
+                continue
+            if key is not None:
+                self._windows[key] = now
+            counted.append(True)
+        return tuple(counted)
 
     def _check(
         self, version: str, family: str, headers: Mapping[str, str], body: bytes
@@ -533,6 +717,7 @@ class SandboxServer(Sandbox):
         bad_events: Collection[str] = (),
         name_bad_index: bool = False,
         keep: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(
             access_token,
@@ -542,6 +727,7 @@ class SandboxServer(Sandbox):
             bad_events=bad_events,
             name_bad_index=name_bad_index,
             keep=keep,
+            clock=clock,
         )
         self._address = (host, port)
         self._on_request = on_request
