@@ -198,16 +198,24 @@ def sandbox(
 ) -> None:
     """Emulate TikTok's Events API on this machine until interrupted (Ctrl-C or SIGTERM).
 
-    It checks the Access-Token header, validates every body against the schema and answers
-    as TikTok does. One line per request is printed: path, code, events.
+    It checks the Access-Token header, validates every body against the schema, answers as
+    TikTok does and deduplicates as TikTok does (pixel or event set + event + event_id, or the
+    _ttp cookie without an event_id; copies within 48 hours of the first). One line per request
+    is printed: path, code, events, and how many counted and were duplicates.
     """
 
     from pytt_events.testing import SandboxServer
 
     def report(record: ReceivedRequest) -> None:
+        counted = sum(record.counted)
+        dedup = (
+            f": {counted} counted, {len(record.counted) - counted} duplicate(s)"
+            if record.counted
+            else ""
+        )
         click.echo(
             f"{record.path} -> code {record.code} ({len(record.events)} event(s)) "
-            f"request_id {record.request_id}"
+            f"request_id {record.request_id}{dedup}"
         )
 
     # Stop on Ctrl-C and on SIGTERM alike, even when started with SIGINT ignored (as background
