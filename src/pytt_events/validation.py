@@ -765,40 +765,15 @@ def _schema_at(
     return node, keyword
 
 
-def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Problem]:
+def _personal_values(
+    payload: Any, plan: Mapping[str, Any], path: str
+) -> Iterator[tuple[str, str, str]]:
+    """(JSON pointer, mark, value) of each non-empty string of a personal-data field (x-pii)
+    in payload, by the family's personal-data plan; an item of a list value is located by its
+    position."""
     if isinstance(payload, list):
         for index, item in enumerate(payload):
-            yield from _unhashed(item, plan, f"{path}/{index}")
-        return
-    if not isinstance(payload, Mapping):
-        return
-    for key, rule in plan.items():
-        if key not in payload:
-            continue
-        where = f"{path}/{key}"
-        value = payload[key]
-        if isinstance(rule, str):
-            values = value if isinstance(value, list) else [value]
-            for index, item in enumerate(values):
-                spot = f"{where}/{index}" if isinstance(value, list) else where
-                if not isinstance(item, str) or not item:
-                    continue
-                if not is_sha256_hex(item):
-                    yield Problem(spot, f"personal data ({rule}) is not a SHA-256 hex digest")
-                elif item.lower() == EMPTY_SHA256:
-                    yield Problem(spot, "is the SHA-256 of an empty string: it matches nobody")
-        else:
-            yield from _unhashed(value, rule, where)
-
-
-def _unusable(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Problem]:
-    """A warning for each raw (not hashed) personal-data value that cannot be a match key (a
-    phone number that cannot exist, a text that is no e-mail address, a national number
-    without a default phone region): TikTok takes its hash, which matches nobody; sent
-    through this SDK, it is left out and the event goes with its other keys."""
-    if isinstance(payload, list):
-        for index, item in enumerate(payload):
-            yield from _unusable(item, plan, f"{path}/{index}")
+            yield from _personal_values(item, plan, f"{path}/{index}")
         return
     if not isinstance(payload, Mapping):
         return
@@ -808,22 +783,40 @@ def _unusable(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Prob
         where = f"{path}/{key}"
         value = payload[key]
         if not isinstance(rule, str):
-            yield from _unusable(value, rule, where)
+            yield from _personal_values(value, rule, where)
             continue
         values = value if isinstance(value, list) else [value]
         for index, item in enumerate(values):
-            if not isinstance(item, str) or _hashing.is_absent(item) or is_sha256_hex(item):
-                continue
-            try:
-                _hashing.normalize(rule, item)
-            except ValueError as error:
-                yield Problem(
-                    f"{where}/{index}" if isinstance(value, list) else where,
-                    f"personal data ({rule}) that cannot be a match key: {error}; its hash "
-                    "matches nobody (sent through this SDK, it is left out and the event goes "
-                    "with its other keys)",
-                    "warning",
-                )
+            if isinstance(item, str) and item:
+                yield (f"{where}/{index}" if isinstance(value, list) else where), rule, item
+
+
+def _unhashed(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Problem]:
+    for spot, rule, item in _personal_values(payload, plan, path):
+        if not is_sha256_hex(item):
+            yield Problem(spot, f"personal data ({rule}) is not a SHA-256 hex digest")
+        elif item.lower() == EMPTY_SHA256:
+            yield Problem(spot, "is the SHA-256 of an empty string: it matches nobody")
+
+
+def _unusable(payload: Any, plan: Mapping[str, Any], path: str) -> Iterator[Problem]:
+    """A warning for each raw (not hashed) personal-data value that cannot be a match key (a
+    phone number that cannot exist, a text that is no e-mail address, a national number
+    without a default phone region): TikTok takes its hash, which matches nobody; sent
+    through this SDK, it is left out and the event goes with its other keys."""
+    for spot, rule, item in _personal_values(payload, plan, path):
+        if _hashing.is_absent(item) or is_sha256_hex(item):
+            continue
+        try:
+            _hashing.normalize(rule, item)
+        except ValueError as error:
+            yield Problem(
+                spot,
+                f"personal data ({rule}) that cannot be a match key: {error}; its hash matches "
+                "nobody (sent through this SDK, it is left out and the event goes with its "
+                "other keys)",
+                "warning",
+            )
 
 
 def validate_payload(
