@@ -26,6 +26,8 @@ WARNING_MARKS = (
     "x-expected-values",
     "x-deprecated-values",
     "x-max-age",
+    "x-max-ahead",
+    "x-warn-given",
     "x-normalize",
 )
 

@@ -18,8 +18,9 @@ SchemaModel turns the schema's extension marks, which the generator carries into
     x-min-properties    the object needs at least this many fields (JSON Schema minProperties)
     x-forbidden-properties  fields that must not appear (JSON Schema not/required)
     x-conditions        rules between fields (JSON Schema if/then): refusals raise, warnings
-                        are logged (event_source_id must fit event_source)
-    x-expected-pattern, x-expected-values, x-deprecated-values, x-max-age, x-warn-unknown
+                        are logged (event_source_id must fit event_source; event_source app)
+    x-expected-pattern, x-expected-values, x-deprecated-values, x-max-age, x-max-ahead,
+    x-warn-given, x-warn-unknown
                         what TikTok takes but probably wastes: accepted, with a warning logged
                         once per process (see _soft)
 

@@ -6,6 +6,10 @@ reports each one, with severity "warning"). A warning never stops an event.
     x-expected-values    names the enum of supported values       (SupportedCurrency)
     x-deprecated-values  names the enum of deprecated values, and its x-replacements
     x-max-age            seconds: an older Unix time is outside TikTok's match window
+    x-max-ahead          seconds: a later time (Unix time, datetime or ISO 8601 string) is in
+                         the future by more than clock skew explains  (event_time, timestamp)
+    x-warn-given         any value given here warns; inside a rule between fields (if/then),
+                         whose `if` says when                  (event_source "app")
     x-warn-unknown       an open object: keys it does not list      (custom properties)
     x-normalize          a raw value TikTok's code normalizes        (city, state, country),
                          a URL whose query carries raw personal data (page.url, referrer)
@@ -16,6 +20,7 @@ field, except a deprecated event name (one of the schema's own constants).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
@@ -31,6 +36,10 @@ logger = logging.getLogger("pytt_events")
 
 #: The marks this module checks on a value (x-warn-unknown is checked on an object).
 VALUE_MARKS = WARNING_MARKS
+
+#: The marks whose verdict moves with the clock (measured from `now`): no static schema can
+#: state them, so stored-payload validation checks them in Python on every payload.
+CLOCK_MARKS = ("x-max-age", "x-max-ahead")
 
 _warned: set[tuple[str, ...]] = set()
 _lock = threading.Lock()
@@ -142,7 +151,11 @@ def compile_check(
 
         return deprecated_values
     if mark == "x-max-age":
-        old = message or f"is more than {rule // 86400} days old"
+        days = rule // 86400
+        old = message or (
+            f"is more than {days} days old: TikTok matches events within {days} days, so it "
+            "will probably not be matched; it is sent as given"
+        )
 
         def max_age(value: Any, now: float | None) -> str | None:
             if type(value) in (int, float) and (now or time.time()) - value > rule:
@@ -150,9 +163,48 @@ def compile_check(
             return None
 
         return max_age
+    if mark == "x-max-ahead":
+        ahead = message or (
+            f"is more than {rule // 60} minutes in the future: an event cannot have happened "
+            "yet, so this is probably a wrong clock, time zone or unit, and TikTok will probably "
+            "not use it as intended; it is sent as given"
+        )
+
+        def max_ahead(value: Any, now: float | None) -> str | None:
+            moment = _unix_time(value)
+            if moment is not None and moment - (now or time.time()) > rule:
+                return ahead
+            return None
+
+        return max_ahead
+    if mark == "x-warn-given":
+        given = message or "is a value TikTok takes only in some cases; it is sent as given"
+        return lambda value, now: given if rule is True and value is not None else None
     if mark == "x-normalize":
         return lambda value, now: _check_normalized(rule, value, message)
     return lambda value, now: None
+
+
+def _unix_time(value: Any) -> float | None:
+    """The Unix time of a moment as the schema's time fields carry it: a number of seconds,
+    an aware datetime (the models), an ISO 8601 string with an offset (stored payloads); None
+    for anything else (a naive or unreadable time earns no warning: the type and format rules
+    are the schema's)."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.timestamp() if value.tzinfo is not None else None
+    if kind is str:
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):  # RFC 3339's UTC, which fromisoformat reads from 3.11 only
+            text = text[:-1] + "+00:00"
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return moment.timestamp() if moment.tzinfo is not None else None
+    return None
 
 
 def _check_normalized(kind: str, value: Any, message: str | None) -> str | None:
@@ -216,9 +268,9 @@ def quiet_schema(mark: str, rule: Any, document: Mapping[str, Any]) -> Any:
     """A JSON Schema that a value meets only if its check (compile_check) says nothing: a
     native validator decides the common case, and only a value that fails it is checked here.
     It may be stricter than the check (a value it refuses is merely checked in Python), never
-    looser. False (always checked) for a mark with no static schema: x-max-age (its verdict
-    moves with the clock), and x-normalize under a normalizer someone registered in place of
-    the default one."""
+    looser. False (always checked) for a mark with no static schema: the CLOCK_MARKS (their
+    verdict moves with the clock), and x-normalize under a normalizer someone registered in
+    place of the default one."""
     if mark == "x-expected-pattern":
         # re.match anchors at the start only; JSON Schema searches. Rust's `$` is stricter
         # than Python's (no final newline), which only sends more values to the check.
@@ -231,6 +283,8 @@ def quiet_schema(mark: str, rule: Any, document: Mapping[str, Any]) -> Any:
         return {"not": {"enum": replaced}} if replaced else True
     if mark == "x-normalize":
         return _normalized_schema(rule)
+    if mark == "x-warn-given":
+        return {"type": "null"} if rule is True else True
     return False
 
 

@@ -3,19 +3,20 @@ streamed from files of any size.
 
 The same schema files the models are compiled from. Each problem has a severity: an "error" is
 something TikTok refuses; a "warning" is something TikTok takes but that is probably wrong or
-wasted (the schema's warning marks, checked by _soft: a deprecated event name, a currency TikTok
-does not support, an event older than TikTok's match window, an unknown key on an open object,
-an unexpected shape), found by walking a plan of the schema's warning marks. jsonschema is the
-reference for errors: its errors become the messages, which name the field (as a JSON Pointer)
-and the rule, never the value, so they are safe to log for personal data. jsonschema-rs answers
-first, ~100 times faster; only payloads it finds invalid go through jsonschema for the messages.
+wasted (the schema's warning marks, checked by _soft: a deprecated event name, a currency
+TikTok does not support, an event older than TikTok's match window or in the future, an event
+source TikTok enables only on request, an unknown key on an open object, an unexpected shape),
+found by walking a plan of the schema's warning marks. jsonschema is the reference for errors:
+its errors become the messages, which name the field (as a JSON Pointer) and the rule, never
+the value, so they are safe to log for personal data. jsonschema-rs answers first, ~100 times
+faster; only payloads it finds invalid go through jsonschema for the messages.
 A test proves both give the same verdicts on the whole test corpus and on generated payloads.
 
 The fast path (see _fast_path): one jsonschema-rs validator per family holds the family's
 schema, the require-hashed rule and the warning marks, all built at run time from the loaded
 schema, so that one native call decides a payload with nothing to report. Python then adds
-only what a static schema cannot say (the rules between fields, memoized, and event ages,
-which move with the clock), and any other payload takes the rule-by-rule path above, which
+only what a static schema cannot say (the rules between fields, memoized, and event times,
+whose warnings move with the clock), and any other payload takes the rule-by-rule path above, which
 gives the messages. When every error jsonschema-rs finds is a keyword that fails on its own,
 its errors give the messages (_native_problems); others go to jsonschema. Tests prove the fast
 path gives the same problems, messages and order (tests/unit/test_validation_fast.py).
@@ -247,8 +248,9 @@ def _memoized_condition_warnings(
 # mirror of _unhashed), and with warnings, a schema each warning mark's value meets when its
 # check says nothing (_soft.quiet_schema, laid out like the warning plan that _soft_problems
 # walks). A payload that passes it has no error and no warning but those the schema cannot
-# state: the rules between fields (memoized, see _condition_warnings) and event ages
-# (x-max-age, which move with the clock: a walk of their few places). Any other payload takes
+# state: the rules between fields (memoized, see _condition_warnings) and event times
+# (_soft.CLOCK_MARKS, x-max-age and x-max-ahead, whose verdicts move with the clock: a walk
+# of their few places). Any other payload takes
 # the slow path, which gives the messages; the fast one only ever decides "nothing to say".
 
 
@@ -257,7 +259,7 @@ class _FastPath:
     validator: Any
     #: The warnings of the rules between fields (_condition_warnings, memoized).
     conditions: _Conditions
-    #: The warning plan of the x-max-age marks alone (None: the family has none).
+    #: The warning plan of the clock marks alone (None: the family has none).
     ages: _schema.WarningPlan | None
     #: What the family's schema says of a payload it accepts (see _Base).
     base: _Base
@@ -348,7 +350,7 @@ def _compiled_quick(
 ) -> _Quick | None:
     """The fast path of a family as one function of straight-line code: the validator's verdict,
     then the warnings it cannot give (the rules between fields, memoized, and the walk of the
-    x-max-age marks, in _soft_problems' order, through lists only where the family's schema
+    clock marks, in _soft_problems' order, through lists only where the family's schema
     allows one: the payload is one it accepts). None where the schema does not say what a
     list holds (the generic walker then serves). The code is made from the schema's keys,
     quoted with repr."""
@@ -557,11 +559,11 @@ def _listed(
 def _quiet_schema(
     plan: _schema.WarningPlan, document: Mapping[str, Any], defs: dict[str, Any], base: _Base
 ) -> dict[str, Any]:
-    """What _soft_problems finds nothing in, x-max-age aside (see _ages)."""
+    """What _soft_problems finds nothing in, the clock marks aside (see _ages)."""
     checks = [
         _soft.quiet_schema(mark, rule, document)
         for mark, rule, _ in plan.marks
-        if mark != "x-max-age"
+        if mark not in _soft.CLOCK_MARKS
     ]
     if plan.children or plan.known is not None:
 
@@ -582,8 +584,8 @@ def _quiet_schema(
 
 
 def _ages(plan: _schema.WarningPlan) -> _schema.WarningPlan:
-    """The warning plan of the x-max-age marks alone."""
-    kept = [index for index, (mark, _, _) in enumerate(plan.marks) if mark == "x-max-age"]
+    """The warning plan of the clock marks alone (x-max-age, x-max-ahead)."""
+    kept = [index for index, (mark, _, _) in enumerate(plan.marks) if mark in _soft.CLOCK_MARKS]
     children = {key: _ages(child) for key, child in plan.children.items()}
     return _schema.WarningPlan(
         marks=tuple(plan.marks[index] for index in kept),
