@@ -133,8 +133,8 @@ def test_warnings_are_printed_and_fail_only_with_strict(tmp_path: Path) -> None:
         "2025 (still converted on TikTok's side); send Purchase",
         f"{path}:3: warning: /data/0/properties/currency: is not one of the 67 values TikTok "
         "supports (SupportedCurrency); it is sent as given",
-        f"{path}:4: warning: /data/0/event_time: is more than 28 days old: TikTok attributes "
-        "events within its 28-day click-through window, so it will probably not match",
+        f"{path}:4: warning: /data/0/event_time: is more than 28 days old: TikTok matches "
+        "events within 28 days, so it will probably not be matched; it is sent as given",
         f"{path}:5: warning: /data/0/properties: 'colour' is not a field TikTok documents here; "
         "it is sent, but TikTok may ignore it",
         f"{path}:6: warning: /event_source_id: is not shaped like an event set ID (19 digits), "

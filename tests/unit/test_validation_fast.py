@@ -129,6 +129,9 @@ CHANGES: list[tuple[str, str, Any]] = [
     ("event_track", f"{EVENT}/event_time", int(NOW) - 40 * 86400),
     ("event_track", f"{EVENT}/event_time", int(NOW) - 28 * 86400),
     ("event_track", f"{EVENT}/event_time", int(NOW) - 28 * 86400 - 1),
+    ("event_track", f"{EVENT}/event_time", int(NOW) + 300),
+    ("event_track", f"{EVENT}/event_time", int(NOW) + 301),
+    ("event_track", f"{EVENT}/event_time", int(NOW) + 30 * 86400),
     ("event_track", f"{EVENT}/properties/currency", "XAU"),
     ("event_track", f"{EVENT}/properties/currency", ""),
     ("event_track", f"{EVENT}/properties/gtm_version", "1"),
@@ -151,6 +154,12 @@ CHANGES: list[tuple[str, str, Any]] = [
     ("event_track", "event_source", "app"),
     ("event_track", "event_source", "crm"),
     ("pixel_track", "event", "PlaceAnOrder"),
+    ("pixel_track", "timestamp", "2026-01-01T00:05:00Z"),
+    ("pixel_track", "timestamp", "2026-01-01T00:05:01Z"),
+    ("pixel_track", "timestamp", "2025-12-31T21:05:01-03:00"),
+    ("pixel_track", "timestamp", "2026-01-31T00:00:00+00:00"),
+    ("pixel_track", "timestamp", "2020-01-01T00:00:00Z"),
+    ("pixel_track", "timestamp", "2030-01-01T00:00:00"),
     ("pixel_track", "context/ad/callback", "not-a-ttclid"),
     ("pixel_track", "properties/custom", {"a": 1}),
     # personal data
@@ -194,6 +203,22 @@ def test_each_kind_of_problem_is_reported_the_same(shape: str, path: str, value:
     agree(set_at(payload, path, value) if path else payload)
 
 
+def test_event_sources_and_batches_get_the_same_problems() -> None:
+    """The warnings a rule between fields or a clock mark gives beyond one change: an old
+    offline event, an app event in the future, a batch with a future timestamp."""
+    old_offline = set_at(event_track(), f"{EVENT}/event_time", int(NOW) - 60 * 86400)
+    agree(old_offline | {"event_source": "offline", "event_source_id": "7123456789012345678"})
+    future_app = set_at(event_track(), f"{EVENT}/event_time", int(NOW) + 30 * 86400)
+    agree(future_app | {"event_source": "app", "event_source_id": "7123456789"})
+    item = {key: value for key, value in pixel_track().items() if key != "pixel_code"}
+    batch = {
+        "pixel_code": "PIXEL",
+        "batch": [item, item | {"timestamp": "2026-03-01T00:00:00Z"}, item | {"type": "track"}],
+    }
+    agree(batch)
+    assert [p.path for p in validate_payload(batch, warn=True, now=NOW)] == ["/batch/1/timestamp"]
+
+
 def test_the_quiet_payloads_are_decided_by_the_fast_path_alone() -> None:
     calls = 0
     slow = v._Checker._slow
@@ -207,6 +232,8 @@ def test_the_quiet_payloads_are_decided_by_the_fast_path_alone() -> None:
     try:
         assert validate_payload(event_track(), require_hashed=True, warn=True, now=NOW) == []
         assert validate_payload(pixel_track(), require_hashed=True, warn=True, now=NOW) == []
+        stamped = pixel_track() | {"timestamp": "2025-12-31T21:00:00-03:00"}
+        assert validate_payload(stamped, require_hashed=True, warn=True, now=NOW) == []
     finally:
         v._Checker._slow = slow  # type: ignore[method-assign]
     assert calls == 0
