@@ -339,8 +339,9 @@ Examples:
 \b
 An error is something TikTok refuses; a warning something TikTok takes but that is probably
 wrong or wasted (a deprecated event name, a currency TikTok does not support, an event_time
-older than 28 days, an unknown key, an unexpected shape). Warnings are printed and do not
-change the exit status, unless --strict.
+older than 28 days or in the future, event_source app, an unknown key, an unexpected shape, a
+raw phone number or e-mail address that cannot be a match key). Warnings are printed and do
+not change the exit status, unless --strict.
 Exit status: 0 all valid, 1 some payload invalid or unreadable (or, with --strict, with a
 warning), 2 usage error or a file that cannot be read.
 """
