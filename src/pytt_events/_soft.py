@@ -171,7 +171,13 @@ def compile_check(
         )
 
         def max_ahead(value: Any, now: float | None) -> str | None:
-            moment = _unix_time(value)
+            kind = type(value)
+            if kind is int:  # the models' event_time, first: no call
+                moment: float | None = value
+            elif kind is dt.datetime and value.tzinfo is not None:  # the models' timestamp
+                moment = value.timestamp()
+            else:
+                moment = _unix_time(value)
             if moment is not None and moment - (now or time.time()) > rule:
                 return ahead
             return None
