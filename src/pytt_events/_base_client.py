@@ -27,12 +27,11 @@ from pytt_events._constants import (
     MAX_ISOLATED,
 )
 from pytt_events._exceptions import (
-    AuthenticationError,
+    FATAL_ERRORS,
     BulkSendError,
     ConfigurationError,
     InvalidRequestError,
     PayloadValidationError,
-    PermissionDeniedError,
     PyttEventsError,
 )
 from pytt_events._families import Family
@@ -47,8 +46,6 @@ logger = logging.getLogger("pytt_events")
 
 EventsApiVersion = Literal["1.0", "2.0"]
 MissingEventIds = Literal["derive", "refuse"]
-# Errors that every later request would meet too: a bulk send stops at the first one.
-FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
 #: The event shape (see _families) of the original package's Event, which post_event and
 #: post_events_in_bulk take, and that of Events 2.0, which track takes and events_api="2.0"
 #: sends everything through.
@@ -403,11 +400,13 @@ class BaseEventsApi:
             position += len(items)
         requests: list[PlannedRequest] = []
         dropped: dict[int, tuple[str, ...]] = {}
+        event_ids: dict[int, str | None] = {}
         for family, items in by_family.items():
             planned = self._plan_items(items, family, auth, "send_payloads")
             requests += planned.requests
             dropped.update(planned.dropped)
-        return Plan(tuple(requests), "send_payloads", tuple(invalid), dropped)
+            event_ids.update(planned.event_ids)
+        return Plan(tuple(requests), "send_payloads", tuple(invalid), dropped, event_ids)
 
     def _payload_items(
         self, number: int, payload: Any, position: int, version: str
@@ -564,6 +563,7 @@ class BaseEventsApi:
             response_indices=tuple(response_indices),
             invalid=plan.invalid,
             dropped_keys=plan.dropped,
+            event_ids=plan.event_ids,
         )
         logger.debug("%s: %s", plan.caller, result.message)
         if failed:

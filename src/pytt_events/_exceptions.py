@@ -116,6 +116,11 @@ class PermissionDeniedError(APIError):
     """The token has no permission for this pixel or advertiser."""
 
 
+#: Errors that every later request meets too, until the credentials or permissions are fixed:
+#: a bulk send stops at the first one, and EventSender keeps the events waiting.
+FATAL_ERRORS = (AuthenticationError, PermissionDeniedError)
+
+
 class InvalidRequestError(APIError):
     """TikTok refused the request's parameters; sending it again will not help."""
 

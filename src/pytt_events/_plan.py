@@ -41,6 +41,15 @@ from pytt_events.auth import TikTokAuth
 InvalidMatchKeys = Literal["drop", "refuse"]
 
 
+@dataclass
+class Record:
+    """What planning notes of each event, by input position: its event_id, and the match keys
+    left out of it (values that cannot be match keys), as "path: reason"."""
+
+    event_ids: dict[int, str | None] = field(default_factory=dict)
+    dropped: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Top:
     """Request-level fields given by the caller (track's event_source, a stored body's own),
@@ -148,6 +157,8 @@ class Plan:
     #: The events sent with match keys left out (values that cannot be match keys), by input
     #: position: each key's path and reason, never its value.
     dropped: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    #: The event_id of each event, by input position.
+    event_ids: Mapping[int, str | None] = field(default_factory=dict)
 
     @property
     def events(self) -> int:
@@ -178,7 +189,7 @@ def plan(
         PayloadValidationError: an event or a request-level field is invalid; nothing is
             planned.
     """
-    dropped: dict[int, tuple[str, ...]] = {}
+    record = Record()
     requests = tuple(
         PlannedRequest(
             chunk,
@@ -197,10 +208,10 @@ def plan(
             top=top,
             hash_values=hash_values,
             unusable=unusable,
-            dropped=dropped,
+            record=record,
         )
     )
-    return Plan(requests, caller, tuple(invalid), dropped)
+    return Plan(requests, caller, tuple(invalid), record.dropped, record.event_ids)
 
 
 def plan_bodies(
@@ -211,10 +222,10 @@ def plan_bodies(
     top: Top | None = None,
     hash_values: bool = True,
     unusable: InvalidMatchKeys = "drop",
-    dropped: dict[int, tuple[str, ...]] | None = None,
+    record: Record | None = None,
 ) -> list[Chunk]:
     """Steps 1 to 4 of plan: the request bodies, each with the positions of its events
-    (`unusable` as in plan; the events sent with keys left out are added to `dropped`).
+    (`unusable` as in plan; each event's id and the keys left out of it go in `record`).
 
     Raises:
         PayloadValidationError: an event or a request-level field is invalid, or an event is
@@ -236,7 +247,7 @@ def plan_bodies(
         singles = []
         for item in items:
             item = prepare(item, family, given, top)
-            body = _serialized(item, plan, hash_values, unusable, dropped)
+            body = _serialized(item, plan, hash_values, unusable, record)
             content = to_json(body)
             if may_hold_absent(content):
                 body = drop_empty(body)
@@ -247,7 +258,7 @@ def plan_bodies(
         return singles
     for item in items:
         item = prepare(item, family, given, top)
-        body = _serialized(item, plan, hash_values, unusable, dropped)
+        body = _serialized(item, plan, hash_values, unusable, record)
         given_top = item.top.fields if item.top is not None else {}
         values = []
         for name in family.group_by:
@@ -526,7 +537,7 @@ def _serialized(
     plan: PiiPlan,
     hash_values: bool,
     unusable: InvalidMatchKeys,
-    dropped: dict[int, tuple[str, ...]] | None,
+    record: Record | None,
 ) -> Any:
     """serialize for a prepared item, and what becomes of its values that cannot be match
     keys (see plan's `unusable`): looked for only when the serializer met one.
@@ -552,8 +563,10 @@ def _serialized(
             )
         for path, _ in found:
             _leave_out(body, path.split("."))
-        if dropped is not None:
-            dropped[item.index] = tuple(f"{path}: {reason}" for path, reason in found)
+        if record is not None:
+            record.dropped[item.index] = tuple(f"{path}: {reason}" for path, reason in found)
+    if record is not None:
+        record.event_ids[item.index] = body.get("event_id")
     return body
 
 

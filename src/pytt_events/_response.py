@@ -7,10 +7,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from pytt_events._constants import PARTIAL_SUCCESS
-from pytt_events._exceptions import PyttEventsError
+from pytt_events._exceptions import FATAL_ERRORS, APIError, PyttEventsError
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,41 @@ class FailedEvent:
 
 
 @dataclass(frozen=True)
+class EventOutcome:
+    """What became of one event of a bulk send (BulkResponse.outcomes), by its input position.
+
+    status: "accepted"; "partial" (its request was answered 20001: TikTok may have rejected
+    some events of it, naming none; sending it again would change nothing); "failed" (`error`
+    says why, `payload` is the event as a body of its own, hashed, ready to be sent again).
+    `code` is 0, 20001 or TikTok's code (None: no answer), `reason` one line (never the
+    payload). `retry_later`: a failed event that a later attempt may deliver (a network
+    failure, a rate limit, a server error, or credentials and permissions to fix); False for
+    what TikTok refused for good (40002, ...). `dropped_keys`: the match keys it was sent
+    without (values that cannot be match keys), each as "path: reason".
+    """
+
+    index: int
+    status: Literal["accepted", "partial", "failed"]
+    event_id: str | None = None
+    code: int | None = None
+    reason: str | None = None
+    request_id: str | None = None
+    error: PyttEventsError | None = field(default=None, repr=False)
+    retry_later: bool = False
+    dropped_keys: tuple[str, ...] = ()
+    payload: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+def retry_later(error: BaseException) -> bool:
+    """Whether a later attempt may deliver what failed with error: anything but TikTok's
+    refusal for good (a network failure, a rate limit or a server error; credentials and
+    permissions, once fixed)."""
+    if not isinstance(error, APIError):
+        return True
+    return error.retryable or isinstance(error, FATAL_ERRORS)
+
+
+@dataclass(frozen=True)
 class InvalidPayload:
     """A stored payload send_payloads(skip_invalid=True) did not send: its position among the
     payloads given, and each problem as (field path, reason)."""
@@ -94,6 +129,50 @@ class BulkResponse:
     #: left out with a warning): by input position, each key as "path: reason", never the
     #: value. Empty when every key given was used.
     dropped_keys: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    #: The event_id of each event sent, by input position.
+    event_ids: Mapping[int, str | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def outcomes(self) -> tuple[EventOutcome, ...]:
+        """One EventOutcome per event sent, in input order: what the sender, Spark and the
+        replay of a file each report, worked out once."""
+        found: list[EventOutcome] = []
+        ids, dropped = self.event_ids, self.dropped_keys
+        for indices, response in zip(self.response_indices, self.responses, strict=False):
+            partial = response.partial_success
+            for index in indices:
+                found.append(
+                    EventOutcome(
+                        index,
+                        "partial" if partial else "accepted",
+                        ids.get(index),
+                        response.code if partial else 0,
+                        f"TikTok answered {response.code} (partial success: {response.message}): "
+                        "it may have rejected this event"
+                        if partial
+                        else None,
+                        response.request_id,
+                        dropped_keys=dropped.get(index, ()),
+                    )
+                )
+        for failed in self.failed:
+            error = failed.error
+            found.append(
+                EventOutcome(
+                    failed.index,
+                    "failed",
+                    ids.get(failed.index),
+                    getattr(error, "code", None),
+                    failed.reason,
+                    getattr(error, "request_id", None),
+                    error,
+                    retry_later(error),
+                    dropped.get(failed.index, ()),
+                    failed.payload,
+                )
+            )
+        found.sort(key=lambda outcome: outcome.index)
+        return tuple(found)
 
     def __repr__(self) -> str:  # a summary: a result of 10,000 failures is not a 1.6 MB repr
         return (

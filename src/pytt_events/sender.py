@@ -60,12 +60,12 @@ from typing import Any, Literal
 from pydantic_core import to_json
 
 from pytt_events import _families
-from pytt_events._base_client import FATAL_ERRORS, BaseEventsApi
+from pytt_events._base_client import BaseEventsApi
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, REQUEST_BYTE_BUDGET
-from pytt_events._exceptions import BulkSendError, PyttEventsError
+from pytt_events._exceptions import FATAL_ERRORS, BulkSendError, PyttEventsError
 from pytt_events._families import Family
 from pytt_events._plan import Chunk, Plan, PlannedRequest
-from pytt_events._response import BulkResponse
+from pytt_events._response import BulkResponse, EventOutcome
 from pytt_events._retry import RetryPolicy
 from pytt_events._transport import build_request
 from pytt_events.auth import TikTokAuth
@@ -432,46 +432,23 @@ class _SenderCore:
         ]  # (a body an earlier version of this SDK kept, that this one finds invalid)
         if refused:
             self.outbox.fail(((row.id, None, why) for row, why in refused), owner=owner)
-        partial: dict[int, PyttEventsError] = {}
-        for indices, response in result.partial_successes:
-            why = PyttEventsError(
-                f"TikTok answered {response.code} (partial success: {response.message}; "
-                f"request_id {response.request_id}): it may have rejected this event"
-            )
-            partial.update((index, why) for index in indices)
+        outcomes = result.outcomes
+        partial = [outcome.index for outcome in outcomes if outcome.status == "partial"]
         if partial:
             logger.warning(
                 "TikTok answered %d event(s) with a partial success (20001): some may have been "
                 "rejected, none named; they are not sent again", len(partial),
             )  # fmt: skip
-        self.outbox.done(sent[index].id for index in result.accepted)
-        again: list[tuple[Row, PyttEventsError]] = []
-        final: list[tuple[Row, PyttEventsError]] = []
-        for failed in result.failed:
-            row = sent[failed.index]
-            retryable = getattr(failed.error, "retryable", False) or not hasattr(
-                failed.error, "code"
-            )  # a connection error or a rate limit, after the client's retries
-            if retryable or isinstance(failed.error, FATAL_ERRORS):  # credentials: they wait
-                again.append((row, failed.error))
-            else:
-                final.append((row, failed.error))
+        self.outbox.done(sent[o.index].id for o in outcomes if o.status != "failed")
+        failed = [(sent[o.index], o) for o in outcomes if o.status == "failed"]
+        again = [(row, o.error) for row, o in failed if o.retry_later and o.error is not None]
+        final = [(row, o) for row, o in failed if not o.retry_later]
         self._log_errors([why for _, why in again])
         self._release(again)
         if final:
-            self.outbox.fail(
-                ((row.id, getattr(why, "code", None), str(why)) for row, why in final),
-                owner=owner,
-            )
+            self.outbox.fail(((row.id, o.code, o.reason or "") for row, o in final), owner=owner)
         return [
-            *(
-                SendResult(sent[i].event_id, "partial", partial[i])
-                if i in partial
-                else SendResult(sent[i].event_id, "accepted")
-                for i in result.accepted
-            ),
-            *(SendResult(row.event_id, "retrying", why) for row, why in again),
-            *(SendResult(row.event_id, "failed", why) for row, why in final),
+            *(_send_result(sent[o.index].event_id, o) for o in outcomes),
             *(SendResult(row.event_id, "failed", PyttEventsError(why)) for row, why in refused),
         ]
 
@@ -1083,6 +1060,16 @@ def _within_budget(
         parts[-1].append((index, event))
     bodies = [family.join(top, [event for _, event in part]) for part in parts]
     return [(part, body, to_json(body)) for part, body in zip(parts, bodies, strict=True)]
+
+
+def _send_result(event_id: str, outcome: EventOutcome) -> SendResult:
+    """What on_result hears of an event sent (see BulkResponse.outcomes)."""
+    if outcome.status == "accepted":
+        return SendResult(event_id, "accepted")
+    if outcome.status == "partial":
+        why = f"{outcome.reason} (request_id {outcome.request_id})"
+        return SendResult(event_id, "partial", PyttEventsError(why))
+    return SendResult(event_id, "retrying" if outcome.retry_later else "failed", outcome.error)
 
 
 def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> _Batch | None:

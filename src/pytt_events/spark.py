@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
 from pytt_events._base_client import MissingEventIds, checked_missing_event_ids
-from pytt_events._constants import PARTIAL_SUCCESS
 from pytt_events.stored import parse_line
 
 if TYPE_CHECKING:
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOME_SCHEMA", "send", "summary", "validate", "validate_files", "write_failed"]
 
-_PARTIAL = "TikTok answered 20001 (partial success): it may have rejected this event"
 _EMPTY_ROW = "the row is empty: no JSON value"
 _PROBLEMS = "problems array<struct<path:string,message:string>>"
 _VERDICT = f"status string, severity string, {_PROBLEMS}"
@@ -350,36 +348,17 @@ def _send_rows(
         else:
             sent_ids.extend(ids[cursor : cursor + count])
         cursor += count
-    request_of: dict[int, str | None] = {}
-    for indices, response in zip(result.response_indices, result.responses, strict=False):
-        for index in indices:
-            request_of[index] = response.request_id
-    # A request answered with a partial success (20001): TikTok may have rejected some of its
-    # events, naming none. They are not failed (a resend would change nothing): "partial".
-    partial = {index for indices, _ in result.partial_successes for index in indices}
-    for index in result.accepted:
-        if index in partial:
-            rows.append(
-                _outcome(
-                    sent_ids[index],
-                    "partial",
-                    PARTIAL_SUCCESS,
-                    _PARTIAL,
-                    request_of.get(index),
-                    None,
-                )
-            )
-        else:
-            rows.append(_outcome(sent_ids[index], "accepted", 0, None, request_of.get(index), None))
-    for failed in result.failed:
+    for outcome in result.outcomes:
         rows.append(
             _outcome(
-                sent_ids[failed.index],
-                "failed",
-                getattr(failed.error, "code", None),
-                str(failed.error),
-                getattr(failed.error, "request_id", None),
-                json.dumps(failed.payload, separators=(",", ":")),
+                sent_ids[outcome.index],
+                outcome.status,
+                outcome.code,
+                outcome.reason,
+                outcome.request_id,
+                None
+                if outcome.payload is None
+                else json.dumps(outcome.payload, separators=(",", ":")),
             )
         )
     return rows

@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pytt_events._base_client import (
-    FATAL_ERRORS,
     AnyEvent,
     BaseEventsApi,
     BulkProgress,
@@ -30,7 +29,7 @@ from pytt_events._base_client import (
     ProgressTracker,
 )
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
-from pytt_events._exceptions import PyttEventsError
+from pytt_events._exceptions import FATAL_ERRORS, PyttEventsError
 from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest
 from pytt_events._response import BulkResponse, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
