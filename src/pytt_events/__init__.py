@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         set_default_phone_region,
         sha256_hex,
     )
-    from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
+    from pytt_events._response import BulkResponse, EventOutcome, FailedEvent, TikTokResponse
     from pytt_events._retry import NO_RETRIES, RetryEvent, RetryPolicy
     from pytt_events._schema import known_versions
     from pytt_events.auth import TikTokAuth
@@ -74,6 +74,7 @@ _LAZY = {
     "set_default_phone_region": "pytt_events._hashing",
     "sha256_hex": "pytt_events._hashing",
     "BulkResponse": "pytt_events._response",
+    "EventOutcome": "pytt_events._response",
     "FailedEvent": "pytt_events._response",
     "TikTokResponse": "pytt_events._response",
     "NO_RETRIES": "pytt_events._retry",
@@ -144,6 +145,7 @@ __all__ = [
     "Context",
     "CurrencyCode",
     "Event",
+    "EventOutcome",
     "EventSource",
     "FailedEvent",
     "InvalidRequestError",
