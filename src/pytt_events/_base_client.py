@@ -6,14 +6,12 @@ into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -36,16 +34,24 @@ from pytt_events._exceptions import (
 )
 from pytt_events._families import Family
 from pytt_events._hashing import set_default_phone_region
-from pytt_events._plan import InvalidMatchKeys, Item, Plan, PlannedRequest, Top
+from pytt_events._plan import (
+    Chunk,
+    InvalidMatchKeys,
+    Item,
+    Plan,
+    PlannedRequest,
+    PreparedEvents,
+    Top,
+)
 from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow, not_sent
 from pytt_events._transport import HttpRequest, with_body
 from pytt_events.auth import TikTokAuth
+from pytt_events.stored import MissingEventIds, checked_missing_event_ids, derived_event_id
 
 logger = logging.getLogger("pytt_events")
 
 EventsApiVersion = Literal["1.0", "2.0"]
-MissingEventIds = Literal["derive", "refuse"]
 #: The event shape (see _families) of the original package's Event, which post_event and
 #: post_events_in_bulk take, and that of Events 2.0, which track takes and events_api="2.0"
 #: sends everything through.
@@ -93,50 +99,6 @@ def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequ
                 PlannedRequest(part, with_body(planned.request, part.body, len(part.indices)))
             )
     return parts
-
-
-#: The namespace of derived event_ids (uuid5): fixed, so the same event gets the same id in
-#: every process and release.
-_EVENT_ID_NAMESPACE = uuid.UUID("6d1f4e2c-3b7a-5c1e-9f0a-7e2b8c4d5a61")
-
-
-def derived_event_id(top: Mapping[str, Any], event: Mapping[str, Any]) -> str:
-    """An event_id for a stored event that has none: a uuid5 of its canonical JSON (keys
-    sorted) with its request-level fields, so the same stored event gets the same id on every
-    resend (TikTok deduplicates on event_id within 48 hours). Two stored events with exactly the
-    same content get the same id too: TikTok counts them once."""
-    canonical = json.dumps([top, event], sort_keys=True, separators=(",", ":"), default=str)
-    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, canonical))
-
-
-def checked_missing_event_ids(value: str) -> MissingEventIds:
-    """A missing_event_ids setting, checked.
-
-    Raises:
-        ConfigurationError: it is neither "derive" nor "refuse".
-    """
-    if value not in get_args(MissingEventIds):
-        raise ConfigurationError(f"missing_event_ids must be 'derive' or 'refuse', not {value!r}")
-    return value  # type: ignore[return-value]
-
-
-def stored_event_ids(payload: Any, api_version: str) -> list[str | None]:
-    """The event_ids send_payloads sends a stored payload's events with, in order: each
-    event's own, or the one derived from its content (missing_event_ids="derive"); None for
-    an event that is not an object. Empty for a body of no known family."""
-    source = _families.detect(payload, api_version)
-    if source is None:
-        return []
-    try:
-        fields, events = source.events_in_shape(payload)
-    except ValueError:
-        return []
-    return [
-        str(event.get("event_id") or derived_event_id(fields, event))
-        if isinstance(event, Mapping)
-        else None
-        for event in events
-    ]
 
 
 def isolation_budget(events: int) -> int:
@@ -319,34 +281,121 @@ class BaseEventsApi:
             shape = TRACK_SHAPE
         return _families.carrier(shape, version, many=many)
 
-    def _plan_items(
+    def carrier(self, shape: str, api_version: str, *, many: bool) -> Family:
+        """The family this client sends events of a shape through (its events_api decides:
+        with "2.0", /event/track/), of one event or many."""
+        return self._carrier(shape, api_version, many=many)
+
+    def credentials(self, auth: TikTokAuth | None = None) -> TikTokAuth:
+        """The credentials a call with auth uses: auth, or from the environment; with the
+        client's api_version, when set.
+
+        Raises:
+            UnknownApiVersionError: this build has no schema for the version.
+        """
+        return self._auth(auth)
+
+    # -- preparing: public building blocks, no HTTP request built -------------------------
+
+    def prepare_event(
+        self, event: Any, auth: TikTokAuth | None = None, *, own_event_ids: bool = False
+    ) -> PreparedEvents:
+        """One event as post_event would send it: validated, hashed, its body ready (see
+        PreparedEvents); nothing is sent. own_event_ids: an event without an event_id gets a
+        new uuid4 (a queue that may send it again needs one, so TikTok can deduplicate).
+
+        Raises:
+            PayloadValidationError: the event is invalid.
+        """
+        return self._prepare_event(event, self._auth(auth), own_event_ids)
+
+    def prepare_events(
+        self,
+        events: Iterable[Any],
+        auth: TikTokAuth | None = None,
+        *,
+        own_event_ids: bool = False,
+    ) -> PreparedEvents:
+        """Events as post_events_in_bulk would send them (see prepare_event).
+
+        Raises:
+            PayloadValidationError: an event is invalid; nothing is prepared.
+        """
+        return self._prepare_bulk(events, self._auth(auth), own_event_ids)
+
+    def prepare_track(
+        self,
+        events: AnyEvent | Iterable[AnyEvent],
+        *,
+        auth: TikTokAuth | None = None,
+        event_source: Any = "web",
+        event_source_id: str | None = None,
+        test_event_code: str | None = None,
+        partner_name: str | None = None,
+    ) -> PreparedEvents:
+        """Events as track would send them (see prepare_event; Events 2.0 events always have
+        an event_id).
+
+        Raises:
+            PayloadValidationError: an event or an argument is invalid; nothing is prepared.
+        """
+        return self._prepare_track(
+            events, self._auth(auth), event_source, event_source_id, test_event_code,
+            partner_name,
+        )  # fmt: skip
+
+    def prepare_payloads(
+        self,
+        payloads: Iterable[Any],
+        auth: TikTokAuth | None = None,
+        *,
+        skip_invalid: bool = False,
+    ) -> PreparedEvents:
+        """Stored request bodies as send_payloads would send them, re-grouped into as few
+        requests as allowed; with skip_invalid, an invalid payload is left out (and listed in
+        `invalid`) instead of raising.
+
+        Raises:
+            PayloadValidationError: a payload is invalid (without skip_invalid).
+        """
+        return self._prepare_payloads(payloads, self._auth(auth), skip_invalid)
+
+    def _prepare_items(
         self,
         items: Iterable[Item],
         family: Family,
-        auth: TikTokAuth,
+        version: str,
         caller: str,
         given: str | None = None,
         top: Top | None = None,
         invalid: Sequence[InvalidPayload] = (),
-    ) -> Plan:
-        version = auth.TIKTOK_API_VERSION
-        return _plan.plan(
+        own_event_ids: bool = False,
+    ) -> PreparedEvents:
+        return _plan.prepare_events(
             items,
             family,
-            auth,
             caller=caller,
             given=_families.family(given, version) if given else None,
             top=top,
             hash_values=self.hash_personal_data,
             invalid=invalid,
             unusable=self.invalid_match_keys,
+            own_event_ids=own_event_ids,
+        )
+
+    def _prepare_event(
+        self, event: Any, auth: TikTokAuth, own_event_ids: bool = False
+    ) -> PreparedEvents:
+        version = auth.TIKTOK_API_VERSION
+        family = self._carrier(WEB_SHAPE, version, many=False)
+        # One event: a list given is refused by the model, not sent in part.
+        items = _plan.items([event], where="")
+        return self._prepare_items(
+            items, family, version, "post_event", WEB_SHAPE, own_event_ids=own_event_ids
         )
 
     def _plan_event(self, event: Any, auth: TikTokAuth) -> Plan:
-        family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=False)
-        # One event: a list given is refused by the model, not sent in part.
-        items = _plan.items([event], where="")
-        return self._plan_items(items, family, auth, "post_event", WEB_SHAPE)
+        return _plan.plan_of(self._prepare_event(event, auth), auth)
 
     @staticmethod
     def _single(plan: Plan, response: TikTokResponse) -> TikTokResponse:
@@ -354,9 +403,39 @@ class BaseEventsApi:
         dropped = plan.dropped.get(0)
         return dataclasses.replace(response, dropped_keys=dropped) if dropped else response
 
+    def _prepare_bulk(
+        self, events: Iterable[Any], auth: TikTokAuth, own_event_ids: bool = False
+    ) -> PreparedEvents:
+        version = auth.TIKTOK_API_VERSION
+        family = self._carrier(WEB_SHAPE, version, many=True)
+        return self._prepare_items(
+            _plan.items(events), family, version, "post_events_in_bulk", WEB_SHAPE,
+            own_event_ids=own_event_ids,
+        )  # fmt: skip
+
     def _plan_bulk(self, events: Iterable[Any], auth: TikTokAuth) -> Plan:
-        family = self._carrier(WEB_SHAPE, auth.TIKTOK_API_VERSION, many=True)
-        return self._plan_items(_plan.items(events), family, auth, "post_events_in_bulk", WEB_SHAPE)
+        return _plan.plan_of(self._prepare_bulk(events, auth), auth)
+
+    def _prepare_track(
+        self,
+        events: AnyEvent | Iterable[AnyEvent],
+        auth: TikTokAuth,
+        event_source: Any,
+        event_source_id: str | None,
+        test_event_code: str | None,
+        partner_name: str | None,
+    ) -> PreparedEvents:
+        top = Top(
+            {
+                "event_source": event_source,
+                "event_source_id": str(event_source_id or auth.TIKTOK_PIXEL_ID),
+                "test_event_code": test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
+                "partner_name": partner_name,
+            }
+        )
+        version = auth.TIKTOK_API_VERSION
+        family = _families.family(TRACK_SHAPE, version)
+        return self._prepare_items(_plan.items(events), family, version, "track", top=top)
 
     def _plan_track(
         self,
@@ -367,20 +446,14 @@ class BaseEventsApi:
         test_event_code: str | None,
         partner_name: str | None,
     ) -> Plan:
-        top = Top(
-            {
-                "event_source": event_source,
-                "event_source_id": str(event_source_id or auth.TIKTOK_PIXEL_ID),
-                "test_event_code": test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
-                "partner_name": partner_name,
-            }
+        prepared = self._prepare_track(
+            events, auth, event_source, event_source_id, test_event_code, partner_name
         )
-        family = _families.family(TRACK_SHAPE, auth.TIKTOK_API_VERSION)
-        return self._plan_items(_plan.items(events), family, auth, "track", top=top)
+        return _plan.plan_of(prepared, auth)
 
-    def _plan_payloads(
+    def _prepare_payloads(
         self, payloads: Iterable[Any], auth: TikTokAuth, skip_invalid: bool = False
-    ) -> Plan:
+    ) -> PreparedEvents:
         """Stored request bodies of any family, re-grouped into as few requests as allowed.
         Positions in the result count events, in input order, across all payloads. With
         skip_invalid, an invalid payload is left out (and listed) instead of raising."""
@@ -398,15 +471,20 @@ class BaseEventsApi:
                 continue
             by_family.setdefault(family, []).extend(items)
             position += len(items)
-        requests: list[PlannedRequest] = []
+        chunks: list[Chunk] = []
         dropped: dict[int, tuple[str, ...]] = {}
         event_ids: dict[int, str | None] = {}
         for family, items in by_family.items():
-            planned = self._plan_items(items, family, auth, "send_payloads")
-            requests += planned.requests
-            dropped.update(planned.dropped)
-            event_ids.update(planned.event_ids)
-        return Plan(tuple(requests), "send_payloads", tuple(invalid), dropped, event_ids)
+            prepared = self._prepare_items(items, family, version, "send_payloads")
+            chunks += prepared.requests
+            dropped.update(prepared.dropped_keys)
+            event_ids.update(prepared.event_ids)
+        return PreparedEvents(tuple(chunks), "send_payloads", tuple(invalid), dropped, event_ids)
+
+    def _plan_payloads(
+        self, payloads: Iterable[Any], auth: TikTokAuth, skip_invalid: bool = False
+    ) -> Plan:
+        return _plan.plan_of(self._prepare_payloads(payloads, auth, skip_invalid), auth)
 
     def _payload_items(
         self, number: int, payload: Any, position: int, version: str

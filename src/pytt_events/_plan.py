@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from pydantic_core import to_json
 
 from pytt_events import _families, _marks, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION, REQUEST_BYTE_BUDGET
-from pytt_events._exceptions import PayloadValidationError
+from pytt_events._exceptions import ConfigurationError, PayloadValidationError
 from pytt_events._families import Family
 from pytt_events._hashing import PersonalDataError, PiiPlan, WireContext, clean_payload
 from pytt_events._response import InvalidPayload
@@ -44,8 +45,10 @@ InvalidMatchKeys = Literal["drop", "refuse"]
 @dataclass
 class Record:
     """What planning notes of each event, by input position: its event_id, and the match keys
-    left out of it (values that cannot be match keys), as "path: reason"."""
+    left out of it (values that cannot be match keys), as "path: reason". own_event_ids: an
+    event without an event_id is given a new uuid4."""
 
+    own_event_ids: bool = False
     event_ids: dict[int, str | None] = field(default_factory=dict)
     dropped: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
@@ -165,6 +168,102 @@ class Plan:
         return sum(len(planned.chunk.indices) for planned in self.requests)
 
 
+@dataclass(frozen=True)
+class PreparedEvents:
+    """Events validated and hashed, as request bodies grouped the way their family groups them
+    (at most its maximum and REQUEST_BYTE_BUDGET bytes a body), with each event's id: what a
+    client's prepare_* methods give and send_prepared sends. No HTTP request is built.
+
+    requests: one Chunk per request body (`.content` the bytes to send, `.body` the dict,
+    `.indices` the input positions of its events, `.family` the family, `.single_payloads()`
+    each event as a body of its own). invalid: stored payloads left out as invalid
+    (prepare_payloads with skip_invalid). dropped_keys and event_ids: by input position.
+    """
+
+    requests: tuple[Chunk, ...]
+    caller: str
+    invalid: tuple[InvalidPayload, ...] = ()
+    dropped_keys: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    event_ids: Mapping[int, str | None] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        """How many events the bodies carry."""
+        return sum(len(chunk.indices) for chunk in self.requests)
+
+    def single_payloads(self) -> list[tuple[int, str | None, Any]]:
+        """(input position, event_id, the event as a request body of its own) for every event,
+        request by request: what a queue of one event a message keeps."""
+        return [
+            (index, self.event_ids.get(index), body)
+            for chunk in self.requests
+            for index, body in zip(chunk.indices, chunk.single_payloads(), strict=True)
+        ]
+
+
+def prepare_events(
+    items: Iterable[Item],
+    family: Family,
+    *,
+    caller: str,
+    given: Family | None = None,
+    top: Top | None = None,
+    hash_values: bool = True,
+    invalid: Sequence[InvalidPayload] = (),
+    unusable: InvalidMatchKeys = "drop",
+    own_event_ids: bool = False,
+) -> PreparedEvents:
+    """The request bodies that send items through family (see the module docstring).
+
+    Mappings are read in the event shape of `given` (default: family's own); model instances
+    by their own class. `top`: request-level fields for every item without its own (checked
+    first, even when there are no items). `unusable`: what becomes of an event with a
+    personal-data value that cannot be a match key: "drop" leaves the value out (warned once
+    per process, listed in dropped_keys), "refuse" refuses the event. own_event_ids: an event
+    without an event_id gets a new uuid4 (a queue that may send it again needs one).
+
+    Raises:
+        PayloadValidationError: an event or a request-level field is invalid; nothing is
+            prepared.
+    """
+    record = Record(own_event_ids=own_event_ids)
+    chunks = plan_bodies(
+        items, family, given=given, top=top, hash_values=hash_values, unusable=unusable,
+        record=record,
+    )  # fmt: skip
+    return PreparedEvents(tuple(chunks), caller, tuple(invalid), record.dropped, record.event_ids)
+
+
+def plan_of(prepared: PreparedEvents, auth: TikTokAuth) -> Plan:
+    """The HTTP requests that send prepared bodies with auth's credentials.
+
+    Raises:
+        ConfigurationError: the bodies were prepared for another API version than auth's.
+    """
+    version = auth.TIKTOK_API_VERSION
+    for chunk in prepared.requests:
+        if chunk.family.api_version != version:
+            raise ConfigurationError(
+                f"these events were prepared for API version {chunk.family.api_version}, "
+                f"and the credentials send to {version}: prepare them with the same version"
+            )
+    requests = tuple(
+        PlannedRequest(
+            chunk,
+            build_request(
+                auth,
+                chunk.family.endpoint,
+                None if chunk.content is not None else chunk.body,  # not read back: sent as made
+                len(chunk.indices),
+                content=chunk.content,
+            ),
+        )
+        for chunk in prepared.requests
+    )
+    return Plan(requests, prepared.caller, prepared.invalid, prepared.dropped_keys,
+                prepared.event_ids)  # fmt: skip
+
+
 def plan(
     items: Iterable[Item],
     family: Family,
@@ -177,41 +276,17 @@ def plan(
     invalid: Sequence[InvalidPayload] = (),
     unusable: InvalidMatchKeys = "drop",
 ) -> Plan:
-    """The requests that send items through family (see the module docstring).
-
-    Mappings are read in the event shape of `given` (default: family's own); model instances
-    by their own class. `top`: request-level fields for every item without its own (checked
-    first, even when there are no items). `unusable`: what becomes of an event with a
-    personal-data value that cannot be a match key: "drop" leaves the value out (warned once
-    per process, listed in Plan.dropped), "refuse" refuses the event.
+    """prepare_events, then the HTTP requests (plan_of).
 
     Raises:
         PayloadValidationError: an event or a request-level field is invalid; nothing is
             planned.
     """
-    record = Record()
-    requests = tuple(
-        PlannedRequest(
-            chunk,
-            build_request(
-                auth,
-                family.endpoint,
-                None if chunk.content is not None else chunk.body,  # not read back: sent as made
-                len(chunk.indices),
-                content=chunk.content,
-            ),
-        )
-        for chunk in plan_bodies(
-            items,
-            family,
-            given=given,
-            top=top,
-            hash_values=hash_values,
-            unusable=unusable,
-            record=record,
-        )
-    )
-    return Plan(requests, caller, tuple(invalid), record.dropped, record.event_ids)
+    prepared = prepare_events(
+        items, family, caller=caller, given=given, top=top, hash_values=hash_values,
+        invalid=invalid, unusable=unusable,
+    )  # fmt: skip
+    return plan_of(prepared, auth)
 
 
 def plan_bodies(
@@ -342,6 +417,50 @@ def _within_budget(
         )
         for part in parts
     ]
+
+
+#: A one-event body split for joining: its family, the values of its request-level keys
+#: (group_by, absent ones None) and its event.
+OneEvent = tuple[Family, tuple[Any, ...], Any]
+
+
+def one_event(
+    body: Mapping[str, Any], version: str, carrier: Callable[[str, str], Family]
+) -> OneEvent | None:
+    """A body of one event, prepared before (validated and hashed: a row an EventSender kept),
+    as join_events takes it: when it is a one-event body of a family that carries many events
+    and that carrier(shape, version) sends through itself. None: it must be prepared again
+    (a body the client would convert, or of another kind)."""
+    family = _families.detect(body, version)
+    if family is None or family.events_key is None or carrier(family.shape, version) is not family:
+        return None
+    top, events = family.split(body)
+    if len(events) != 1 or not isinstance(events[0], dict):
+        return None
+    # The request-level fields as planning keeps them: the grouping keys, absent ones left out.
+    key = tuple(None if top.get(name) in (None, "") else top.get(name) for name in family.group_by)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return family, key, events[0]
+
+
+def join_events(events: Sequence[tuple[int, OneEvent]]) -> list[Chunk]:
+    """The request bodies of events prepared before (one_event), by input position: grouped by
+    family and request-level fields, at most the family's maximum and REQUEST_BYTE_BUDGET bytes
+    a body, each serialized once; nothing is validated or hashed again (each event was
+    measured with its request when it was prepared)."""
+    groups: dict[tuple[Family, tuple[Any, ...]], list[tuple[int, dict[str, Any]]]] = {}
+    for index, (family, key, event) in events:
+        groups.setdefault((family, key), []).append((index, event))
+    chunks: list[Chunk] = []
+    for (family, key), grouped in groups.items():
+        top = _request_level(family, key)
+        limit = family.max_events or 1
+        for start in range(0, len(grouped), limit):
+            chunks += _within_budget(family, top, grouped[start : start + limit], {})
+    return chunks
 
 
 def _too_big(where: str, event: Mapping[str, Any], size: int) -> PayloadValidationError:
@@ -566,7 +685,10 @@ def _serialized(
         if record is not None:
             record.dropped[item.index] = tuple(f"{path}: {reason}" for path, reason in found)
     if record is not None:
-        record.event_ids[item.index] = body.get("event_id")
+        event_id = body.get("event_id")
+        if event_id is None and record.own_event_ids:
+            event_id = body["event_id"] = str(uuid.uuid4())
+        record.event_ids[item.index] = event_id
     return body
 
 

@@ -30,7 +30,7 @@ from pytt_events._exceptions import BulkSendError, ConfigurationError
 # The client, the schema validators and the settings are imported by the functions that use
 # them: the CLI reads this module's defaults for its help without loading them.
 if TYPE_CHECKING:
-    from pytt_events._base_client import BulkProgress
+    from pytt_events import BulkProgress
     from pytt_events._response import InvalidPayload
     from pytt_events.auth import TikTokAuth
     from pytt_events.stored import StoredPayload
@@ -333,7 +333,7 @@ def event_ids_of(payload: Any, api_version: str) -> list[str | None]:
     """The event_ids send_payloads sends a stored payload's events with, in order: each
     event's own, or the one derived from its content (missing_event_ids="derive"); None for
     an event that is not an object. Empty for a body of no known family."""
-    from pytt_events._base_client import stored_event_ids
+    from pytt_events.stored import stored_event_ids
 
     return stored_event_ids(payload, api_version)
 

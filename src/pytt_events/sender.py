@@ -57,17 +57,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
-from pydantic_core import to_json
-
-from pytt_events import _families
-from pytt_events._base_client import BaseEventsApi
-from pytt_events._constants import DEDUP_WINDOW_SECONDS, REQUEST_BYTE_BUDGET
+from pytt_events._constants import DEDUP_WINDOW_SECONDS
 from pytt_events._exceptions import FATAL_ERRORS, BulkSendError, PyttEventsError
 from pytt_events._families import Family
-from pytt_events._plan import Chunk, Plan, PlannedRequest
+from pytt_events._plan import OneEvent, PreparedEvents, join_events, one_event
 from pytt_events._response import BulkResponse, EventOutcome
 from pytt_events._retry import RetryPolicy
-from pytt_events._transport import build_request
 from pytt_events.auth import TikTokAuth
 from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
 from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
@@ -143,7 +138,7 @@ class _SenderCore:
 
     def __init__(
         self,
-        api: BaseEventsApi,
+        api: TikTokEventsApi | AsyncTikTokEventsApi,
         owns_api: bool,
         auth: TikTokAuth | None,
         outbox: str | os.PathLike[str] | Outbox | None,
@@ -220,12 +215,11 @@ class _SenderCore:
             OutboxError: the outbox could not keep it (a locked or damaged file, a database
                 that refused; nothing was kept).
         """
-        api = self._planner
-        plan = api._plan_track(
-            [event], api._auth(self.auth), event_source, event_source_id, test_event_code,
-            partner_name,
+        prepared = self._planner.prepare_track(
+            [event], auth=self.auth, event_source=event_source, event_source_id=event_source_id,
+            test_event_code=test_event_code, partner_name=partner_name,
         )  # fmt: skip
-        return self._keep(plan)
+        return self._keep(prepared)
 
     def post_event(self, event: Any) -> str:
         """Take one Events 1.0 event (an Event or a dict), as track does. Returns its event_id.
@@ -236,19 +230,16 @@ class _SenderCore:
             OutboxError: the outbox could not keep it (a locked or damaged file, a database
                 that refused; nothing was kept).
         """
-        return self._keep(self._planner._plan_event(event, self._planner._auth(self.auth)))
+        # Its own event_id, set once, now: every resend carries the same one.
+        return self._keep(self._planner.prepare_event(event, self.auth, own_event_ids=True))
 
-    def _keep(self, plan: Any) -> str:
+    def _keep(self, prepared: PreparedEvents) -> str:
         self._ready()  # before the event is kept: a sender that cannot send keeps nothing
         items = []
-        for planned in plan.requests:
-            for index, body in zip(
-                planned.chunk.indices, planned.chunk.single_payloads(), strict=True
-            ):
-                body = _with_own_event_id(body)
-                items.append((body, _event_id_of(body)))
-                if index in plan.dropped:
-                    self._dropped[items[-1][1]] = plan.dropped[index]
+        for index, event_id, body in prepared.single_payloads():
+            items.append((body, str(event_id)))
+            if index in prepared.dropped_keys:
+                self._dropped[str(event_id)] = prepared.dropped_keys[index]
         with self._taking:
             if self._refusing:
                 raise PyttEventsError("the sender is closed: make a new one")
@@ -287,7 +278,7 @@ class _SenderCore:
             UnknownApiVersionError: this build has no schema for the credentials' version.
         """
         api = self._planner
-        api.warm_up(api._auth(self.auth).TIKTOK_API_VERSION)
+        api.warm_up(api.credentials(self.auth).TIKTOK_API_VERSION)
         self._start_early()
 
     def _start_early(self) -> None:
@@ -393,22 +384,26 @@ class _SenderCore:
         stored bodies (validated again; an invalid one is left out and listed). The rows come
         back in the order the plan numbers them: the others first, then the checked ones."""
         api = self._planner
-        auth = api._auth(self.auth)
-        version = auth.TIKTOK_API_VERSION
-        kept: list[tuple[Row, Family, tuple[Any, ...], Any]] = []
+        version = api.credentials(self.auth).TIKTOK_API_VERSION
+
+        def carrier(shape: str, version: str) -> Family:
+            return api.carrier(shape, version, many=True)
+
+        kept: list[tuple[Row, OneEvent]] = []
         others: list[Row] = []
         for row in fresh:
-            found = _as_kept(row, api, version) if row.checked else None
+            found = one_event(row.body, version, carrier) if row.checked else None
             if found is None:
                 others.append(row)
             else:
-                kept.append((row, *found))
-        plan = api._plan_payloads([row.body for row in others], auth, skip_invalid=True)
+                kept.append((row, found))
+        prepared = api.prepare_payloads([row.body for row in others], self.auth, skip_invalid=True)
         self.validated_again += len(others)
-        first = len(others) - len(plan.invalid)  # the checked rows are numbered after these
-        requests = plan.requests + _requests_as_kept(kept, first, auth)
+        first = prepared.events  # the checked rows are numbered after the others sent
+        joined = join_events([(first + offset, event) for offset, (_, event) in enumerate(kept)])
         return _Batch(
-            others + [row for row, *_ in kept], Plan(requests, "send_payloads", plan.invalid)
+            others + [row for row, _ in kept],
+            dataclasses.replace(prepared, requests=prepared.requests + tuple(joined)),
         )
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
@@ -683,7 +678,7 @@ class EventSender(_SenderCore):
         while batch is not None:
             outcome: BulkResponse | Exception
             try:
-                outcome = self.api._send_plan(batch.plan, self._retry)
+                outcome = self.api.send_prepared(batch.prepared, self.auth, retry=self._retry)
             except BulkSendError as refused:
                 outcome = refused.result
             except Exception as error:
@@ -891,7 +886,7 @@ class AsyncEventSender(_SenderCore):
         while batch is not None:
             outcome: BulkResponse | Exception
             try:
-                outcome = await self.api._send_plan(batch.plan, self._retry)
+                outcome = await self.api.send_prepared(batch.prepared, self.auth, retry=self._retry)
             except BulkSendError as refused:
                 outcome = refused.result
             except asyncio.CancelledError:
@@ -985,81 +980,10 @@ class _Batch:
     """A claimed batch, ready to send: its rows in the order its plan numbers them."""
 
     rows: list[Row]
-    plan: Plan
+    prepared: PreparedEvents
 
 
 _Flow = Generator[_Batch, "BulkResponse | Exception | None", None]
-
-
-def _as_kept(
-    row: Row, api: BaseEventsApi, version: str
-) -> tuple[Family, tuple[Any, ...], Any] | None:
-    """A checked row's family, request-level key and event, when it can be sent as kept: a
-    one-event body of a family that carries many events, which the client sends through that
-    family itself (an /event/track/ body; a body the client would convert is planned again).
-    None: plan it as a stored body."""
-    family = _families.detect(row.body, version)
-    if family is None or family.events_key is None:
-        return None
-    if api._carrier(family.shape, version, many=True) is not family:
-        return None
-    top, events = family.split(row.body)
-    if len(events) != 1 or not isinstance(events[0], dict):
-        return None
-    # The request-level fields as planning keeps them: the grouping keys, absent ones left out.
-    key = tuple(None if top.get(name) in (None, "") else top.get(name) for name in family.group_by)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return family, key, events[0]
-
-
-def _requests_as_kept(
-    kept: list[tuple[Row, Family, tuple[Any, ...], Any]], first: int, auth: TikTokAuth
-) -> tuple[PlannedRequest, ...]:
-    """The requests of checked events, numbered from first: grouped by family and request-level
-    fields, at most the family's maximum and REQUEST_BYTE_BUDGET bytes a request, each body
-    serialized once (the bytes _plan makes of the same events: nothing is validated or hashed
-    again)."""
-    groups: dict[tuple[Family, tuple[Any, ...]], list[tuple[int, Any]]] = {}
-    for offset, (_, family, key, event) in enumerate(kept):
-        groups.setdefault((family, key), []).append((first + offset, event))
-    requests: list[PlannedRequest] = []
-    for (family, key), events in groups.items():
-        pairs = zip(family.group_by, key, strict=True)
-        top = {name: value for name, value in pairs if value is not None}
-        limit = family.max_events or 1
-        for start in range(0, len(events), limit):
-            for part, body, content in _within_budget(family, top, events[start : start + limit]):
-                chunk = Chunk(tuple(index for index, _ in part), body, family, content)
-                requests.append(PlannedRequest(chunk, build_request(
-                    auth, family.endpoint, body, len(part), content=content
-                )))  # fmt: skip
-    return tuple(requests)
-
-
-def _within_budget(
-    family: Family, top: dict[str, Any], events: list[tuple[int, Any]]
-) -> list[tuple[list[tuple[int, Any]], dict[str, Any], bytes]]:
-    """events split, in order, into requests of at most REQUEST_BYTE_BUDGET bytes (an event
-    was measured with its request when it was taken: each fits one of its own): each part,
-    its body and the body's JSON, made once."""
-    body = family.join(top, [event for _, event in events])
-    content = to_json(body)
-    if len(content) <= REQUEST_BYTE_BUDGET or len(events) == 1:
-        return [(events, body, content)]
-    base = size = len(to_json(family.join(top, [])))
-    parts: list[list[tuple[int, Any]]] = [[]]
-    for index, event in events:
-        cost = len(to_json(event))
-        if parts[-1] and size + 1 + cost > REQUEST_BYTE_BUDGET:
-            parts.append([])
-            size = base
-        size += cost + (1 if len(parts[-1]) > 0 else 0)
-        parts[-1].append((index, event))
-    bodies = [family.join(top, [event for _, event in part]) for part in parts]
-    return [(part, body, to_json(body)) for part, body in zip(parts, bodies, strict=True)]
 
 
 def _send_result(event_id: str, outcome: EventOutcome) -> SendResult:
@@ -1079,23 +1003,6 @@ def _step(flow: _Flow, outcome: BulkResponse | Exception | None) -> _Batch | Non
         return flow.send(outcome)
     except StopIteration:
         return None
-
-
-def _with_own_event_id(body: dict[str, Any]) -> dict[str, Any]:
-    """A one-event body whose event has an event_id: its own, or a new uuid4, set once, when
-    the event is taken, so every resend carries the same one."""
-    events = body.get("data")
-    event = events[0] if isinstance(events, list) and events else body
-    if event.get("event_id"):
-        return body
-    event["event_id"] = str(uuid.uuid4())
-    return body
-
-
-def _event_id_of(body: dict[str, Any]) -> str:
-    events = body.get("data")
-    event = events[0] if isinstance(events, list) and events else body
-    return str(event.get("event_id"))
 
 
 #: The EventSenders of this process: a forked child renews their locks (see _after_fork_in_child).

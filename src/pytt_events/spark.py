@@ -35,8 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
-from pytt_events._base_client import MissingEventIds, checked_missing_event_ids
-from pytt_events.stored import parse_line
+from pytt_events.stored import MissingEventIds, checked_missing_event_ids, parse_line
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -17,13 +17,15 @@ import gzip
 import io
 import json
 import os
+import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, get_args
 
 from pytt_events import _families
+from pytt_events._exceptions import ConfigurationError
 
 __all__ = ["StoredPayload", "parse_line", "read_payloads"]
 
@@ -443,3 +445,54 @@ def event_times(payload: Any) -> list[float]:
             if parsed.tzinfo is not None:
                 times.append(parsed.timestamp())
     return times
+
+
+# -- the event_ids of stored events ----------------------------------------------------------
+
+#: What send_payloads does with a stored event that has no event_id: "derive" one from its
+#: content (the same on every resend), or "refuse" (its payload is left out as invalid).
+MissingEventIds = Literal["derive", "refuse"]
+
+
+#: The namespace of derived event_ids (uuid5): fixed, so the same event gets the same id in
+#: every process and release.
+_EVENT_ID_NAMESPACE = uuid.UUID("6d1f4e2c-3b7a-5c1e-9f0a-7e2b8c4d5a61")
+
+
+def derived_event_id(top: Mapping[str, Any], event: Mapping[str, Any]) -> str:
+    """An event_id for a stored event that has none: a uuid5 of its canonical JSON (keys
+    sorted) with its request-level fields, so the same stored event gets the same id on every
+    resend (TikTok deduplicates on event_id within 48 hours). Two stored events with exactly the
+    same content get the same id too: TikTok counts them once."""
+    canonical = json.dumps([top, event], sort_keys=True, separators=(",", ":"), default=str)
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, canonical))
+
+
+def checked_missing_event_ids(value: str) -> MissingEventIds:
+    """A missing_event_ids setting, checked.
+
+    Raises:
+        ConfigurationError: it is neither "derive" nor "refuse".
+    """
+    if value not in get_args(MissingEventIds):
+        raise ConfigurationError(f"missing_event_ids must be 'derive' or 'refuse', not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def stored_event_ids(payload: Any, api_version: str) -> list[str | None]:
+    """The event_ids send_payloads sends a stored payload's events with, in order: each
+    event's own, or the one derived from its content (missing_event_ids="derive"); None for
+    an event that is not an object. Empty for a body of no known family."""
+    source = _families.detect(payload, api_version)
+    if source is None:
+        return []
+    try:
+        fields, events = source.events_in_shape(payload)
+    except ValueError:
+        return []
+    return [
+        str(event.get("event_id") or derived_event_id(fields, event))
+        if isinstance(event, Mapping)
+        else None
+        for event in events
+    ]

@@ -19,23 +19,24 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from pytt_events import _plan
 from pytt_events._base_client import (
     AnyEvent,
     BaseEventsApi,
     BulkProgress,
     Delivery,
     EventsApiVersion,
-    MissingEventIds,
     ProgressTracker,
 )
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from pytt_events._exceptions import FATAL_ERRORS, PyttEventsError
-from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest
+from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest, PreparedEvents
 from pytt_events._response import BulkResponse, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
 from pytt_events._transport import AsyncSender, HttpRequest, HttpTransport, SyncSender
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
+from pytt_events.stored import MissingEventIds
 
 if TYPE_CHECKING:
     from pytt_events.models.v1_3 import EventSource
@@ -215,6 +216,25 @@ class TikTokEventsApi(BaseEventsApi):
             BulkSendError: some events finally failed.
         """
         plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
+        return self._send_plan(plan, retry, on_progress)
+
+    def send_prepared(
+        self,
+        prepared: PreparedEvents,
+        auth: TikTokAuth | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> BulkResponse:
+        """Send events a prepare_* method prepared (their bodies as prepared: nothing is
+        validated or hashed again), max_concurrency requests at a time, with retries and
+        isolation of bad events, as post_events_in_bulk does. Positions are the prepared ones.
+
+        Raises:
+            ConfigurationError: they were prepared for another API version than auth's.
+            BulkSendError: some events finally failed; `error.result` says which and why.
+        """
+        plan = _plan.plan_of(prepared, self._auth(auth))
         return self._send_plan(plan, retry, on_progress)
 
     # -- I/O --------------------------------------------------------------------------------
@@ -411,6 +431,18 @@ class AsyncTikTokEventsApi(BaseEventsApi):
     ) -> BulkResponse:
         """See TikTokEventsApi.send_payloads."""
         plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
+        return await self._send_plan(plan, retry, on_progress)
+
+    async def send_prepared(
+        self,
+        prepared: PreparedEvents,
+        auth: TikTokAuth | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+    ) -> BulkResponse:
+        """See TikTokEventsApi.send_prepared."""
+        plan = _plan.plan_of(prepared, self._auth(auth))
         return await self._send_plan(plan, retry, on_progress)
 
     # -- I/O --------------------------------------------------------------------------------

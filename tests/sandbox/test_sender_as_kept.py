@@ -73,22 +73,22 @@ def test_the_requests_of_kept_rows_are_the_bytes_validating_them_again_makes() -
         sender = EventSender(auth, outbox=outbox, api=api)  # (no event yet: no worker)
         bodies = []
         for number in range(40):
-            plan = api._plan_track(
-                [event(f"b-{number}" if number % 4 else None, number)], auth, "web", None,
-                "TEST1" if number % 5 == 0 else None, None,
+            prepared = api.prepare_track(
+                [event(f"b-{number}" if number % 4 else None, number)], auth=auth,
+                test_event_code="TEST1" if number % 5 == 0 else None,
             )  # fmt: skip
-            bodies += plan.requests[0].chunk.single_payloads()
+            bodies += [body for _, _, body in prepared.single_payloads()]
         for number in range(6):  # Events 1.0 (pixel_track bodies with "1.0": validated again)
-            plan = api._plan_event(web_event(f"w-{number}"), auth)
-            bodies += plan.requests[0].chunk.single_payloads()
+            prepared = api.prepare_event(web_event(f"w-{number}"), auth)
+            bodies += [body for _, _, body in prepared.single_payloads()]
         outbox.add([(body, str(n)) for n, body in enumerate(bodies)], checked=True)
         batch = sender._batch(outbox.claim("me", BATCH, 60))
-        again = api._plan_payloads([row.body for row in batch.rows], auth, skip_invalid=True)
-        assert sorted(p.request.content for p in batch.plan.requests) == sorted(
-            p.request.content for p in again.requests
+        again = api.prepare_payloads([row.body for row in batch.rows], auth, skip_invalid=True)
+        assert sorted(c.content or b"" for c in batch.prepared.requests) == sorted(
+            c.content or b"" for c in again.requests
         )
-        assert sorted(p.chunk.indices for p in batch.plan.requests) == sorted(
-            p.chunk.indices for p in again.requests
+        assert sorted(c.indices for c in batch.prepared.requests) == sorted(
+            c.indices for c in again.requests
         )
         assert sender.validated_again == (6 if events_api == "1.0" else 0)
         api.close()
