@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         set_default_phone_region,
         sha256_hex,
     )
+    from pytt_events._plan import PreparedEvents
     from pytt_events._response import BulkResponse, EventOutcome, FailedEvent, TikTokResponse
     from pytt_events._retry import NO_RETRIES, RetryEvent, RetryPolicy
     from pytt_events._schema import known_versions
@@ -75,6 +76,7 @@ _LAZY = {
     "sha256_hex": "pytt_events._hashing",
     "BulkResponse": "pytt_events._response",
     "EventOutcome": "pytt_events._response",
+    "PreparedEvents": "pytt_events._plan",
     "FailedEvent": "pytt_events._response",
     "TikTokResponse": "pytt_events._response",
     "NO_RETRIES": "pytt_events._retry",
@@ -152,6 +154,7 @@ __all__ = [
     "Page",
     "PayloadValidationError",
     "PermissionDeniedError",
+    "PreparedEvents",
     "Properties",
     "PyttEventsError",
     "RateLimitError",
