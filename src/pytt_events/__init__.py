@@ -38,7 +38,7 @@ from pytt_events._exceptions import (
 )
 
 if TYPE_CHECKING:
-    from pytt_events._base_client import BulkProgress
+    from pytt_events._delivery import BulkProgress
     from pytt_events._hashing import (
         hash_value,
         is_sha256_hex,
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 
 #: The module each name of __all__ not imported above comes from (imported on first use).
 _LAZY = {
-    "BulkProgress": "pytt_events._base_client",
+    "BulkProgress": "pytt_events._delivery",
     "hash_value": "pytt_events._hashing",
     "is_sha256_hex": "pytt_events._hashing",
     "normalize_email": "pytt_events._hashing",

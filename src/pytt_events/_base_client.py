@@ -1,16 +1,14 @@
-"""What both clients share, with no I/O: configuration, which family each method sends through
-(the planning itself is _plan's), the retry flow, isolation of bad events, and turning outcomes
-into results. TikTokEventsApi and AsyncTikTokEventsApi only send and sleep.
+"""What both clients share, with no I/O: their configuration, and which family and request-level
+fields each method prepares events with (the preparing itself is _plan's; the deliveries,
+isolation and results _delivery's, the retry flow _retry's). TikTokEventsApi and
+AsyncTikTokEventsApi only send and sleep.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
-import re
-import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,17 +16,14 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pytt_events import _families, _plan, _schema
-from pytt_events._constants import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_TIMEOUT,
-    ISOLATED_CODES,
-    MAX_ISOLATED,
+from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
+from pytt_events._delivery import (
+    Delivery,
+    bulk_result,
+    deliveries,
 )
 from pytt_events._exceptions import (
-    FATAL_ERRORS,
-    BulkSendError,
     ConfigurationError,
-    InvalidRequestError,
     PayloadValidationError,
     PyttEventsError,
 )
@@ -43,9 +38,9 @@ from pytt_events._plan import (
     PreparedEvents,
     Top,
 )
-from pytt_events._response import BulkResponse, FailedEvent, InvalidPayload, TikTokResponse
-from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow, not_sent
-from pytt_events._transport import HttpRequest, with_body
+from pytt_events._response import BulkResponse, InvalidPayload, TikTokResponse
+from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
+from pytt_events._transport import HttpRequest
 from pytt_events.auth import TikTokAuth
 from pytt_events.stored import MissingEventIds, checked_missing_event_ids, derived_event_id
 
@@ -59,90 +54,6 @@ WEB_SHAPE = "pixel_track"
 TRACK_SHAPE = "event_track"
 
 AnyEvent = Any  # a TrackEvent, an Events 1.0 Event, or a mapping shaped like either
-
-
-def _named_index(events_key: str, message: str) -> int | None:
-    """The position TikTok's message names in a request's events ("data.3.event_id: ...",
-    "Batch.0.properties...": the family's events key, then the position), or None."""
-    match = re.match(rf"\s*{re.escape(events_key)}[.\[](\d+)", message, re.IGNORECASE)
-    return int(match.group(1)) if match else None
-
-
-def isolate(planned: PlannedRequest, error: PyttEventsError) -> list[PlannedRequest] | None:
-    """What to send instead of a multi-event request TikTok refused whole for its parameters
-    (TikTok refuses a whole request with 40002 when one event is bad), so that one bad event
-    does not cost the others: None when there is nothing to isolate.
-
-    When TikTok's message names an event ("data.3.event_id: ...", "Batch.0.properties..."),
-    that event alone and the others together; otherwise the two halves.
-    """
-    chunk = planned.chunk
-    count = len(chunk.indices)
-    if (
-        count < 2
-        or chunk.events_key is None
-        or not isinstance(error, InvalidRequestError)
-        or error.code not in ISOLATED_CODES
-    ):
-        return None
-    named = _named_index(chunk.events_key, getattr(error, "message", "") or "")
-    if named is not None and 0 <= named < count:
-        cuts = [(named, named + 1), (0, named), (named + 1, count)]
-    else:
-        half = count // 2
-        cuts = [(0, half), (half, count)]
-    parts = []
-    for start, stop in cuts:
-        if start < stop:
-            part = chunk.part(start, stop)
-            parts.append(
-                PlannedRequest(part, with_body(planned.request, part.body, len(part.indices)))
-            )
-    return parts
-
-
-def isolation_budget(events: int) -> int:
-    """The most extra requests isolation sends for one refused request of `events` events."""
-    return 2 * MAX_ISOLATED * max(1, math.ceil(math.log2(max(events, 2))))
-
-
-#: What became of the events of one planned request: each request actually sent (the planned
-#: one, or the parts it was split into) with its outcome (None: not sent, after a fatal error).
-Delivery = list[tuple[PlannedRequest, "TikTokResponse | PyttEventsError | None"]]
-
-
-@dataclass(frozen=True)
-class BulkProgress:
-    """How far a bulk send is, after each request: events and requests done of the total
-    (a request split to isolate bad events counts once, when all its parts are done)."""
-
-    events_done: int
-    events_total: int
-    requests_done: int
-    requests_total: int
-
-
-class ProgressTracker:
-    """Counts the finished requests of a plan and tells on_progress (from any thread)."""
-
-    def __init__(self, plan: Plan, on_progress: Callable[[BulkProgress], None] | None) -> None:
-        self._on_progress = on_progress
-        self._lock = threading.Lock()
-        self._events = 0
-        self._requests = 0
-        self._events_total = plan.events
-        self._requests_total = len(plan.requests)
-
-    def finished(self, planned: PlannedRequest) -> None:
-        if self._on_progress is None:
-            return
-        # Told under the lock: the counts a callback sees never go back.
-        with self._lock:
-            self._events += len(planned.chunk.indices)
-            self._requests += 1
-            self._on_progress(
-                BulkProgress(self._events, self._events_total, self._requests, self._requests_total)
-            )
 
 
 @dataclass(frozen=True)
@@ -564,87 +475,14 @@ class BaseEventsApi:
     def _deliveries(
         self, planned: PlannedRequest, retry: RetryPolicy | None = None
     ) -> Generator[PlannedRequest, TikTokResponse | PyttEventsError, Delivery]:
-        """What to send for one planned request, and what became of its events: sent, then,
-        when TikTok refuses it whole for one bad event, its parts (see isolate), one at a time,
-        within isolation_budget. Each twin drives it: it is sent each part's outcome (it may
-        return before yielding anything). A fatal error (authentication, permission) stops the
-        parts not yet sent; so does a retry policy that stopped (they fail as not sent)."""
-        policy = retry or self.retry
-        delivery: Delivery = []
-        pending = [planned]
-        budget = isolation_budget(len(planned.chunk.indices))
-        while pending:
-            part = pending.pop(0)
-            if policy.stopped():
-                delivery.extend((rest, not_sent()) for rest in (part, *pending))
-                break
-            outcome = yield part
-            parts = None
-            if isinstance(outcome, PyttEventsError) and self.isolate_invalid:
-                parts = isolate(part, outcome)
-                if parts is not None and len(parts) > budget:
-                    parts = None  # past the budget: the rest fail with TikTok's answer
-            if parts is None:
-                delivery.append((part, outcome))
-                if isinstance(outcome, FATAL_ERRORS):
-                    delivery.extend((rest, None) for rest in pending)  # not sent
-                    break
-                continue
-            if part is planned:
-                logger.info(
-                    "TikTok refused a request of %d events (code %s); sending it again in "
-                    "parts to isolate the bad events",
-                    len(part.chunk.indices),
-                    getattr(outcome, "code", None),
-                )
-            budget -= len(parts)
-            pending[0:0] = parts  # depth first: the parts of a part go next, in order
-        return delivery
+        """What to send for one planned request (see _delivery.deliveries), with this
+        client's retry policy and isolation setting."""
+        return deliveries(planned, retry or self.retry, self.isolate_invalid)
 
-    def _finish(self, plan: Plan, deliveries: Sequence[Delivery | None]) -> BulkResponse:
-        """The result of a plan from what became of each planned request (None: not sent,
-        after a fatal error, which then counts for it too).
+    def _finish(self, plan: Plan, delivered: Sequence[Delivery | None]) -> BulkResponse:
+        """The result of a plan (see _delivery.bulk_result).
 
         Raises:
             BulkSendError: some events failed; its result lists every one.
         """
-        if not plan.requests:
-            if not plan.invalid:
-                logger.info("%s: no events given, nothing was sent", plan.caller)
-            return BulkResponse(responses=(), accepted=(), invalid=plan.invalid)
-        pairs: list[tuple[PlannedRequest, TikTokResponse | PyttEventsError | None]] = []
-        for planned, delivery in zip(plan.requests, deliveries, strict=True):
-            pairs.extend(delivery if delivery is not None else [(planned, None)])
-        fatal = next((o for _, o in pairs if isinstance(o, FATAL_ERRORS)), None)
-        responses: list[TikTokResponse] = []
-        response_indices: list[tuple[int, ...]] = []
-        accepted: list[int] = []
-        failed: list[FailedEvent] = []
-        for planned, outcome in pairs:
-            chunk = planned.chunk
-            if isinstance(outcome, TikTokResponse):
-                responses.append(outcome)
-                response_indices.append(chunk.indices)
-                accepted.extend(chunk.indices)
-                continue
-            error = outcome if outcome is not None else fatal
-            assert error is not None
-            failed.extend(
-                FailedEvent(index, error, payload)
-                for index, payload in zip(chunk.indices, chunk.single_payloads(), strict=True)
-            )
-        failed.sort(key=lambda item: item.index)
-        result = BulkResponse(
-            responses=tuple(responses),
-            accepted=tuple(sorted(accepted)),
-            failed=tuple(failed),
-            response_indices=tuple(response_indices),
-            invalid=plan.invalid,
-            dropped_keys=plan.dropped,
-            event_ids=plan.event_ids,
-        )
-        logger.debug("%s: %s", plan.caller, result.message)
-        if failed:
-            first = failed[0].error
-            raise BulkSendError(f"{result.message}; first failure: {first}", result) from first
-        return result
+        return bulk_result(plan, delivered)

@@ -20,15 +20,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import _plan
-from pytt_events._base_client import (
-    AnyEvent,
-    BaseEventsApi,
-    BulkProgress,
-    Delivery,
-    EventsApiVersion,
-    ProgressTracker,
-)
+from pytt_events._base_client import AnyEvent, BaseEventsApi, EventsApiVersion
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
+from pytt_events._delivery import BulkProgress, Delivery, ProgressTracker
 from pytt_events._exceptions import FATAL_ERRORS, PyttEventsError
 from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest, PreparedEvents
 from pytt_events._response import BulkResponse, TikTokResponse

@@ -19,7 +19,7 @@ from pytt_events import (
     InvalidRequestError,
     TikTokEventsApi,
 )
-from pytt_events._base_client import isolation_budget
+from pytt_events._delivery import isolation_budget
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.testing import SandboxServer
