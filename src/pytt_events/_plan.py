@@ -151,24 +151,6 @@ class PlannedRequest:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """The requests of one call, in order, and the stored payloads left out as invalid."""
-
-    requests: tuple[PlannedRequest, ...]
-    caller: str
-    invalid: tuple[InvalidPayload, ...] = ()
-    #: The events sent with match keys left out (values that cannot be match keys), by input
-    #: position: each key's path and reason, never its value.
-    dropped: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
-    #: The event_id of each event, by input position.
-    event_ids: Mapping[int, str | None] = field(default_factory=dict)
-
-    @property
-    def events(self) -> int:
-        return sum(len(planned.chunk.indices) for planned in self.requests)
-
-
-@dataclass(frozen=True)
 class PreparedEvents:
     """Events validated and hashed, as request bodies grouped the way their family groups them
     (at most its maximum and REQUEST_BYTE_BUDGET bytes a body), with each event's id: what a
@@ -199,6 +181,36 @@ class PreparedEvents:
             for chunk in self.requests
             for index, body in zip(chunk.indices, chunk.single_payloads(), strict=True)
         ]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Prepared events with the HTTP request that sends each body, in order."""
+
+    requests: tuple[PlannedRequest, ...]
+    prepared: PreparedEvents
+
+    @property
+    def caller(self) -> str:
+        return self.prepared.caller
+
+    @property
+    def invalid(self) -> tuple[InvalidPayload, ...]:
+        """The stored payloads left out as invalid."""
+        return self.prepared.invalid
+
+    @property
+    def dropped(self) -> Mapping[int, tuple[str, ...]]:
+        """The events sent with match keys left out, by input position (see PreparedEvents)."""
+        return self.prepared.dropped_keys
+
+    @property
+    def event_ids(self) -> Mapping[int, str | None]:
+        return self.prepared.event_ids
+
+    @property
+    def events(self) -> int:
+        return self.prepared.events
 
 
 def prepare_events(
@@ -260,8 +272,7 @@ def plan_of(prepared: PreparedEvents, auth: TikTokAuth) -> Plan:
         )
         for chunk in prepared.requests
     )
-    return Plan(requests, prepared.caller, prepared.invalid, prepared.dropped_keys,
-                prepared.event_ids)  # fmt: skip
+    return Plan(requests, prepared)
 
 
 def plan(
