@@ -17,11 +17,11 @@ top of these, for every family.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pytt_events import _generated, _schema
+from pytt_events import _conditions, _generated, _schema
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import PayloadValidationError
 
@@ -72,6 +72,14 @@ class Family:
         """The generated model of the whole body."""
         model: type[BaseModel] = getattr(_schema.models_module(self.api_version), self.definition)
         return model
+
+    @functools.cached_property
+    def conditions(self) -> list[Any]:
+        """The body model's rules between fields (x-conditions: codegen carries the schema's
+        if/then rules there), as the model engine reads them."""
+        extra = self.model.model_config.get("json_schema_extra")
+        found = extra.get("x-conditions") if isinstance(extra, dict) else None
+        return found if isinstance(found, list) else []
 
     @functools.cached_property
     def single_family(self) -> Family:
@@ -190,10 +198,7 @@ class Family:
             except ValidationError as error:
                 problems.append((f"{where}{key}", _reason(self, key, error)))
         if not problems:
-            # Imported here: the mark engine builds on the generated models.
-            from pytt_events._marks import condition_problems
-
-            for key, reason in condition_problems(self.model, checked):  # type: ignore[arg-type]
+            for key, reason in _conditions.condition_problems(self.model, self.conditions, checked):
                 problems.append((f"{where}{key}", reason))
         if problems:
             text = "; ".join(f"{path}: {reason}" for path, reason in problems)
@@ -304,19 +309,17 @@ def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
     """Build now what planning events of api_version builds on first use: the version's
     models (imported), each family's validators of request-level fields, its personal-data and
     warning plans (the marks' patterns compiled), and the validators of the models' rules
-    between fields (x-conditions: this imports jsonschema-rs and jsonschema) with their warning
-    checks; and the phone metadata of every region (see _hashing.load_phone_metadata). Sends
-    nothing, logs nothing; a second call costs next to nothing.
+    between fields (x-conditions, see _conditions.warm_up: this imports jsonschema-rs and
+    jsonschema) with their warning checks; and the phone metadata of every region (see
+    _hashing.load_phone_metadata). Sends nothing, logs nothing; a second call costs next to
+    nothing.
 
     Raises:
         UnknownApiVersionError: this build has no schema for api_version.
     """
     from pydantic import BaseModel
 
-    from pytt_events import _hashing, _soft
-
-    # Imported here: the validators are loaded only by what needs them.
-    from pytt_events.validation import check_conditions
+    from pytt_events import _hashing
 
     known = families(api_version)
     module = _schema.models_module(api_version)
@@ -332,9 +335,7 @@ def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
     for model in models:  # each built when its module was imported
         marks = getattr(model, "__marks__", None)
         if marks is not None and marks.conditions:
-            check_conditions(marks.conditions, {}, document)  # builds and caches its validator
-            for mark, rule, message in _value_marks(marks.conditions):
-                _soft.check_value(mark, rule, None, document, message)  # compiles its check
+            _conditions.warm_up(marks.conditions, document)
     for owner in known.values():
         for key in owner.group_by:
             _field_adapter(owner.name, api_version, key)
@@ -345,21 +346,6 @@ def warm_up(api_version: str = DEFAULT_API_VERSION) -> None:
         _item_only_keys(owner.name, api_version)
     _distinctive(api_version)
     _hashing.load_phone_metadata()
-
-
-def _value_marks(node: Any) -> Iterator[tuple[str, Any, str | None]]:
-    """The warning marks on values anywhere in node: (mark, rule, x-message beside it)."""
-    from pytt_events import _soft
-
-    if isinstance(node, Mapping):
-        for mark in _soft.VALUE_MARKS:
-            if mark in node:
-                yield mark, node[mark], node.get("x-message")
-        for child in node.values():
-            yield from _value_marks(child)
-    elif isinstance(node, (list, tuple)):
-        for child in node:
-            yield from _value_marks(child)
 
 
 def family(name: str, api_version: str = DEFAULT_API_VERSION) -> Family:

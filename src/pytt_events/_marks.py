@@ -53,7 +53,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
-from pytt_events import _compat, _generated, _hashing, _schema, _soft
+from pytt_events import _compat, _conditions, _hashing, _schema, _soft
 from pytt_events._mark_registry import STRING_MARKS
 
 if TYPE_CHECKING:
@@ -314,7 +314,7 @@ def _field_after(cls: type[SchemaModel], name: str) -> Callable[[Any], Any] | No
             value = _known_member(cls, name, known, value)
         if rules:
             if compiled is None:  # the schema is loaded on first use
-                document = _document_of(cls)
+                document = _schema.document_of(cls)
                 text = marks.messages.get(name)
                 compiled = [
                     (mark, _soft.compile_check(mark, rule, document, text)) for mark, rule in rules
@@ -445,18 +445,6 @@ def _normalize_raw(model: str, name: str, mark: str, value: Any) -> Any:
     return normalized
 
 
-def _document_of(model: type[SchemaModel]) -> Mapping[str, Any]:
-    """The schema document the model (or the generated model it derives from) comes from."""
-    for klass in model.__mro__:
-        module = klass.__module__
-        if module.startswith(_generated.__name__ + "."):
-            short = module.rsplit(".", 1)[1]
-            for version, (name, _) in _generated.VERSIONS.items():
-                if name == short:
-                    return _schema.load_schema(version)
-    return {"$defs": {}}  # pragma: no cover - every model comes from a generated module
-
-
 def _check_conditions(model: SchemaModel) -> None:
     """x-conditions: the model's rules between fields, checked as JSON Schema on its fields.
 
@@ -476,35 +464,14 @@ def check_fields(cls: type[SchemaModel], fields: Mapping[str, Any]) -> None:
     Raises:
         ValueError: a rule refuses the fields (the message names the field and the rule).
     """
-    errors = condition_problems(cls, fields)
+    errors = _conditions.condition_problems(cls, cls.__marks__.conditions, fields)
     if errors:
         raise ValueError("; ".join(f"{path}: {message}" for path, message in errors))
 
 
-def condition_problems(cls: type[SchemaModel], fields: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What the class's rules between fields (x-conditions) refuse of fields (JSON values), as
-    (dotted path, reason) pairs; what they warn about is logged once per process."""
-    if not cls.__marks__.conditions:
-        return []
-    from pytt_events.validation import check_conditions
-
-    problems = check_conditions(cls.__marks__.conditions, fields, _document_of(cls))
-    errors = []
-    for problem in problems:
-        where = problem.path.strip("/").replace("/", ".")
-        if problem.severity == "warning":
-            _soft.warn_once(
-                (cls.__name__, "x-conditions", where, problem.message),
-                f"{cls.__name__}.{where} {problem.message}",
-            )
-        else:
-            errors.append((where, problem.message))
-    return errors
-
-
 def _condition_fields(model: type[SchemaModel]) -> set[str]:
     """The fields the model's x-conditions read (only those are dumped to check them)."""
-    return set(_schema.condition_fields(model.__marks__.conditions)) & set(model.model_fields)
+    return set(_conditions.fields_read(model.__marks__.conditions)) & set(model.model_fields)
 
 
 def _finite(value: Any) -> bool:

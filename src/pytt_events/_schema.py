@@ -1,6 +1,6 @@
 """The JSON Schema at run time: the document and models of each API version, which paths carry
-personal data, where the warning marks sit, and the rules between fields (the request families
-built on it are _families').
+personal data, where the warning marks sit, and which document a model comes from (the request
+families built on it are _families'; the rules between fields, _conditions').
 Everything here is read from the schema file shipped in the package (a byte copy of
 schema/<version>/), never written in code.
 """
@@ -131,7 +131,7 @@ class WarningPlan:
 @functools.cache
 def warning_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> WarningPlan:
     """Where the warning marks sit below a $defs entry (rules between fields, in allOf, are not
-    part of it: see conditions)."""
+    part of it: see _conditions.rules)."""
     document = load_schema(api_version)
     return _warning_plan_of(document, document["$defs"][definition], frozenset())
 
@@ -176,27 +176,13 @@ def _warning_plan_of(
     return WarningPlan(marks, known, children, checks)
 
 
-@functools.cache
-def conditions(definition: str, api_version: str = DEFAULT_API_VERSION) -> tuple[Any, ...]:
-    """The rules between fields of a $defs entry: its allOf of if/then rules."""
-    node = load_schema(api_version)["$defs"][definition]
-    rules = [rule for rule in node.get("allOf", ()) if isinstance(rule, Mapping) and "if" in rule]
-    return tuple(rules)
-
-
-def condition_fields(rules: Any) -> frozenset[str]:
-    """The fields that rules between fields (if/then) read: every key of their properties."""
-    names: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            for key, child in node.items():
-                if key == "properties" and isinstance(child, Mapping):
-                    names.update(child)
-                walk(child)
-        elif isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-
-    walk(rules)
-    return frozenset(names)
+def document_of(model: type) -> Mapping[str, Any]:
+    """The schema document a model (or the generated model it derives from) comes from."""
+    for klass in model.__mro__:
+        module = klass.__module__
+        if module.startswith(_generated.__name__ + "."):
+            short = module.rsplit(".", 1)[1]
+            for version, (name, _) in _generated.VERSIONS.items():
+                if name == short:
+                    return load_schema(version)
+    return {"$defs": {}}  # pragma: no cover - every model comes from a generated module

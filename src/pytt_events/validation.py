@@ -25,19 +25,18 @@ path gives the same problems, messages and order (tests/unit/test_validation_fas
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
-from jsonschema import ValidationError as SchemaError
 
-from pytt_events import _families, _hashing, _schema, _soft
+from pytt_events import _conditions, _families, _hashing, _schema, _soft
+from pytt_events._conditions import Problem, Severity, check_conditions, describe
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
@@ -56,25 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("pytt_events")
-
-_MAX_LISTED_VALUES = 8
-
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem of a payload: where (a JSON Pointer), why, and how bad. An "error" is
-    something TikTok refuses; a "warning" something TikTok takes but probably wastes."""
-
-    path: str
-    message: str
-    severity: Severity = "error"
-
-    def __str__(self) -> str:
-        text = f"{self.path or '/'}: {self.message}"
-        return f"{text} (warning)" if self.severity == "warning" else text
 
 
 def problem_text(problem: Problem) -> str:
@@ -124,61 +104,10 @@ def _validator(family: str, api_version: str) -> Draft202012Validator:
     )
 
 
-def _warning_keywords(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The schema's warning marks as jsonschema-rs custom keywords: each raises (a "Custom"
-    error, read as a warning) with _soft's message."""
-
-    def keyword(mark: str) -> type:
-        class ValueMark:
-            def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
-                self.rule = value
-                self.message = parent_schema.get("x-message")
-
-            def validate(self, instance: Any) -> None:
-                problem = _soft.check_value(mark, self.rule, instance, document, self.message)
-                if problem is not None:
-                    raise ValueError(problem)
-
-        return ValueMark
-
-    class WarnUnknown:
-        def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
-            self.known = tuple(parent_schema.get("properties", {})) if value is True else None
-
-        def validate(self, instance: Any) -> None:
-            if self.known is not None and isinstance(instance, dict):
-                unknown = _soft.unknown_keys(instance, self.known)
-                if unknown:
-                    raise ValueError("; ".join(_soft.unknown_key_message(k) for k in unknown))
-
-    keywords: dict[str, Any] = {mark: keyword(mark) for mark in _soft.VALUE_MARKS}
-    keywords["x-warn-unknown"] = WarnUnknown
-    return keywords
-
-
 @functools.cache
 def _fast_validator(family: str, api_version: str) -> Any:
     """The fast path (jsonschema-rs, pure Rust): the verdict on errors."""
     return jsonschema_rs.validator_for(_family_document(family, api_version), validate_formats=True)
-
-
-def _rs_validator(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Any:
-    """A jsonschema-rs validator that also reports the warning marks (as "Custom" errors)."""
-    return jsonschema_rs.validator_for(
-        dict(schema), validate_formats=True, keywords=_warning_keywords(document)
-    )
-
-
-def _fast_check(validator: Any, payload: Any) -> tuple[bool, list[Problem]]:
-    """(whether the validator finds an error, the warnings it reports)."""
-    invalid = False
-    warnings: list[Problem] = []
-    for error in validator.iter_errors(payload):
-        if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Custom):
-            warnings.append(Problem(_pointer(error.instance_path), error.message, "warning"))
-        else:
-            invalid = True
-    return invalid, warnings
 
 
 def _soft_problems(
@@ -212,43 +141,13 @@ def _soft_below(
             _soft_problems(value[key], child, f"{path}/{key}", now, out)
 
 
-def _condition_warnings(payload: Any, definition: str, api_version: str) -> list[Problem]:
-    """The warnings of a payload's fields under its rules between fields (if/then), memoized
-    on those fields' values: they are request-level fields, which repeat across a file."""
-    rules = _schema.conditions(definition, api_version)
-    if not rules or not isinstance(payload, Mapping):
-        return []
-    names = _condition_names(definition, api_version)
-    key = tuple(
-        value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
-        for value in (payload.get(name) for name in names)
-    )
-    return list(_memoized_condition_warnings(definition, api_version, names, key))
-
-
-@functools.cache
-def _condition_names(definition: str, api_version: str) -> tuple[str, ...]:
-    return tuple(sorted(_schema.condition_fields(_schema.conditions(definition, api_version))))
-
-
-@functools.lru_cache(maxsize=4096)
-def _memoized_condition_warnings(
-    definition: str, api_version: str, names: tuple[str, ...], values: tuple[Any, ...]
-) -> tuple[Problem, ...]:
-    fields = {name: value for name, value in zip(names, values, strict=True) if value is not None}
-    problems = check_conditions(
-        list(_schema.conditions(definition, api_version)), fields, _schema.load_schema(api_version)
-    )
-    return tuple(problem for problem in problems if problem.severity == "warning")
-
-
 # The fast path of validate_payload. One jsonschema-rs validator per family holds the family's
 # schema, and, built from the same schema's marks, the rules whose breach validate_payload
 # reports: with require_hashed, each personal-data field (x-pii) a SHA-256 hex digest (the
 # mirror of _unhashed), and with warnings, a schema each warning mark's value meets when its
 # check says nothing (_soft.quiet_schema, laid out like the warning plan that _soft_problems
 # walks). A payload that passes it has no error and no warning but those the schema cannot
-# state: the rules between fields (memoized, see _condition_warnings) and event times
+# state: the rules between fields (memoized, see _conditions.payload_warnings) and event times
 # (_soft.CLOCK_MARKS, x-max-age and x-max-ahead, whose verdicts move with the clock: a walk
 # of their few places). Any other payload takes
 # the slow path, which gives the messages; the fast one only ever decides "nothing to say".
@@ -257,7 +156,7 @@ def _memoized_condition_warnings(
 @dataclass(frozen=True)
 class _FastPath:
     validator: Any
-    #: The warnings of the rules between fields (_condition_warnings, memoized).
+    #: The warnings of the rules between fields (_conditions.payload_warnings, memoized).
     conditions: _Conditions
     #: The warning plan of the clock marks alone (None: the family has none).
     ages: _schema.WarningPlan | None
@@ -270,14 +169,14 @@ _Quick = Callable[[Any], "tuple[Problem, ...] | None"]
 
 
 class _Conditions:
-    """_condition_warnings, memoized on the values of the fields the rules read when they are
-    all strings (or absent): no other value equals a string, so a hit is the same input. The
-    fast path looks the memo up itself (names, memo)."""
+    """_conditions.payload_warnings, memoized on the values of the fields the rules read when
+    they are all strings (or absent): no other value equals a string, so a hit is the same
+    input. The fast path looks the memo up itself (names, memo)."""
 
     def __init__(self, definition: str, api_version: str) -> None:
         self.definition = definition
         self.api_version = api_version
-        self.names = _condition_names(definition, api_version)
+        self.names = _conditions.names_read(definition, api_version)
         self.memo: dict[tuple[Any, ...], tuple[Problem, ...]] = {}
 
     def __call__(self, payload: Any) -> tuple[Problem, ...]:
@@ -290,7 +189,7 @@ class _Conditions:
             found = None
         if found is not None:
             return found
-        problems = tuple(_condition_warnings(payload, self.definition, self.api_version))
+        problems = tuple(_conditions.payload_warnings(payload, self.definition, self.api_version))
         if all(value is None or type(value) is str for value in key):
             if len(self.memo) >= 4096:  # bounded: request-level fields repeat across a file
                 self.memo.clear()
@@ -599,117 +498,6 @@ def _fast_verdict(family: str, api_version: str, payload: Any) -> bool:
     return bool(_fast_validator(family, api_version).is_valid(payload))
 
 
-def check_conditions(
-    conditions: list[Any], fields: Mapping[str, Any], document: Mapping[str, Any]
-) -> list[Problem]:
-    """The problems of an object's fields under rules between them (a schema's if/then rules,
-    as the models carry them in x-conditions): errors and warnings."""
-    validator = _conditions_validator(
-        json.dumps(conditions, sort_keys=True), id(document), document
-    )
-    invalid, warnings = _fast_check(validator.rs, fields)
-    problems: list[Problem] = []
-    if invalid:
-        problems = [
-            Problem(_pointer(error.absolute_path), describe(error))
-            for error in validator.reference.iter_errors(dict(fields))
-        ]
-    return problems + warnings
-
-
-class _Pair:
-    """A rule set's jsonschema-rs validator, and its jsonschema one, made when first needed."""
-
-    def __init__(self, rs: Any, schema: Mapping[str, Any]) -> None:
-        self.rs = rs
-        self.schema = schema
-        self._reference: Draft202012Validator | None = None
-
-    @property
-    def reference(self) -> Draft202012Validator:
-        if self._reference is None:
-            self._reference = Draft202012Validator(
-                self.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
-        return self._reference
-
-
-_conditions_cache: dict[tuple[str, int], _Pair] = {}
-
-
-def _conditions_validator(key: str, document_id: int, document: Mapping[str, Any]) -> _Pair:
-    found = _conditions_cache.get((key, document_id))
-    if found is None:
-        if len(_conditions_cache) >= 64:  # bounded: the schemas have a handful of rule sets
-            _conditions_cache.clear()
-        schema = {"allOf": json.loads(key)}
-        found = _Pair(_rs_validator(schema, document), schema)
-        _conditions_cache[(key, document_id)] = found
-    return found
-
-
-def _pointer(path: Any) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
-
-
-def _values(values: Any) -> str:
-    listed = [repr(value) for value in values]
-    if len(listed) > _MAX_LISTED_VALUES:
-        return f"one of the {len(listed)} values the schema lists ({', '.join(listed[:3])}, ...)"
-    return "one of " + ", ".join(listed)
-
-
-def describe(error: SchemaError) -> str:
-    """A message for a jsonschema error that never repeats the offending value."""
-    kind = error.validator
-    if kind in ("required", "additionalProperties", "dependentRequired"):
-        return str(error.message)  # names properties, not values
-    if kind in ("anyOf", "oneOf") and error.context:
-        reasons = dict.fromkeys(describe(sub) for sub in error.context)
-        return " or ".join(reasons)
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    message = _rule_message(str(kind), error.validator_value, schema)
-    return message if message is not None else f"fails the schema's {kind!r} rule"
-
-
-_BOUNDS = {
-    "minLength": "must have at least {} character(s)",
-    "maxLength": "must have at most {} character(s)",
-    "minimum": "must be at least {}",
-    "maximum": "must be at most {}",
-    "exclusiveMinimum": "must be greater than {}",
-    "exclusiveMaximum": "must be less than {}",
-    "minItems": "must have at least {} item(s)",
-    "maxItems": "must have at most {} item(s)",
-    "minProperties": "must have at least {} field(s)",
-    "maxProperties": "must have at most {} field(s)",
-}
-
-
-def _rule_message(kind: str, rule: Any, schema: Mapping[str, Any]) -> str | None:
-    """describe's message for a keyword that fails on its own (its rule, and the schema object
-    it sits in, decide the message), or None."""
-    custom = schema.get("x-message")
-    if kind == "not" and isinstance(custom, str):
-        return custom  # the schema's own words for this rule
-    if kind == "type":
-        return f"must be of type {rule}"
-    if kind == "enum":
-        return f"must be {_values(rule)}"
-    if kind == "const":
-        return f"must be {rule!r}"
-    if kind == "format":
-        return f"is not a valid {rule}"
-    if kind == "pattern":
-        return f"does not match the pattern {rule}"
-    if kind == "not" and isinstance(rule, Mapping) and set(rule) == {"required"}:
-        names = ", ".join(repr(name) for name in rule["required"])
-        return f"must not contain {names} (see the schema's description of this object)"
-    if kind in _BOUNDS:
-        return _BOUNDS[kind].format(rule)
-    return None
-
-
 #: Where an error jsonschema-rs reports may sit for _native_problems to tell it: keywords
 #: followed by a name, by an index, or by a schema. Anything else (anyOf, oneOf, not, if,
 #: dependentSchemas...) is left to jsonschema, whose error tree decides those messages.
@@ -720,9 +508,10 @@ _THROUGH = frozenset({"items", "then", "else"})
 
 def _native_problems(family: str, api_version: str, payload: Any) -> list[Problem] | None:
     """validate_payload's errors from jsonschema-rs (no jsonschema run: ~100 times faster),
-    when each error is a keyword that fails on its own (_rule_message tells it), alone at its
-    place in the payload, reached through properties, items, allOf and if/then/else only:
-    there, jsonschema reports the same errors, and their messages depend on nothing else.
+    when each error is a keyword that fails on its own (_conditions.rule_message tells it),
+    alone at its place in the payload, reached through properties, items, allOf and
+    if/then/else only: there, jsonschema reports the same errors, and their messages depend on
+    nothing else.
     None otherwise."""
     document = _schema.load_schema(api_version)
     found: list[tuple[list[str], Problem]] = []
@@ -732,8 +521,8 @@ def _native_problems(family: str, api_version: str, payload: Any) -> list[Proble
         if place is None:
             return None
         schema, keyword = place
-        message = _rule_message(keyword, schema[keyword], schema)
-        pointer = _pointer(error.instance_path)
+        message = _conditions.rule_message(keyword, schema[keyword], schema)
+        pointer = _conditions.pointer(error.instance_path)
         if message is None or pointer in seen:
             return None
         seen.add(pointer)
@@ -983,7 +772,7 @@ class _Checker:
         if self.warn:
             soft = _schema.warning_plan(definition, api_version)
             _soft_problems(payload, soft, "", now, warnings)
-            warnings = _condition_warnings(payload, definition, api_version) + warnings
+            warnings = _conditions.payload_warnings(payload, definition, api_version) + warnings
         if invalid:
             problems = _native_problems(family, api_version, payload) or self._reference(
                 payload, family
@@ -999,7 +788,7 @@ class _Checker:
         """The errors as jsonschema reports them."""
         validator = _validator(family, self.api_version)
         problems = [
-            Problem(_pointer(error.absolute_path), describe(error))
+            Problem(_conditions.pointer(error.absolute_path), describe(error))
             for error in sorted(
                 validator.iter_errors(payload), key=lambda e: list(map(str, e.path))
             )

@@ -1,10 +1,148 @@
 """What `import pytt_events` loads: not the schema validators (they load when validation is
-used), so applications that only send start faster."""
+used), so applications that only send start faster. And the import map: no cycle between the
+package's modules but through `if TYPE_CHECKING:` imports."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
+
+import pytt_events
+
+PACKAGE = Path(pytt_events.__file__).resolve().parent
+
+
+def _module_files() -> dict[str, Path]:
+    """Every module of the package (the generated ones included), by dotted name."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = ["pytt_events", *path.relative_to(PACKAGE).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that module name imports, at module level or in a function (an
+    `if TYPE_CHECKING:` block aside): `from pytt_events import _x` names the module _x,
+    `from pytt_events._x import y` the module _x, or its submodule y when there is one."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    targets: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _type_checking(child.test):
+                for other in child.orelse:
+                    visit_node(other)
+            else:
+                visit_node(child)
+
+    def visit_node(node: ast.AST) -> None:
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            for alias in node.names:
+                targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+        visit(node)
+
+    visit(ast.parse(path.read_text("utf-8")))
+    found = set()
+    for target in targets:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found.add(target)
+    return found
+
+
+def import_map() -> dict[str, set[str]]:
+    """Each module of the package, and the package's modules it imports."""
+    modules = _module_files()
+    return {name: _imported(name, path, modules) for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph[node]:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_the_import_map_has_no_cycle() -> None:
+    graph = import_map()
+    assert {"pytt_events", "pytt_events._marks", "pytt_events._conditions"} <= set(graph)
+    assert graph["pytt_events._families"], "the map reads imports"
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_function_level_imports_are_in_the_map_and_type_checking_ones_are_not() -> None:
+    graph = import_map()
+    # _schema imports _soft in a function, and only for type checking at module level.
+    assert "pytt_events._soft" in graph["pytt_events._schema"]
+    assert "pytt_events._hashing" not in graph["pytt_events._schema"]
+
+
+def test_the_model_engine_and_the_families_do_not_reach_the_file_validator() -> None:
+    graph = import_map()
+    for module in ("pytt_events._marks", "pytt_events._families", "pytt_events._conditions"):
+        assert "pytt_events.validation" not in _reachable(graph, module), module
+    # The rules between fields sit below the three modules that check them.
+    below = _reachable(graph, "pytt_events._conditions")
+    assert not {"pytt_events._marks", "pytt_events._families", "pytt_events.validation"} & below
+    for module in ("pytt_events._marks", "pytt_events._families", "pytt_events.validation"):
+        assert "pytt_events._conditions" in graph[module], module
 
 
 def test_importing_the_package_loads_no_schema_validator() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytt_events import _families, _hashing, _schema
+from pytt_events import _conditions, _families, _hashing, _schema
 from pytt_events import validation as v
 from pytt_events._hashing import EMPTY_SHA256
 from pytt_events.validation import Problem, validate_file, validate_payload
@@ -41,10 +41,10 @@ def reference(
     warnings: list[Problem] = []
     if warn:
         v._soft_problems(payload, _schema.warning_plan(definition), "", now, warnings)
-        warnings = v._condition_warnings(payload, definition, "v1.3") + warnings
+        warnings = _conditions.payload_warnings(payload, definition, "v1.3") + warnings
     if invalid:
         problems = [
-            Problem(v._pointer(error.absolute_path), v.describe(error))
+            Problem(_conditions.pointer(error.absolute_path), _conditions.describe(error))
             for error in sorted(
                 v._validator(family, "v1.3").iter_errors(payload),
                 key=lambda e: list(map(str, e.path)),
