@@ -1,8 +1,13 @@
 """Every default and fixed number of the SDK, in one place (as in the Stainless SDKs'
-_constants.py). Modules import them from here; none writes a second copy.
+_constants.py): defaults, limits, intervals, counts, and the names of tables, files, cookies
+and tokens. Modules import them from here; none writes a second copy. A public module
+re-exports those it made public (`pytt_events.sender.MAX_ATTEMPTS`,
+`pytt_events.outbox.OUTBOX_SCHEMA_VERSION`, ...).
 
-What the schema says (endpoints, per-request maximums, field limits) is not here: it is read
-from the schema at run time (see _schema and _families).
+Not here: what the schema says (endpoints, per-request maximums, field limits), read from the
+schema at run time (see _schema and _families); the bound of a memo, written beside it; and
+the command line's own defaults (cli.py: it imports only public modules, and its help loads
+no more than it needs; a test pins each value it shares with the library).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a sourc
 
 #: The API version used when neither TIKTOK_API_VERSION nor api_version says otherwise.
 DEFAULT_API_VERSION = "v1.3"
+#: The path of TikTok's API root, which the sandbox serves too (pytt_events.testing).
+API_ROOT_PATH = "/open_api/"
 #: TikTok's Business API root; TIKTOK_API_BASE_URL replaces it (the sandbox, a proxy).
-DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/"
+DEFAULT_BASE_URL = "https://business-api.tiktok.com" + API_ROOT_PATH
 #: Sent with every request.
 USER_AGENT = f"pytt-events-api/{VERSION}"
 
@@ -56,3 +63,98 @@ MAX_ISOLATED = 8
 #: TikTok deduplicates an event_id within this many seconds (48 hours): an event sent again
 #: later may be counted twice.
 DEDUP_WINDOW_SECONDS = 48 * 3600
+
+# -- stored payloads (pytt_events.stored) ---------------------------------------------------
+
+#: Bytes read from a file of stored payloads at a time.
+READ_CHUNK_BYTES = 1 << 16
+#: How many payloads are read between two calls of on_progress.
+PROGRESS_EVERY = 256
+#: After this many unreadable lines in a row, the input is taken for something else than
+#: stored payloads (a binary file, the wrong file) and reading stops, saying so.
+MAX_UNREADABLE_IN_A_ROW = 1000
+
+# -- warnings (_soft) -----------------------------------------------------------------------
+
+#: At most this many different warnings are logged per process (custom property names can be
+#: endless): then one last warning says so.
+MAX_WARNINGS = 1000
+
+# -- the background senders (pytt_events.sender) --------------------------------------------
+
+#: Events claimed and sent at a time (one call of send_payloads, regrouped by family).
+SENDER_BATCH = 1000
+#: Tries after which an event that meets an unexpected error (not TikTok's answer: a bug, a
+#: storage error) is moved to the failed events instead of being released again.
+SENDER_MAX_ATTEMPTS = 8
+#: Seconds between two log lines of the same error code met while sending (the first one is
+#: logged at once: a revoked token is an ERROR the moment it is met).
+SENDER_LOG_EVERY = 60.0
+#: The longest wait (seconds) before an event that failed for now is sent again: the wait
+#: starts at 1 s and doubles up to it.
+SENDER_MAX_BACKOFF = 300.0
+#: Seconds between sends of a batch that is not full.
+DEFAULT_SEND_INTERVAL = 1.0
+#: The bound of an in-memory outbox (MemoryOutbox, and a sender without an outbox file).
+DEFAULT_MAX_PENDING = 10_000
+#: How long EventSender.track waits for room in a full in-memory outbox (AsyncEventSender's
+#: is 0: waiting would stop the event loop that makes room).
+DEFAULT_BLOCK_TIMEOUT = 5.0
+#: How long close() (and the flush at interpreter exit) waits in all, in seconds.
+DEFAULT_EXIT_TIMEOUT = 5.0
+#: Seconds a claimed batch is held (its lease), renewed while it is sent.
+DEFAULT_LEASE = 120.0
+#: A lease is renewed this many times per lease period while its batch is sent.
+LEASE_RENEWALS = 3
+#: Seconds close waits for the requests in flight past the client's timeout (a margin).
+CLOSE_MARGIN = 5.0
+#: Seconds between two looks of a flush at whether the worker is done (EventSender's, and
+#: AsyncEventSender's, which asks from a thread).
+FLUSH_POLL_SECONDS = 0.01
+ASYNC_FLUSH_POLL_SECONDS = 0.02
+
+# -- the outboxes (pytt_events.outbox) ------------------------------------------------------
+
+#: SQLite's application_id of an outbox file ("ptte"): `PRAGMA application_id` tells an outbox
+#: from any other database (`file` names it too, with a magic file that knows the number).
+OUTBOX_APPLICATION_ID = 0x70747465
+#: The outbox layout's version, in SQLite's user_version: 2 added each pending event's last
+#: error. Files of version 1 (which carried no marker) are brought up to date when opened for
+#: writing; a file of a newer version is refused (a newer SDK made it).
+OUTBOX_SCHEMA_VERSION = 2
+#: Seconds an SQLite outbox waits for another connection's lock before it gives up.
+SQLITE_BUSY_TIMEOUT = 30.0
+#: Rows an SQLite outbox deletes or renews (OUTBOX_SLICE) or claims (OUTBOX_CLAIM_SLICE: a
+#: claim writes each row's page again) in one transaction: an `add` on the request path
+#: (another thread's) waits at most for one such slice, a few tenths of a millisecond.
+OUTBOX_SLICE = 100
+OUTBOX_CLAIM_SLICE = 25
+#: The bodies an SQLite outbox keeps in memory for the rows this process added checked, so
+#: that claiming them parses nothing (past it, rows are still marked, their bodies read back).
+OUTBOX_KEPT_BODIES = 10_000
+#: Rows settled between two checkpoints of the write-ahead log, which the worker runs
+#: (SQLiteOutbox.done); OUTBOX_AUTOCHECKPOINT_PAGES (4 KiB each) is the bound at which any
+#: commit checkpoints, should no worker settle rows.
+OUTBOX_CHECKPOINT_ROWS = 1_000
+OUTBOX_AUTOCHECKPOINT_PAGES = 10_000
+#: The prefix of a PostgresOutbox's two tables (`<prefix>_pending`, `<prefix>_failed`).
+DEFAULT_OUTBOX_TABLE = "tiktok_outbox"
+
+# -- the sandbox (pytt_events.testing) ------------------------------------------------------
+
+#: The access token the sandbox accepts unless told otherwise (a test token, public).
+SANDBOX_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105 - the sandbox's, not a secret
+#: The problems a sandbox's 40002 message lists before "and N more".
+SANDBOX_PROBLEMS_LISTED = 5
+#: How often the sandbox's serving thread checks for stop(): short, so tests start and stop
+#: it quickly.
+SANDBOX_POLL_SECONDS = 0.02
+
+# -- web requests (pytt_events.web) ---------------------------------------------------------
+
+#: The first-party cookie that keeps a landing page's ttclid for later requests.
+TTCLID_COOKIE = "ttclid"
+#: How long it is kept: TikTok's longest click-through attribution window, 28 days.
+TTCLID_MAX_AGE = 28 * 24 * 3600
+#: The cookie the TikTok pixel sets in the browser.
+TTP_COOKIE = "_ttp"

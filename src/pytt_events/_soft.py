@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from pytt_events import _hashing
+from pytt_events._constants import MAX_WARNINGS
 from pytt_events._mark_registry import WARNING_MARKS
 
 logger = logging.getLogger("pytt_events")
@@ -43,11 +44,6 @@ CLOCK_MARKS = ("x-max-age", "x-max-ahead")
 
 _warned: set[tuple[str, ...]] = set()
 _lock = threading.Lock()
-
-
-#: At most this many different warnings are logged per process (custom property names can be
-#: endless): then one last warning says so.
-MAX_WARNINGS = 1000
 
 
 def warn_once(key: tuple[str, ...], message: str) -> None:

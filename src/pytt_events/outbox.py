@@ -40,6 +40,18 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from pytt_events._constants import (
+    DEFAULT_MAX_PENDING,
+    DEFAULT_OUTBOX_TABLE,
+    OUTBOX_APPLICATION_ID,
+    OUTBOX_AUTOCHECKPOINT_PAGES,
+    OUTBOX_CHECKPOINT_ROWS,
+    OUTBOX_CLAIM_SLICE,
+    OUTBOX_KEPT_BODIES,
+    OUTBOX_SCHEMA_VERSION,
+    OUTBOX_SLICE,
+    SQLITE_BUSY_TIMEOUT,
+)
 from pytt_events._exceptions import PyttEventsError
 
 __all__ = [
@@ -56,14 +68,6 @@ __all__ = [
     "Row",
     "SQLiteOutbox",
 ]
-
-#: SQLite's application_id of an outbox file ("ptte"): `PRAGMA application_id` tells an outbox
-#: from any other database (`file` names it too, with a magic file that knows the number).
-OUTBOX_APPLICATION_ID = 0x70747465
-#: The outbox layout's version, in SQLite's user_version: 2 added each pending event's last
-#: error. Files of version 1 (which carried no marker) are brought up to date when opened for
-#: writing; a file of a newer version is refused (a newer SDK made it).
-OUTBOX_SCHEMA_VERSION = 2
 
 
 class OutboxError(PyttEventsError):
@@ -247,20 +251,6 @@ _VERSION_1_FAILED = {"id", "body", "event_id", "created", "failed_at", "code", "
 
 logger = logging.getLogger("pytt_events")
 
-#: Rows an SQLite outbox deletes or renews (_SLICE) or claims (_CLAIM_SLICE: a claim writes
-#: each row's page again) in one transaction: an `add` on the request path (another thread's)
-#: waits at most for one such slice, a few tenths of a millisecond.
-_SLICE = 100
-_CLAIM_SLICE = 25
-#: The bodies an SQLite outbox keeps in memory for the rows this process added checked, so
-#: that claiming them parses nothing (past it, rows are still marked, their bodies read back).
-_KEPT_BODIES = 10_000
-#: Rows settled between two checkpoints of the write-ahead log, which the worker runs
-#: (SQLiteOutbox.done); _AUTOCHECKPOINT_PAGES (4 KiB each) is the bound at which any commit
-#: checkpoints, should no worker settle rows.
-_CHECKPOINT_ROWS = 1_000
-_AUTOCHECKPOINT_PAGES = 10_000
-
 # Every outbox of this process. A forked child starts with a fresh guard, no connection and no
 # in-memory events of its parent's. An SQLite outbox is held across the fork itself: os.fork
 # waits until it is between operations and closes its connection first (it reopens on its next
@@ -388,7 +378,7 @@ class SQLiteOutbox(_Connected):
         self,
         path: str | os.PathLike[str],
         *,
-        busy_timeout: float = 30.0,
+        busy_timeout: float = SQLITE_BUSY_TIMEOUT,
         read_only: bool = False,
     ) -> None:
         if str(path) in ("", ":memory:") or str(path).startswith("file::memory:"):
@@ -403,7 +393,7 @@ class SQLiteOutbox(_Connected):
         self._version = OUTBOX_SCHEMA_VERSION
         self._prepared = False  # the file was checked (a reopen after a fork only configures)
         # The rows this process added checked (see add): id -> the body as it was given (None
-        # past _KEPT_BODIES: then it is read back from the file), until the row is settled.
+        # past OUTBOX_KEPT_BODIES: then it is read back from the file), until the row is settled.
         self._checked: dict[int, dict[str, Any] | None] = {}
         self._settled = 0  # rows settled since the write-ahead log was last checkpointed
         self._checkpointing = threading.Lock()
@@ -498,7 +488,7 @@ class SQLiteOutbox(_Connected):
         # The write-ahead log is checkpointed (written back and synced) by the worker once it
         # has settled enough rows (see done), not by whichever commit crosses SQLite's default
         # 1,000 pages, which is most often an `add` on the request path; this bound is a net.
-        connection.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+        connection.execute(f"PRAGMA wal_autocheckpoint={OUTBOX_AUTOCHECKPOINT_PAGES}")
 
     def _prepare(self, connection: sqlite3.Connection) -> int:
         """Check the file is an outbox (creating a new one's tables), bring an older layout up
@@ -609,18 +599,18 @@ class SQLiteOutbox(_Connected):
             # Marked once committed: AUTOINCREMENT under the write lock gave the new rows the
             # last len(rows) ids, and never gives a committed id again (a mark left behind by
             # a row another process settled can never name another row).
-            keep = len(self._checked) + len(rows) <= _KEPT_BODIES
+            keep = len(self._checked) + len(rows) <= OUTBOX_KEPT_BODIES
             for row_id, body in zip(range(last - len(rows) + 1, last + 1), bodies, strict=True):
                 self._checked[row_id] = body if keep else None
 
     def claim(self, owner: str, limit: int, lease: float) -> list[Row]:
-        # In slices of _SLICE rows, each its own short transaction: an `add` on the request
+        # In slices of OUTBOX_SLICE rows, each its own short transaction: an `add` on the request
         # path waits for one slice at most. The bodies are parsed outside the guard (a body
         # this process added checked is the one it was given: not parsed again).
         found: list[Row] = []
         until = 0.0
         while len(found) < limit:
-            part = min(_CLAIM_SLICE, limit - len(found))
+            part = min(OUTBOX_CLAIM_SLICE, limit - len(found))
             until = max(time.time() + lease, until + 0.001)  # each slice's rows by their own
             rows = self._claim_rows(owner, part, until)
             for i, body, e, c, a in rows:
@@ -651,8 +641,8 @@ class SQLiteOutbox(_Connected):
         until = time.time() + lease
         ids = list(ids)
         return sum(
-            self._renew(owner, ids[start : start + _SLICE], until)
-            for start in range(0, len(ids), _SLICE)
+            self._renew(owner, ids[start : start + OUTBOX_SLICE], until)
+            for start in range(0, len(ids), OUTBOX_SLICE)
         )
 
     @_guarded
@@ -668,10 +658,10 @@ class SQLiteOutbox(_Connected):
 
     def done(self, ids: Iterable[int]) -> None:
         ids = list(ids)
-        for start in range(0, len(ids), _SLICE):  # short transactions (see claim)
-            self._delete(ids[start : start + _SLICE])
+        for start in range(0, len(ids), OUTBOX_SLICE):  # short transactions (see claim)
+            self._delete(ids[start : start + OUTBOX_SLICE])
         self._settled += len(ids)
-        if self._settled >= _CHECKPOINT_ROWS:
+        if self._settled >= OUTBOX_CHECKPOINT_ROWS:
             self._settled = 0
             self._checkpoint()
 
@@ -806,7 +796,7 @@ class MemoryOutbox:
     (beyond that the oldest is forgotten, and logged). A forked child starts empty: its
     parent's events are the parent's to send."""
 
-    def __init__(self, max_pending: int = 10_000) -> None:
+    def __init__(self, max_pending: int = DEFAULT_MAX_PENDING) -> None:
         self.max_pending = max_pending
         # id -> [body, event_id, created, attempts, lease_until, lease_owner, last error
         # (code, reason, at) or None, checked]
@@ -1023,7 +1013,7 @@ class PostgresOutbox(_Connected):
             holds the DSN's password).
     """
 
-    def __init__(self, dsn: str, *, table: str = "tiktok_outbox") -> None:
+    def __init__(self, dsn: str, *, table: str = DEFAULT_OUTBOX_TABLE) -> None:
         if not table.replace("_", "").isalnum():
             raise ValueError("table: letters, digits and underscores only")
         try:

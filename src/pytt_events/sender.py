@@ -57,7 +57,22 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
-from pytt_events._constants import DEDUP_WINDOW_SECONDS
+from pytt_events._constants import (
+    ASYNC_FLUSH_POLL_SECONDS,
+    CLOSE_MARGIN,
+    DEDUP_WINDOW_SECONDS,
+    DEFAULT_BLOCK_TIMEOUT,
+    DEFAULT_EXIT_TIMEOUT,
+    DEFAULT_LEASE,
+    DEFAULT_MAX_PENDING,
+    DEFAULT_SEND_INTERVAL,
+    FLUSH_POLL_SECONDS,
+    LEASE_RENEWALS,
+    SENDER_BATCH,
+    SENDER_LOG_EVERY,
+    SENDER_MAX_ATTEMPTS,
+    SENDER_MAX_BACKOFF,
+)
 from pytt_events._exceptions import FATAL_ERRORS, BulkSendError, PyttEventsError
 from pytt_events._families import Family
 from pytt_events._plan import OneEvent, PreparedEvents, join_events, one_event
@@ -71,8 +86,11 @@ __all__ = ["AsyncEventSender", "EventSender", "SendResult"]
 
 logger = logging.getLogger("pytt_events")
 
-#: Events claimed and sent at a time (one call of send_payloads, regrouped by family).
-BATCH = 1000
+#: Events claimed and sent at a time; tries after which an event that meets an unexpected
+#: error is failed; seconds between two log lines of one error code (see _constants).
+BATCH = SENDER_BATCH
+MAX_ATTEMPTS = SENDER_MAX_ATTEMPTS
+LOG_EVERY = SENDER_LOG_EVERY
 
 
 @dataclass(frozen=True)
@@ -98,16 +116,6 @@ class SendResult:
     dropped_keys: tuple[str, ...] = ()
 
 
-#: Tries after which an event that meets an unexpected error (not TikTok's answer: a bug, a
-#: storage error) is moved to the failed events instead of being released again.
-MAX_ATTEMPTS = 8
-
-
-#: Seconds between two log lines of the same error code met while sending (the first one is
-#: logged at once: a revoked token is an ERROR the moment it is met).
-LOG_EVERY = 60.0
-
-
 @dataclass(frozen=True)
 class _UntilClosed(RetryPolicy):
     """The client's own retry policy, until the sender closes: from then on, no new attempt
@@ -128,8 +136,8 @@ class _UntilClosed(RetryPolicy):
 
 def _backoff(attempts: int) -> float:
     """Seconds before an event tried `attempts` times before is tried again: 1 s, doubling,
-    up to 5 minutes."""
-    return min(300.0, 2.0 ** min(attempts, 9))
+    up to SENDER_MAX_BACKOFF (5 minutes)."""
+    return min(SENDER_MAX_BACKOFF, 2.0 ** min(attempts, 9))
 
 
 class _SenderCore:
@@ -546,7 +554,7 @@ class _SenderCore:
         begun (the sender's own client ends its waits when closing), plus a margin."""
         api = self._planner
         waiting = 0.0 if self._owns_api else api.retry.max_retry_after
-        return api.timeout + waiting + 5.0
+        return api.timeout + waiting + CLOSE_MARGIN
 
     def _left_behind(self, in_flight: bool = False) -> None:
         """Log what a closing sender leaves pending, and where."""
@@ -586,12 +594,12 @@ class EventSender(_SenderCore):
         *,
         outbox: str | os.PathLike[str] | Outbox | None = None,
         api: TikTokEventsApi | None = None,
-        interval: float = 1.0,
-        max_pending: int = 10_000,
-        block_timeout: float = 5.0,
+        interval: float = DEFAULT_SEND_INTERVAL,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        block_timeout: float = DEFAULT_BLOCK_TIMEOUT,
         on_result: Callable[[SendResult], None] | None = None,
-        exit_timeout: float = 5.0,
-        lease: float = 120.0,
+        exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
+        lease: float = DEFAULT_LEASE,
     ) -> None:
         # A client the sender makes waits between retries on _closing: close ends the wait.
         self.api = api or TikTokEventsApi(sleep=self._pause)
@@ -665,7 +673,7 @@ class EventSender(_SenderCore):
 
     def _keep_leases(self, worker_done: threading.Event) -> None:
         # Until the worker ends (not when close stops waiting for it: a send may outlast that).
-        while not worker_done.wait(self.lease / 3):
+        while not worker_done.wait(self.lease / LEASE_RENEWALS):
             try:
                 self._renew()
             except Exception:
@@ -708,7 +716,7 @@ class EventSender(_SenderCore):
                     return state
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
-                time.sleep(0.01)
+                time.sleep(FLUSH_POLL_SECONDS)
         finally:
             self._flushing -= 1
 
@@ -791,12 +799,12 @@ class AsyncEventSender(_SenderCore):
         *,
         outbox: str | os.PathLike[str] | Outbox | None = None,
         api: AsyncTikTokEventsApi | None = None,
-        interval: float = 1.0,
-        max_pending: int = 10_000,
+        interval: float = DEFAULT_SEND_INTERVAL,
+        max_pending: int = DEFAULT_MAX_PENDING,
         block_timeout: float = 0.0,
         on_result: Callable[[SendResult], None] | None = None,
-        exit_timeout: float = 5.0,
-        lease: float = 120.0,
+        exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
+        lease: float = DEFAULT_LEASE,
     ) -> None:
         if block_timeout != 0:
             raise ValueError(
@@ -873,7 +881,7 @@ class AsyncEventSender(_SenderCore):
 
     async def _keep_leases(self) -> None:
         while True:
-            await asyncio.sleep(self.lease / 3)
+            await asyncio.sleep(self.lease / LEASE_RENEWALS)
             try:
                 await asyncio.to_thread(self._renew)
             except Exception:
@@ -924,7 +932,7 @@ class AsyncEventSender(_SenderCore):
                     return state
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(ASYNC_FLUSH_POLL_SECONDS)
         finally:
             self._flushing -= 1
 

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
 from pytt_events import _families
+from pytt_events._constants import MAX_UNREADABLE_IN_A_ROW as MAX_UNREADABLE_IN_A_ROW
+from pytt_events._constants import PROGRESS_EVERY as PROGRESS_EVERY
+from pytt_events._constants import READ_CHUNK_BYTES
 from pytt_events._exceptions import ConfigurationError
 
 __all__ = ["StoredPayload", "parse_line", "read_payloads"]
-
-_CHUNK = 1 << 16
 
 
 class NotJsonError(ValueError):
@@ -80,11 +81,12 @@ def _open(path: Path) -> tuple[io.TextIOBase, IO[bytes]]:
 
 
 def _text(binary: Any) -> io.TextIOWrapper:
-    """A text reader of UTF-8 (undecodable bytes replaced) that reads _CHUNK bytes at a time
-    (CPython's default, 8 KiB, costs a fifth of the reading of a gzip file of short lines)."""
+    """A text reader of UTF-8 (undecodable bytes replaced) that reads READ_CHUNK_BYTES bytes at
+    a time (CPython's default, 8 KiB, costs a fifth of the reading of a gzip file of short
+    lines)."""
     text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
     with contextlib.suppress(AttributeError, ValueError):
-        text._CHUNK_SIZE = _CHUNK  # type: ignore[attr-defined]
+        text._CHUNK_SIZE = READ_CHUNK_BYTES  # type: ignore[attr-defined]
     return text
 
 
@@ -95,10 +97,6 @@ def _kind(path: Path) -> str:
     if name.endswith(".json"):
         return "json"
     return "sniff"
-
-
-#: How many payloads are read between two calls of on_progress.
-PROGRESS_EVERY = 256
 
 
 def read_payloads(
@@ -144,7 +142,7 @@ def _read(
 ) -> Iterator[StoredPayload]:
     try:
         if kind == "sniff":
-            head = text.read(_CHUNK)
+            head = text.read(READ_CHUNK_BYTES)
             kind = "json" if head.lstrip().startswith("[") else "ndjson"
             text = _Prepended(head, text)
         items = (
@@ -242,11 +240,6 @@ def _damaged(source: str, line: int, error: BaseException) -> StoredPayload:
     )
 
 
-#: After this many unreadable lines in a row, the input is taken for something else than
-#: stored payloads (a binary file, the wrong file) and reading stops, saying so.
-MAX_UNREADABLE_IN_A_ROW = 1000
-
-
 def parse_line(line: str | bytes, source: str = "<line>", number: int = 1) -> StoredPayload | None:
     """One line of stored NDJSON, as every reader here reads it: its payload, or (error) why it
     cannot be read, with the same messages as `pytt-events validate`, whether or not the line
@@ -327,7 +320,7 @@ def _read_json(text: io.TextIOBase, source: str) -> Iterator[StoredPayload]:
         nonlocal buffer, eof
         if eof:
             return False
-        chunk = text.read(_CHUNK)
+        chunk = text.read(READ_CHUNK_BYTES)
         if not chunk:
             eof = True
             return False
@@ -411,7 +404,7 @@ class _Prepended(io.TextIOBase):
     def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         pending = ""
         while True:
-            chunk = self.read(_CHUNK)
+            chunk = self.read(READ_CHUNK_BYTES)
             if not chunk:
                 if pending:
                     yield pending

@@ -102,7 +102,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pytt_events import _families, _schema
-from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_API_VERSION, PARTIAL_SUCCESS
+from pytt_events._constants import (
+    API_ROOT_PATH,
+    DEDUP_WINDOW_SECONDS,
+    DEFAULT_API_VERSION,
+    PARTIAL_SUCCESS,
+    SANDBOX_POLL_SECONDS,
+    SANDBOX_PROBLEMS_LISTED,
+)
+from pytt_events._constants import SANDBOX_ACCESS_TOKEN as DEFAULT_ACCESS_TOKEN
 from pytt_events._exceptions import ConfigurationError
 from pytt_events._hashing import raw_personal_data
 from pytt_events._mock_transport import SimulatedNetworkError, mock_transport
@@ -210,8 +218,8 @@ _RETRY_AFTER_FAULTS = (Fault.RATE_LIMIT, Fault.SERVER_ERROR)
 def _listed(problems: Iterable[str]) -> str:
     """The message of a 40002: the first problems, and how many more."""
     problems = list(problems)
-    shown = "; ".join(problems[:_MAX_PROBLEMS_IN_MESSAGE])
-    more = len(problems) - _MAX_PROBLEMS_IN_MESSAGE
+    shown = "; ".join(problems[:SANDBOX_PROBLEMS_LISTED])
+    more = len(problems) - SANDBOX_PROBLEMS_LISTED
     return f"{shown}; and {more} more" if more > 0 else shown
 
 
@@ -318,13 +326,6 @@ class Answer:
     delay: float = 0.0
     drop: str | None = None
     record: ReceivedRequest | None = field(default=None, repr=False)
-
-
-DEFAULT_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105 - the sandbox's, not a secret
-_PREFIX = "/open_api/"
-_MAX_PROBLEMS_IN_MESSAGE = 5
-# How often the serving thread checks for stop(): short, so tests start and stop it quickly.
-_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -498,9 +499,9 @@ class Sandbox:
             self.events_counted = self.duplicates = 0
 
     def _route(self, path: str) -> tuple[str | None, str | None]:
-        if not path.startswith(_PREFIX):
+        if not path.startswith(API_ROOT_PATH):
             return None, None
-        version, _, endpoint = path.removeprefix(_PREFIX).partition("/")
+        version, _, endpoint = path.removeprefix(API_ROOT_PATH).partition("/")
         if version not in _schema.known_versions():
             return version, None
         wanted = endpoint.strip("/")
@@ -743,7 +744,7 @@ class SandboxServer(Sandbox):
     @property
     def base_url(self) -> str:
         """The value for TIKTOK_API_BASE_URL: http://127.0.0.1:<port>/open_api/."""
-        return f"http://{self._address[0]}:{self.port}{_PREFIX}"
+        return f"http://{self._address[0]}:{self.port}{API_ROOT_PATH}"
 
     def bind(self) -> SandboxServer:
         """Open the listening socket (so `port` and `base_url` are known); returns self."""
@@ -759,7 +760,7 @@ class SandboxServer(Sandbox):
         assert server is not None
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": _POLL_SECONDS},
+            kwargs={"poll_interval": SANDBOX_POLL_SECONDS},
             name="pytt-events-sandbox",
             daemon=True,
         )
@@ -771,7 +772,7 @@ class SandboxServer(Sandbox):
         server = self.bind()._server
         assert server is not None
         try:
-            server.serve_forever(poll_interval=_POLL_SECONDS)
+            server.serve_forever(poll_interval=SANDBOX_POLL_SECONDS)
         finally:
             server.server_close()
             self._server = None

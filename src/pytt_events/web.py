@@ -42,6 +42,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytt_events._constants import TTCLID_COOKIE, TTCLID_MAX_AGE
+from pytt_events._constants import TTP_COOKIE as _TTP_COOKIE
 from pytt_events._hashing import PERSONAL_QUERY_WORDS, without_personal_query, without_query
 
 __all__ = [
@@ -54,12 +56,6 @@ __all__ = [
     "persist_ttclid",
     "without_personal_query",
 ]
-
-#: The first-party cookie that keeps a landing page's ttclid for later requests.
-TTCLID_COOKIE = "ttclid"
-#: How long it is kept: TikTok's longest click-through attribution window, 28 days.
-TTCLID_MAX_AGE = 28 * 24 * 3600
-_TTP_COOKIE = "_ttp"  # set by the TikTok pixel in the browser
 
 
 @dataclass(frozen=True)

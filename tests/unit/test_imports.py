@@ -193,3 +193,18 @@ def test_the_cli_default_sandbox_token_is_the_sandbox_s() -> None:
     from pytt_events import cli, testing
 
     assert cli._SANDBOX_TOKEN == testing.DEFAULT_ACCESS_TOKEN
+
+
+def test_the_cli_default_outbox_table_is_the_postgres_outbox_s() -> None:
+    """The command line's copy of a default it shares with the library (it imports only
+    public modules, and not the outbox module for its help)."""
+    import inspect
+
+    from pytt_events import cli
+    from pytt_events._constants import DEFAULT_OUTBOX_TABLE
+    from pytt_events.outbox import PostgresOutbox
+
+    command = cli.main.commands["outbox"]
+    (table,) = (param for param in command.params if param.name == "table")
+    assert table.default == DEFAULT_OUTBOX_TABLE
+    assert inspect.signature(PostgresOutbox).parameters["table"].default == DEFAULT_OUTBOX_TABLE

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from pytt_events import sha256_hex
-from pytt_events.stored import _CHUNK, PROGRESS_EVERY, read_payloads
+from pytt_events._constants import READ_CHUNK_BYTES as _CHUNK
+from pytt_events.stored import PROGRESS_EVERY, read_payloads
 
 SUFFIXES = [".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz"]
 # 1 payload; a multiple of PROGRESS_EVERY; a count that is not one.
