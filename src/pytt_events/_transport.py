@@ -1,7 +1,8 @@
 """The HTTP layer, and the only module that imports httpx.
 
-Building a request and reading TikTok's answer are pure functions shared by every client; the
-Sender classes only move bytes. TikTok answers HTTP 200 with a non-zero `code` for most errors,
+Building a request and reading TikTok's answer are pure functions shared by every client;
+SyncHttp and AsyncHttp (a client's HTTP connection pool: "sender" names only the background
+EventSender) only move bytes. TikTok answers HTTP 200 with a non-zero `code` for most errors,
 so the envelope decides first and the HTTP status only when there is no envelope.
 """
 
@@ -190,7 +191,7 @@ def _read(request: HttpRequest, answer: httpx.Response, attempt: int) -> TikTokR
     return response
 
 
-class SyncSender:
+class SyncHttp:
     """Sends HttpRequests over one pooled httpx.Client (safe to share between threads, and
     across a fork: a forked process gets a pool of its own, never its parent's sockets)."""
 
@@ -237,9 +238,9 @@ class SyncSender:
         self._client.close()
 
 
-class AsyncSender:
+class AsyncHttp:
     """Sends HttpRequests over one pooled httpx.AsyncClient (a forked process gets a pool of
-    its own, as SyncSender's)."""
+    its own, as SyncHttp's)."""
 
     def __init__(
         self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
@@ -259,7 +260,7 @@ class AsyncSender:
         return self._client
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
-        """Send one request and read TikTok's answer (see SyncSender.send)."""
+        """Send one request and read TikTok's answer (see SyncHttp.send)."""
         if self._client.is_closed:
             raise ClientClosedError(_closed(request))
         client = self._own_client()

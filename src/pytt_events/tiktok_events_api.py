@@ -27,7 +27,7 @@ from pytt_events._exceptions import FATAL_ERRORS, PyttEventsError
 from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest, PreparedEvents
 from pytt_events._response import BulkResponse, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
-from pytt_events._transport import AsyncSender, HttpRequest, HttpTransport, SyncSender
+from pytt_events._transport import AsyncHttp, HttpRequest, HttpTransport, SyncHttp
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.stored import MissingEventIds
@@ -109,7 +109,7 @@ class TikTokEventsApi(BaseEventsApi):
             missing_event_ids=missing_event_ids,
             invalid_match_keys=invalid_match_keys,
         )
-        self._sender = SyncSender(timeout=timeout, transport=transport)
+        self._http = SyncHttp(timeout=timeout, transport=transport)
         self._sleep = sleep
 
     def post_event(
@@ -245,7 +245,7 @@ class TikTokEventsApi(BaseEventsApi):
                 else:
                     attempt += 1
                     try:
-                        outcome = self._sender.send(step.request, attempt)
+                        outcome = self._http.send(step.request, attempt)
                     except PyttEventsError as error:
                         outcome = error
                 try:
@@ -306,14 +306,14 @@ class TikTokEventsApi(BaseEventsApi):
 
     def close(self) -> None:
         """Close the pooled connection."""
-        self._sender.close()
+        self._http.close()
 
     def __del__(self) -> None:
         # The original package had no close(): its Quick Start never closes the client. Release
         # the pooled sockets when the client is garbage-collected instead of leaking them.
-        sender = getattr(self, "_sender", None)
-        if sender is not None:
-            sender.close()
+        http = getattr(self, "_http", None)
+        if http is not None:
+            http.close()
 
     def __enter__(self) -> TikTokEventsApi:
         return self
@@ -366,7 +366,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             missing_event_ids=missing_event_ids,
             invalid_match_keys=invalid_match_keys,
         )
-        self._sender = AsyncSender(timeout=timeout, transport=transport)
+        self._http = AsyncHttp(timeout=timeout, transport=transport)
         self._sleep = sleep
 
     async def post_event(
@@ -453,7 +453,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
                 else:
                     attempt += 1
                     try:
-                        outcome = await self._sender.send(step.request, attempt)
+                        outcome = await self._http.send(step.request, attempt)
                     except PyttEventsError as error:
                         outcome = error
                 try:
@@ -518,7 +518,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
 
     async def aclose(self) -> None:
         """Close the pooled connection."""
-        await self._sender.aclose()
+        await self._http.aclose()
 
     async def __aenter__(self) -> AsyncTikTokEventsApi:
         return self
