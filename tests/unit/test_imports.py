@@ -12,6 +12,7 @@ from pathlib import Path
 import pytt_events
 
 PACKAGE = Path(pytt_events.__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _module_files() -> dict[str, Path]:
@@ -120,6 +121,79 @@ def test_the_import_map_has_no_cycle() -> None:
     assert {"pytt_events", "pytt_events._marks", "pytt_events._conditions"} <= set(graph)
     assert graph["pytt_events._families"], "the map reads imports"
     assert _cycles(graph) == []
+
+
+#: The generated models of each API version, and their public faces, stand on the map for
+#: every version alike.
+_VERSIONED = ("pytt_events._generated.", "pytt_events.models.")
+
+
+def _short(module: str) -> str:
+    """A module's name on ARCHITECTURE.md's import map: without the package's, and a version's
+    module (`_generated.v1_3`) as `_generated.<version>`."""
+    for prefix in _VERSIONED:
+        if module.startswith(prefix):
+            return prefix.removeprefix("pytt_events.") + "<version>"
+    return "pytt_events" if module == "pytt_events" else module.removeprefix("pytt_events.")
+
+
+def _short_map(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import map by short names (see _short), without a module's imports of itself."""
+    merged: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        merged.setdefault(_short(name), set()).update(map(_short, targets))
+    for name, targets in merged.items():
+        targets.discard(name)
+    return merged
+
+
+def floors(graph: dict[str, set[str]]) -> dict[str, int]:
+    """Each module (short name) one floor above the highest module it imports (0: none)."""
+    merged = _short_map(graph)
+    found: dict[str, int] = {}
+
+    def floor(name: str) -> int:
+        if name not in found:
+            found[name] = 1 + max((floor(target) for target in merged[name]), default=-1)
+        return found[name]
+
+    for name in merged:
+        floor(name)
+    return found
+
+
+def _documented_floors() -> dict[str, int]:
+    """The import map ARCHITECTURE.md draws: each line of its block `N  module, module`."""
+    text = (ROOT / "ARCHITECTURE.md").read_text("utf-8")
+    block = text.split("## Import map", 1)[1].split("```", 2)[1]
+    documented: dict[str, int] = {}
+    for line in block.splitlines():
+        number, _, names = line.strip().partition(" ")
+        if number.isdigit():
+            for name in names.split(","):
+                documented[name.strip()] = int(number)
+    return documented
+
+
+def test_architecture_draws_the_import_map_as_it_is() -> None:
+    """ARCHITECTURE.md's import map has every module, each on a floor above every module it
+    imports. A module added, or an import that reaches up or sideways: redraw the map (the
+    message gives each module its lowest floor)."""
+    graph = import_map()
+    computed = floors(graph)
+    drawn = "\n".join(
+        f"{number:>2}  " + ", ".join(sorted(name for name, at in computed.items() if at == number))
+        for number in sorted(set(computed.values()))
+    )
+    documented = _documented_floors()
+    assert set(documented) == set(computed), f"the import map is now:\n{drawn}"
+    upward = sorted(
+        f"{name} ({documented[name]}) imports {target} ({documented[target]})"
+        for name, targets in _short_map(graph).items()
+        for target in targets
+        if documented[target] >= documented[name]
+    )
+    assert upward == [], f"the import map is now:\n{drawn}"
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
