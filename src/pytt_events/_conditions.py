@@ -11,6 +11,9 @@ of them. jsonschema-rs is imported when a rule set is first compiled, jsonschema
 validator, for the messages) when a rule first refuses fields, and _soft (which loads the phone
 metadata) when first needed: `import pytt_events`, the CLI's help and the families' schema
 readers load none of them. `warm_up` builds them all at start.
+
+Problem, the public type of pytt_events.validation (which re-exports it), is defined here: the
+rules give their findings as Problems.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "condition_problems",
     "describe",
     "fields_read",
+    "names_read",
     "payload_warnings",
     "pointer",
     "rule_message",
