@@ -32,10 +32,12 @@ def test_validate_benchmark_prints_rates_memory_and_ratio() -> None:
 
 def test_events_benchmark_checks_bytes_and_prints_ratios() -> None:
     # (It asserts that the SDK and the floor send the same bytes.)
-    done = run_benchmark("events.py", "--events", "300", "--runs", "1")
+    # --memory: the peak-memory figure holds 100,000 bodies by default (20 s): 300 here.
+    done = run_benchmark("events.py", "--events", "300", "--runs", "1", "--memory", "300")
     assert "Events 1.0 SDK" in done.stdout
     assert "Events 2.0 SDK" in done.stdout
     assert "x\n" in done.stdout
+    assert "peak memory holding 300 built 1.0 bodies" in done.stdout
 
 
 def test_send_benchmark_runs_against_a_sandbox_process() -> None:
