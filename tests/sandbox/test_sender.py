@@ -188,7 +188,12 @@ def test_a_process_killed_mid_stream_loses_nothing(
     # Every request is slow (0.8 s): sending 10,000 events takes far longer than enqueuing them,
     # so the kill falls mid-stream, after the first accepted batch.
     slow = FaultPlan(Fault.DELAY, first=10**9, delay=0.8)
-    with SandboxServer(access_token=TOKEN, faults=[slow]) as server:
+    # After the kill, what is left goes to a sandbox that answers at once (the slow one is
+    # only for the kill to fall mid-stream).
+    with (
+        SandboxServer(access_token=TOKEN, faults=[slow]) as server,
+        SandboxServer(access_token=TOKEN) as quick,
+    ):
         args = [sys.executable, str(script), str(path), TOKEN, server.base_url]
         child = subprocess.Popen([*args, "enqueue"], stdout=subprocess.PIPE, text=True, env=env)
         assert child.stdout is not None
@@ -211,10 +216,11 @@ def test_a_process_killed_mid_stream_loses_nothing(
         before = server.events_accepted
         assert 0 < before < 10_000
         done = subprocess.run(
-            [*args, "finish"], capture_output=True, text=True, env=env, timeout=300, check=False
-        )
+            [sys.executable, str(script), str(path), TOKEN, quick.base_url, "finish"],
+            capture_output=True, text=True, env=env, timeout=300, check=False,
+        )  # fmt: skip
         assert done.stdout.strip() == "finished", done.stderr
-        accepted = accepted_ids(server)
+        accepted = accepted_ids(server) + accepted_ids(quick)
     assert set(accepted) == {f"c-{i}" for i in range(10_000)}  # every event delivered
     twice = {event_id for event_id, count in accepted.items() if count > 1}
     duplicates = sum(accepted.values()) - 10_000
