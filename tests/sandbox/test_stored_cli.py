@@ -302,9 +302,9 @@ def test_send_replays_valid_payloads_and_reports_the_rest(tmp_path: Path) -> Non
 def test_send_writes_failed_events_that_send_accepts_again(tmp_path: Path) -> None:
     source = ndjson(tmp_path / "sent.ndjson", VALID)
     failed = tmp_path / "failed.ndjson"
-    with SandboxServer(
-        access_token=TOKEN, faults=FaultPlan(Fault.SERVER_ERROR, first=1000)
-    ) as down:
+    # Retry-After: 0 lets the command retry at once instead of waiting out its backoff (3.5 s).
+    down_for_good = FaultPlan(Fault.SERVER_ERROR, first=1000, retry_after=0)
+    with SandboxServer(access_token=TOKEN, faults=down_for_good) as down:
         done = run("send", str(source), "--failed-out", str(failed), env=sandbox_env(down))
     assert done.returncode == 1
     assert "0 of 5 event(s) accepted, 5 failed" in done.stdout
