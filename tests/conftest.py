@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,28 @@ QUICK_START_DIGESTS = {
 # Every sandbox of the suite refuses raw personal data anywhere in a body (an e-mail address or
 # phone number in a URL's query, a description, ...): what the SDK sends must never carry any.
 Sandbox.strict_personal_data_default = True
+
+
+#: Test files whose tests share one expensive server per module (a local Spark, a PostgreSQL
+#: server): in a parallel run (pytest-xdist's -n), each runs whole on one worker, which starts its
+#: server once. (xdist's `--dist loadgroup` would group by mark, but on pytest 9.2 it silently
+#: does not: pytest-xdist issue 1386.)
+ONE_WORKER_FILES = ("tests/spark/test_spark.py", "tests/sandbox/test_postgres_outbox.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """-n's default distribution (load: test by test), but each of ONE_WORKER_FILES whole."""
+    if config.getoption("dist") != "load":
+        return None  # a --dist given on the command line: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerFiles(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in ONE_WORKER_FILES else nodeid
+
+    return OneWorkerFiles(config, log)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
