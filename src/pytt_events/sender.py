@@ -528,6 +528,13 @@ class _SenderCore:
             dropped = self._dropped.pop(result.event_id, None)
         return dataclasses.replace(result, dropped_keys=dropped) if dropped else result
 
+    def _flush_poll(self, claims_before: int) -> tuple[bool | None, bool]:
+        """_flush_state, and whether to wake the worker: only while events are pending and no
+        batch is being sent. (Waking it with nothing pending starts a claim of nothing, which
+        changes _claims: a flush that woke it at every poll kept missing its own answer.)"""
+        state = self._flush_state(claims_before)
+        return state, state is None and not self._busy and self.outbox.pending() > 0
+
     def _flush_state(self, claims_before: int) -> bool | None:
         """What a waiting flush sees: True (nothing pending, and every result told), False
         (the worker has looked at the outbox since the flush began, and what is left waits out
@@ -709,11 +716,13 @@ class EventSender(_SenderCore):
         claims_before = self._claims
         self._flushing += 1
         try:
+            self._wake.set()
             while True:
-                self._wake.set()
-                state = self._flush_state(claims_before)
+                state, wake = self._flush_poll(claims_before)
                 if state is not None:
                     return state
+                if wake:
+                    self._wake.set()
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
                 time.sleep(FLUSH_POLL_SECONDS)
@@ -925,11 +934,13 @@ class AsyncEventSender(_SenderCore):
         claims_before = self._claims
         self._flushing += 1
         try:
+            self._wake_now()
             while True:
-                self._wake_now()
-                state = await asyncio.to_thread(self._flush_state, claims_before)
+                state, wake = await asyncio.to_thread(self._flush_poll, claims_before)
                 if state is not None:
                     return state
+                if wake:
+                    self._wake_now()
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
                 await asyncio.sleep(ASYNC_FLUSH_POLL_SECONDS)
