@@ -42,6 +42,11 @@ VALUE_MARKS = WARNING_MARKS
 #: state them, so stored-payload validation checks them in Python on every payload.
 CLOCK_MARKS = ("x-max-age", "x-max-ahead")
 
+#: The clock marks' checks, as a fast path inlines them for a whole number of seconds:
+#: (sign, seconds, message): a problem when sign * (value - now) > seconds (-1: older than,
+#: x-max-age; 1: further ahead than, x-max-ahead).
+CLOCK_RULES: dict[Check, tuple[int, float, str]] = {}
+
 _warned: set[tuple[str, ...]] = set()
 _lock = threading.Lock()
 
@@ -158,6 +163,7 @@ def compile_check(
                 return old
             return None
 
+        CLOCK_RULES[max_age] = (-1, rule, old)
         return max_age
     if mark == "x-max-ahead":
         ahead = message or (
@@ -178,6 +184,7 @@ def compile_check(
                 return ahead
             return None
 
+        CLOCK_RULES[max_ahead] = (1, rule, ahead)
         return max_ahead
     if mark == "x-warn-given":
         given = message or "is a value TikTok takes only in some cases; it is sent as given"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -258,6 +259,7 @@ def _compiled_quick(
         "    if not is_valid(payload):",
         "        return None",
         "    out = []",
+        "    now_ = now or time()",
     ]
     if conditions.names:
         key = "".join(f"payload.get({name!r}), " for name in conditions.names)
@@ -278,9 +280,22 @@ def _compiled_quick(
         pad = "    " * depth
         for check in plan.checks:
             checks.append(check)
-            lines.append(f"{pad}problem = checks[{len(checks) - 1}]({var}, now)")
+            number = len(checks) - 1
+            clock = _soft.CLOCK_RULES.get(check)
+            if clock is not None:  # a whole number of seconds, inline (the same test)
+                sign, seconds, _ = clock
+                lines.append(f"{pad}if type({var}) is int:")
+                lines.append(f"{pad}    if {sign} * ({var} - now_) > {seconds!r}:")
+                lines.append(
+                    f"{pad}        out.append(warning({path or repr('')}, messages[{number}]))"
+                )
+                lines.append(f"{pad}else:")
+                pad += "    "
+            lines.append(f"{pad}problem = checks[{number}]({var}, now)")
             lines.append(f"{pad}if problem is not None:")
             lines.append(f"{pad}    out.append(warning({path or repr('')}, problem))")
+            if clock is not None:
+                pad = pad[:-4]
         return below(plan, base, var, path, depth) if plan.children else True
 
     def below(plan: _schema.WarningPlan, base: _Base, var: str, path: str, depth: int) -> bool:
@@ -315,6 +330,8 @@ def _compiled_quick(
         "checks": tuple(checks),
         "warning": _warning,
         "now": now,
+        "time": time.time,
+        "messages": tuple(_soft.CLOCK_RULES.get(check, (0, 0, ""))[2] for check in checks),
     }
     exec(compile("\n".join(lines), "<pytt_events.validation fast path>", "exec"), namespace)  # noqa: S102
     quick: _Quick = namespace["quick"]
