@@ -165,12 +165,12 @@ class BaseEventsApi:
         }  # fmt: skip
         _plan.plan_bodies(
             _plan.items([event_1]),
-            self._carrier(WEB_SHAPE, version, many=False),
+            self.carrier(WEB_SHAPE, version, many=False),
             given=_families.family(WEB_SHAPE, version),
             hash_values=self.hash_personal_data,
         )
 
-    def _auth(self, auth: TikTokAuth | None) -> TikTokAuth:
+    def credentials(self, auth: TikTokAuth | None = None) -> TikTokAuth:
         """The credentials for a call: given, or from the environment; with the client's
         api_version, when set, instead of TIKTOK_API_VERSION. The version selects the URL, the
         models and the schema together.
@@ -186,25 +186,12 @@ class BaseEventsApi:
 
     # -- planning: which family, which request-level fields; _plan does the rest ----------
 
-    def _carrier(self, shape: str, version: str, *, many: bool) -> Family:
-        """The family that sends events of a shape: with events_api="2.0", /event/track/."""
-        if self.events_api == "2.0":
-            shape = TRACK_SHAPE
-        return _families.carrier(shape, version, many=many)
-
     def carrier(self, shape: str, api_version: str, *, many: bool) -> Family:
         """The family this client sends events of a shape through (its events_api decides:
         with "2.0", /event/track/), of one event or many."""
-        return self._carrier(shape, api_version, many=many)
-
-    def credentials(self, auth: TikTokAuth | None = None) -> TikTokAuth:
-        """The credentials a call with auth uses: auth, or from the environment; with the
-        client's api_version, when set.
-
-        Raises:
-            UnknownApiVersionError: this build has no schema for the version.
-        """
-        return self._auth(auth)
+        if self.events_api == "2.0":
+            shape = TRACK_SHAPE
+        return _families.carrier(shape, api_version, many=many)
 
     # -- preparing: public building blocks, no HTTP request built -------------------------
 
@@ -218,7 +205,13 @@ class BaseEventsApi:
         Raises:
             PayloadValidationError: the event is invalid.
         """
-        return self._prepare_event(event, self._auth(auth), own_event_ids)
+        version = self.credentials(auth).TIKTOK_API_VERSION
+        family = self.carrier(WEB_SHAPE, version, many=False)
+        # One event: a list given is refused by the model, not sent in part.
+        items = _plan.items([event], where="")
+        return self._prepare_items(
+            items, family, version, "post_event", WEB_SHAPE, own_event_ids=own_event_ids
+        )
 
     def prepare_events(
         self,
@@ -232,7 +225,12 @@ class BaseEventsApi:
         Raises:
             PayloadValidationError: an event is invalid; nothing is prepared.
         """
-        return self._prepare_bulk(events, self._auth(auth), own_event_ids)
+        version = self.credentials(auth).TIKTOK_API_VERSION
+        family = self.carrier(WEB_SHAPE, version, many=True)
+        return self._prepare_items(
+            _plan.items(events), family, version, "post_events_in_bulk", WEB_SHAPE,
+            own_event_ids=own_event_ids,
+        )  # fmt: skip
 
     def prepare_track(
         self,
@@ -250,10 +248,18 @@ class BaseEventsApi:
         Raises:
             PayloadValidationError: an event or an argument is invalid; nothing is prepared.
         """
-        return self._prepare_track(
-            events, self._auth(auth), event_source, event_source_id, test_event_code,
-            partner_name,
-        )  # fmt: skip
+        auth = self.credentials(auth)
+        top = Top(
+            {
+                "event_source": event_source,
+                "event_source_id": str(event_source_id or auth.TIKTOK_PIXEL_ID),
+                "test_event_code": test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
+                "partner_name": partner_name,
+            }
+        )
+        version = auth.TIKTOK_API_VERSION
+        family = _families.family(TRACK_SHAPE, version)
+        return self._prepare_items(_plan.items(events), family, version, "track", top=top)
 
     def prepare_payloads(
         self,
@@ -269,7 +275,29 @@ class BaseEventsApi:
         Raises:
             PayloadValidationError: a payload is invalid (without skip_invalid).
         """
-        return self._prepare_payloads(payloads, self._auth(auth), skip_invalid)
+        version = self.credentials(auth).TIKTOK_API_VERSION
+        by_family: dict[Family, list[Item]] = {}
+        invalid: list[InvalidPayload] = []
+        position = 0
+        for number, payload in enumerate(payloads):
+            try:
+                family, items = self._payload_items(number, payload, position, version)
+            except PayloadValidationError as error:
+                if not skip_invalid:
+                    raise
+                invalid.append(InvalidPayload(number, tuple(error.errors) or (("", str(error)),)))
+                continue
+            by_family.setdefault(family, []).extend(items)
+            position += len(items)
+        chunks: list[Chunk] = []
+        dropped: dict[int, tuple[str, ...]] = {}
+        event_ids: dict[int, str | None] = {}
+        for family, items in by_family.items():
+            prepared = self._prepare_items(items, family, version, "send_payloads")
+            chunks += prepared.requests
+            dropped.update(prepared.dropped_keys)
+            event_ids.update(prepared.event_ids)
+        return PreparedEvents(tuple(chunks), "send_payloads", tuple(invalid), dropped, event_ids)
 
     def _prepare_items(
         self,
@@ -294,19 +322,8 @@ class BaseEventsApi:
             own_event_ids=own_event_ids,
         )
 
-    def _prepare_event(
-        self, event: Any, auth: TikTokAuth, own_event_ids: bool = False
-    ) -> PreparedEvents:
-        version = auth.TIKTOK_API_VERSION
-        family = self._carrier(WEB_SHAPE, version, many=False)
-        # One event: a list given is refused by the model, not sent in part.
-        items = _plan.items([event], where="")
-        return self._prepare_items(
-            items, family, version, "post_event", WEB_SHAPE, own_event_ids=own_event_ids
-        )
-
     def _plan_event(self, event: Any, auth: TikTokAuth) -> Plan:
-        return _plan.plan_of(self._prepare_event(event, auth), auth)
+        return _plan.plan_of(self.prepare_event(event, auth), auth)
 
     @staticmethod
     def _single(plan: Plan, response: TikTokResponse) -> TikTokResponse:
@@ -314,39 +331,8 @@ class BaseEventsApi:
         dropped = plan.dropped.get(0)
         return dataclasses.replace(response, dropped_keys=dropped) if dropped else response
 
-    def _prepare_bulk(
-        self, events: Iterable[Any], auth: TikTokAuth, own_event_ids: bool = False
-    ) -> PreparedEvents:
-        version = auth.TIKTOK_API_VERSION
-        family = self._carrier(WEB_SHAPE, version, many=True)
-        return self._prepare_items(
-            _plan.items(events), family, version, "post_events_in_bulk", WEB_SHAPE,
-            own_event_ids=own_event_ids,
-        )  # fmt: skip
-
     def _plan_bulk(self, events: Iterable[Any], auth: TikTokAuth) -> Plan:
-        return _plan.plan_of(self._prepare_bulk(events, auth), auth)
-
-    def _prepare_track(
-        self,
-        events: AnyEvent | Iterable[AnyEvent],
-        auth: TikTokAuth,
-        event_source: Any,
-        event_source_id: str | None,
-        test_event_code: str | None,
-        partner_name: str | None,
-    ) -> PreparedEvents:
-        top = Top(
-            {
-                "event_source": event_source,
-                "event_source_id": str(event_source_id or auth.TIKTOK_PIXEL_ID),
-                "test_event_code": test_event_code or auth.TIKTOK_TEST_EVENT_CODE,
-                "partner_name": partner_name,
-            }
-        )
-        version = auth.TIKTOK_API_VERSION
-        family = _families.family(TRACK_SHAPE, version)
-        return self._prepare_items(_plan.items(events), family, version, "track", top=top)
+        return _plan.plan_of(self.prepare_events(events, auth), auth)
 
     def _plan_track(
         self,
@@ -357,45 +343,16 @@ class BaseEventsApi:
         test_event_code: str | None,
         partner_name: str | None,
     ) -> Plan:
-        prepared = self._prepare_track(
-            events, auth, event_source, event_source_id, test_event_code, partner_name
-        )
+        prepared = self.prepare_track(
+            events, auth=auth, event_source=event_source, event_source_id=event_source_id,
+            test_event_code=test_event_code, partner_name=partner_name,
+        )  # fmt: skip
         return _plan.plan_of(prepared, auth)
-
-    def _prepare_payloads(
-        self, payloads: Iterable[Any], auth: TikTokAuth, skip_invalid: bool = False
-    ) -> PreparedEvents:
-        """Stored request bodies of any family, re-grouped into as few requests as allowed.
-        Positions in the result count events, in input order, across all payloads. With
-        skip_invalid, an invalid payload is left out (and listed) instead of raising."""
-        version = auth.TIKTOK_API_VERSION
-        by_family: dict[Family, list[Item]] = {}
-        invalid: list[InvalidPayload] = []
-        position = 0
-        for number, payload in enumerate(payloads):
-            try:
-                family, items = self._payload_items(number, payload, position, version)
-            except PayloadValidationError as error:
-                if not skip_invalid:
-                    raise
-                invalid.append(InvalidPayload(number, tuple(error.errors) or (("", str(error)),)))
-                continue
-            by_family.setdefault(family, []).extend(items)
-            position += len(items)
-        chunks: list[Chunk] = []
-        dropped: dict[int, tuple[str, ...]] = {}
-        event_ids: dict[int, str | None] = {}
-        for family, items in by_family.items():
-            prepared = self._prepare_items(items, family, version, "send_payloads")
-            chunks += prepared.requests
-            dropped.update(prepared.dropped_keys)
-            event_ids.update(prepared.event_ids)
-        return PreparedEvents(tuple(chunks), "send_payloads", tuple(invalid), dropped, event_ids)
 
     def _plan_payloads(
         self, payloads: Iterable[Any], auth: TikTokAuth, skip_invalid: bool = False
     ) -> Plan:
-        return _plan.plan_of(self._prepare_payloads(payloads, auth, skip_invalid), auth)
+        return _plan.plan_of(self.prepare_payloads(payloads, auth, skip_invalid=skip_invalid), auth)
 
     def _payload_items(
         self, number: int, payload: Any, position: int, version: str
@@ -427,7 +384,7 @@ class BaseEventsApi:
         fields, events = source.events_in_shape(payload)
         events = [self._with_event_id(event, fields, where) for event in events]
         top = Top(source.check_top(fields, where), where) if fields else None
-        family = self._carrier(source.shape, version, many=True)
+        family = self.carrier(source.shape, version, many=True)
         item_where = f"{where}{key}." if key else where
         return family, [
             _plan.prepare(
@@ -458,7 +415,7 @@ class BaseEventsApi:
         self, payloads: Iterable[dict[str, Any]], auth: TikTokAuth | None = None
     ) -> PayloadPreview:
         """What send_payloads would send, without sending: events, requests, invalid payloads."""
-        plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid=True)
+        plan = self._plan_payloads(payloads, self.credentials(auth), skip_invalid=True)
         return PayloadPreview(
             events=sum(len(planned.chunk.indices) for planned in plan.requests),
             requests=len(plan.requests),

@@ -1,6 +1,7 @@
 """From events to planned requests, with no I/O, for every request family alike.
 
-    plan(items, family, auth)    the whole job, in one pass over the events:
+    prepare_events(items, family)   the whole job, in one pass over the events (and
+    plan_of(prepared, auth)         step 5, the HTTP requests, when they are sent):
       1. coerce   each event to the family's event model (a mapping is validated; an Events
                   1.0 event sent through /event/track/ is converted: the one conversion step)
       2. hash     each event's personal data, by the schema's personal-data plan (x-pii), in
@@ -273,31 +274,6 @@ def plan_of(prepared: PreparedEvents, auth: TikTokAuth) -> Plan:
         for chunk in prepared.requests
     )
     return Plan(requests, prepared)
-
-
-def plan(
-    items: Iterable[Item],
-    family: Family,
-    auth: TikTokAuth,
-    *,
-    caller: str,
-    given: Family | None = None,
-    top: Top | None = None,
-    hash_values: bool = True,
-    invalid: Sequence[InvalidPayload] = (),
-    unusable: InvalidMatchKeys = "drop",
-) -> Plan:
-    """prepare_events, then the HTTP requests (plan_of).
-
-    Raises:
-        PayloadValidationError: an event or a request-level field is invalid; nothing is
-            planned.
-    """
-    prepared = prepare_events(
-        items, family, caller=caller, given=given, top=top, hash_values=hash_values,
-        invalid=invalid, unusable=unusable,
-    )  # fmt: skip
-    return plan_of(prepared, auth)
 
 
 def plan_bodies(

@@ -126,7 +126,7 @@ class TikTokEventsApi(BaseEventsApi):
             APIError: TikTok refused it, finally (a subclass per code: AuthenticationError, ...).
             APIConnectionError: no usable answer, finally (APITimeoutError on a timeout).
         """
-        plan = self._plan_event(event, self._auth(auth))
+        plan = self._plan_event(event, self.credentials(auth))
         return self._single(plan, self._send(plan.requests[0].request, retry))
 
     def post_events_in_bulk(
@@ -153,7 +153,7 @@ class TikTokEventsApi(BaseEventsApi):
             BulkSendError: some events finally failed; `error.result.failed` lists each one
                 with its error and its payload (see `write_failed`).
         """
-        return self._send_plan(self._plan_bulk(events, self._auth(auth)), retry, on_progress)
+        return self._send_plan(self._plan_bulk(events, self.credentials(auth)), retry, on_progress)
 
     def track(
         self,
@@ -180,7 +180,7 @@ class TikTokEventsApi(BaseEventsApi):
         """
         plan = self._plan_track(
             events,
-            self._auth(auth),
+            self.credentials(auth),
             event_source,
             event_source_id,
             test_event_code,
@@ -209,7 +209,7 @@ class TikTokEventsApi(BaseEventsApi):
             PayloadValidationError: a payload is invalid (without skip_invalid); nothing sent.
             BulkSendError: some events finally failed.
         """
-        plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
+        plan = self._plan_payloads(payloads, self.credentials(auth), skip_invalid)
         return self._send_plan(plan, retry, on_progress)
 
     def send_prepared(
@@ -228,7 +228,7 @@ class TikTokEventsApi(BaseEventsApi):
             ConfigurationError: they were prepared for another API version than auth's.
             BulkSendError: some events finally failed; `error.result` says which and why.
         """
-        plan = _plan.plan_of(prepared, self._auth(auth))
+        plan = _plan.plan_of(prepared, self.credentials(auth))
         return self._send_plan(plan, retry, on_progress)
 
     # -- I/O --------------------------------------------------------------------------------
@@ -377,7 +377,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         retry: RetryPolicy | None = None,
     ) -> TikTokResponse:
         """See TikTokEventsApi.post_event."""
-        plan = self._plan_event(event, self._auth(auth))
+        plan = self._plan_event(event, self.credentials(auth))
         return self._single(plan, await self._send(plan.requests[0].request, retry))
 
     async def post_events_in_bulk(
@@ -389,7 +389,9 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.post_events_in_bulk."""
-        return await self._send_plan(self._plan_bulk(events, self._auth(auth)), retry, on_progress)
+        return await self._send_plan(
+            self._plan_bulk(events, self.credentials(auth)), retry, on_progress
+        )
 
     async def track(
         self,
@@ -406,7 +408,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         """See TikTokEventsApi.track."""
         plan = self._plan_track(
             events,
-            self._auth(auth),
+            self.credentials(auth),
             event_source,
             event_source_id,
             test_event_code,
@@ -424,7 +426,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.send_payloads."""
-        plan = self._plan_payloads(payloads, self._auth(auth), skip_invalid)
+        plan = self._plan_payloads(payloads, self.credentials(auth), skip_invalid)
         return await self._send_plan(plan, retry, on_progress)
 
     async def send_prepared(
@@ -436,7 +438,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         on_progress: Callable[[BulkProgress], None] | None = None,
     ) -> BulkResponse:
         """See TikTokEventsApi.send_prepared."""
-        plan = _plan.plan_of(prepared, self._auth(auth))
+        plan = _plan.plan_of(prepared, self.credentials(auth))
         return await self._send_plan(plan, retry, on_progress)
 
     # -- I/O --------------------------------------------------------------------------------
