@@ -703,11 +703,6 @@ class WireContext:
         self.dropped = False
 
 
-#: A wire context that hashes, for one-off serializations (the planner makes one per event,
-#: to learn of the values it drops).
-WIRE = WireContext()
-
-
 def wire_value(mark: str, value: Any, info: Any) -> Any:
     """The serializer of a personal-data field (x-pii) of a model: under a WireContext, its
     value as sent, hashed (the models hold it normalized: a string, or a list of them);

@@ -701,7 +701,7 @@ class MarkedModel(SchemaModel):
                     after, holder["schema"]
                 )
             if name in marks.pii:
-                # Hashed as it is serialized for the wire (_hashing.WIRE): no walk afterwards.
+                # Hashed as it is serialized for the wire (_hashing.WireContext): no walk after.
                 holder["schema"] = {
                     **holder["schema"],
                     "serialization": core_schema.plain_serializer_function_ser_schema(

@@ -286,8 +286,8 @@ def plan_bodies(
     unusable: InvalidMatchKeys = "drop",
     record: Record | None = None,
 ) -> list[Chunk]:
-    """Steps 1 to 4 of plan: the request bodies, each with the positions of its events
-    (`unusable` as in plan; each event's id and the keys left out of it go in `record`).
+    """Steps 1 to 4 of prepare_events: the request bodies, each with the positions of its events
+    (`unusable` as in prepare_events; each event's id and the keys left out of it go in `record`).
 
     Raises:
         PayloadValidationError: an event or a request-level field is invalid, or an event is
@@ -646,7 +646,7 @@ def _serialized(
     record: Record | None,
 ) -> Any:
     """serialize for a prepared item, and what becomes of its values that cannot be match
-    keys (see plan's `unusable`): looked for only when the serializer met one.
+    keys (see prepare_events' `unusable`): looked for only when the serializer met one.
 
     Raises:
         PayloadValidationError: as serialize; and with unusable="refuse", the event holds a
@@ -706,8 +706,9 @@ def serialize(
 ) -> Any:
     """Step 2 for one event: its JSON-ready dict as sent, its personal data hashed (or checked
     to be hashed), per the schema's marks. Hashed, it is one pass of pydantic's serializer:
-    the personal-data fields serialize hashed under the WIRE context (_hashing.wire_value),
-    and the empty values left (may_hold_absent) are dropped once the body is serialized.
+    the personal-data fields serialize hashed under a wire context (_hashing.WireContext,
+    wire_value), and the empty values left (may_hold_absent) are dropped once the body is
+    serialized.
 
     Raises:
         PayloadValidationError: hashing is off and a personal-data value is not hashed.
