@@ -60,7 +60,7 @@ MODULES = {
         "SendReport", "event_ids_of", "send_file", "unsent_name",
     },
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
-    "pytt_events.sender": {"AsyncEventSender", "EventSender", "SendResult"},
+    "pytt_events.sender": {"AsyncEventSender", "EventSender", "ResendPolicy", "SendResult"},
     "pytt_events.outbox": {
         "OUTBOX_APPLICATION_ID", "OUTBOX_SCHEMA_VERSION", "FailedRow", "MemoryOutbox", "Outbox",
         "OutboxError", "OutboxFullError", "OutboxStatus", "PostgresOutbox", "ReasonCount", "Row",

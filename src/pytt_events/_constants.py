@@ -90,8 +90,9 @@ SENDER_MAX_ATTEMPTS = 8
 #: Seconds between two log lines of the same error code met while sending (the first one is
 #: logged at once: a revoked token is an ERROR the moment it is met).
 SENDER_LOG_EVERY = 60.0
-#: The longest wait (seconds) before an event that failed for now is sent again: the wait
-#: starts at 1 s and doubles up to it.
+#: The wait (seconds) before an event that failed for now is sent again: it starts at
+#: SENDER_FIRST_BACKOFF and doubles with each try, up to SENDER_MAX_BACKOFF (ResendPolicy).
+SENDER_FIRST_BACKOFF = 1.0
 SENDER_MAX_BACKOFF = 300.0
 #: Seconds between sends of a batch that is not full.
 DEFAULT_SEND_INTERVAL = 1.0

@@ -18,6 +18,9 @@ from pytt_events._constants import (
     DEFAULT_MAX_DELAY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER,
+    SENDER_FIRST_BACKOFF,
+    SENDER_MAX_ATTEMPTS,
+    SENDER_MAX_BACKOFF,
 )
 from pytt_events._exceptions import (
     APIConnectionError,
@@ -97,6 +100,47 @@ def is_retryable(error: BaseException) -> bool:
 
 
 NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+@dataclass(frozen=True)
+class ResendPolicy:
+    """When an EventSender sends again an event its client could not get through, and when it
+    gives up: the outbox's policy, above the client's RetryPolicy (which retries a request
+    within one send).
+
+    An event that failed for now (a retryable error once the client's retries are spent, or
+    credentials to fix) waits in the outbox and is sent again after `delay(attempts)`: the
+    first wait is first_delay, doubling with each try, up to max_delay; TikTok's 48-hour
+    deduplication window, not a count, ends its tries (an older event is moved to the failed
+    ones). An event that meets an unexpected error (not TikTok's answer: a bug, a storage
+    error) is tried at most max_attempts times, then moved to the failed events.
+
+    Args:
+        first_delay: seconds before the first resend.
+        max_delay: the longest wait before a resend.
+        max_attempts: tries of an event that meets unexpected errors (at least 1).
+    """
+
+    first_delay: float = SENDER_FIRST_BACKOFF
+    max_delay: float = SENDER_MAX_BACKOFF
+    max_attempts: int = SENDER_MAX_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigurationError("max_attempts must be >= 1")
+        if self.first_delay < 0 or self.max_delay < 0:
+            raise ConfigurationError("delays must be >= 0")
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before an event tried `attempts` times already (0: never failed before) is
+        sent again."""
+        # 2**attempts grows past any max_delay long before it overflows a float: bounded.
+        return float(min(self.max_delay, self.first_delay * 2.0 ** min(attempts, 64)))
+
+    def gives_up(self, attempts: int) -> bool:
+        """Whether an event that met an unexpected error on its try number `attempts` (1: the
+        first) is failed for good instead of sent again."""
+        return attempts >= self.max_attempts
 
 
 def not_sent() -> APIConnectionError:

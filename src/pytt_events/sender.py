@@ -23,11 +23,11 @@ What a worker meets while sending, and what becomes of the events (each reaches 
   a request TikTok took as a partial        "partial": gone (TikTok names no event, and a
     success (20001)                           resend would change nothing), logged
   retryable (network, rate limit, 5xx)      "retrying": back in the outbox, sent again after
-    after the client's own retries, or        a backoff (1 s doubling to 5 min), until the
-    credentials to fix (40102, 40003, …)      48-hour window ends
+    after the client's own retries, or        a backoff (ResendPolicy: 1 s doubling to 5 min),
+    credentials to fix (40102, 40003, …)      until the 48-hour window ends
   failed for good (40002, …)                "failed": moved to the failed events
   an unexpected error (a bug, a storage     "retrying" the same way; "failed" once an event
-    error)                                    has been tried MAX_ATTEMPTS times
+    error)                                    has been tried ResendPolicy.max_attempts times
   older than 48 hours when its turn came    "expired": moved to the failed events, not sent
 A worker holds the rows it sends with a lease, renewed while it sends: no other worker sends
 them meanwhile; a worker that dies frees them when its lease runs out.
@@ -55,7 +55,7 @@ import weakref
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pytt_events._constants import (
     ASYNC_FLUSH_POLL_SECONDS,
@@ -71,23 +71,23 @@ from pytt_events._constants import (
     SENDER_BATCH,
     SENDER_LOG_EVERY,
     SENDER_MAX_ATTEMPTS,
-    SENDER_MAX_BACKOFF,
 )
 from pytt_events._exceptions import FATAL_ERRORS, BulkSendError, PyttEventsError
 from pytt_events._families import Family
 from pytt_events._plan import OneEvent, PreparedEvents, join_events, one_event
 from pytt_events._response import BulkResponse, EventOutcome
-from pytt_events._retry import RetryPolicy
+from pytt_events._retry import ResendPolicy, RetryPolicy, Sleep
 from pytt_events.auth import TikTokAuth
 from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
 from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
 
-__all__ = ["AsyncEventSender", "EventSender", "SendResult"]
+__all__ = ["AsyncEventSender", "EventSender", "ResendPolicy", "SendResult"]
 
 logger = logging.getLogger("pytt_events")
 
-#: Events claimed and sent at a time; tries after which an event that meets an unexpected
-#: error is failed; seconds between two log lines of one error code (see _constants).
+#: Events claimed and sent at a time; the tries after which an event that meets an unexpected
+#: error is failed by default (ResendPolicy.max_attempts); seconds between two log lines of
+#: one error code (see _constants).
 BATCH = SENDER_BATCH
 MAX_ATTEMPTS = SENDER_MAX_ATTEMPTS
 LOG_EVERY = SENDER_LOG_EVERY
@@ -134,15 +134,13 @@ class _UntilClosed(RetryPolicy):
         return self.policy.delay(retries_done, retry_after)
 
 
-def _backoff(attempts: int) -> float:
-    """Seconds before an event tried `attempts` times before is tried again: 1 s, doubling,
-    up to SENDER_MAX_BACKOFF (5 minutes)."""
-    return min(SENDER_MAX_BACKOFF, 2.0 ** min(attempts, 9))
-
-
 class _SenderCore:
     """What both senders share: configuration, taking events (validated and hashed at once,
-    kept in the outbox), claiming a batch, and settling its outcomes in the outbox."""
+    kept in the outbox), claiming a batch, settling its outcomes in the outbox, and the
+    lifecycle (flush, close) as flows each sender drives with its own I/O."""
+
+    #: Seconds between two looks of a flush at whether the worker is done.
+    _poll_seconds: ClassVar[float] = FLUSH_POLL_SECONDS
 
     def __init__(
         self,
@@ -156,6 +154,7 @@ class _SenderCore:
         on_result: Callable[[SendResult], None] | None,
         exit_timeout: float,
         lease: float,
+        resend: ResendPolicy | None,
     ) -> None:
         if lease <= 0 or interval <= 0:
             raise ValueError("lease and interval: seconds, more than 0")
@@ -176,11 +175,14 @@ class _SenderCore:
         self.on_result = on_result
         self.exit_timeout = exit_timeout
         self.lease = lease
+        #: When an event that failed for now is sent again, and when the sender gives up.
+        self.resend = resend or ResendPolicy()
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._refusing = False  # close began: no event is taken any more
         self._closed = False  # close flushed: the worker stops after its batch
         self._flushing = 0  # flushes waiting: the worker drains even when stopping
         self._stopped = False  # the worker was stopped by close: nothing starts it again
+        self._lock = threading.Lock()  # starting the worker, and stopping it for good
         self._busy = False  # a batch is claimed and not yet settled
         self._claims = 0  # batches claimed, ever (a flush tells a claim it did not see)
         self._held: list[int] = []  # the ids of the batch being sent (their lease is renewed)
@@ -348,9 +350,15 @@ class _SenderCore:
         return fresh, len(rows) >= BATCH
 
     def _renew(self) -> None:
-        """Keep the lease of the batch being sent (a send with retries may outlast it)."""
+        """Keep the lease of the batch being sent (a send with retries may outlast it). An
+        error is logged: the lease keeper goes on."""
         held = self._held
-        if held and self.outbox.renew(self._owner, held, self.lease) < len(held):
+        try:
+            renewed = self.outbox.renew(self._owner, held, self.lease) if held else 0
+        except Exception:
+            logger.exception("renewing the lease of events being sent failed")
+            return
+        if held and renewed < len(held):
             logger.warning(
                 "the lease of events being sent ran out (the worker was slower than lease=%g "
                 "s): another worker may send them too, with the same event_id", self.lease,
@@ -457,17 +465,18 @@ class _SenderCore:
 
     def _settle_error(self, fresh: list[Row], error: Exception) -> list[SendResult]:
         """An error that is not TikTok's answer: the events go back to the outbox with a
-        backoff; one tried MAX_ATTEMPTS times is moved to the failed events instead."""
+        backoff; one tried resend.max_attempts times is moved to the failed events instead."""
         logger.error(
             "sending %d event(s) met an unexpected error; they wait in the outbox",
             len(fresh), exc_info=error,
         )  # fmt: skip
         why = PyttEventsError(f"{type(error).__name__} while sending: {error}")
-        final = [(row, why) for row in fresh if row.attempts + 1 >= MAX_ATTEMPTS]
-        again = [(row, why) for row in fresh if row.attempts + 1 < MAX_ATTEMPTS]
+        gives_up = self.resend.gives_up
+        final = [(row, why) for row in fresh if gives_up(row.attempts + 1)]
+        again = [(row, why) for row in fresh if not gives_up(row.attempts + 1)]
         self._release(again)
         if final:
-            reason = f"{why} (tried {MAX_ATTEMPTS} times)"
+            reason = f"{why} (tried {self.resend.max_attempts} times)"
             self.outbox.fail(((row.id, None, reason) for row, _ in final), owner=self._owner)
         return [
             *(SendResult(row.event_id, "retrying", why) for row, why in again),
@@ -479,7 +488,7 @@ class _SenderCore:
         `pytt-events outbox status`)."""
         if not again:
             return
-        retry_in = _backoff(max(row.attempts for row, _ in again))
+        retry_in = self.resend.delay(max(row.attempts for row, _ in again))
         by_error: dict[tuple[int | None, str], list[int]] = {}
         for row, why in again:
             by_error.setdefault((getattr(why, "code", None), str(why)), []).append(row.id)
@@ -573,6 +582,70 @@ class _SenderCore:
             )
             logger.warning("%d event(s) not sent when the sender closed%s: %s", left, still, where)
 
+    def _flush_flow(self, timeout: float | None) -> _Lifecycle:
+        """flush, written once: each sender drives it (_drive), doing its outbox work (_Call)
+        and waits (Sleep) its own way. See EventSender.flush."""
+        if (yield _Call(self._flush_state, self._claims)):
+            return True
+        if self._stopped:  # closed: its worker is gone; what is left stays in the outbox
+            return False
+        self._start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        claims_before = self._claims
+        self._flushing += 1
+        try:
+            self._wake_now()
+            while True:
+                state, wake = yield _Call(self._flush_poll, claims_before)
+                if state is not None:
+                    return bool(state)
+                if wake:
+                    self._wake_now()
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                yield Sleep(self._poll_seconds)
+        finally:
+            self._flushing -= 1
+
+    def _close_flow(self, timeout: float | None) -> _Lifecycle:
+        """close, written once (see EventSender.close): take no more events, flush, stop the
+        worker, wait for it until the deadline, then for the batch in flight (no new attempt
+        starts), and close what the sender made."""
+        if self._refusing:
+            return bool((yield _Call(self.outbox.pending)) == 0)
+        wait = self.exit_timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        yield _StopTaking(deadline)  # no event is taken after this; those being taken are in
+        yield from self._flush_flow(max(0.0, deadline - time.monotonic()))
+        self._closed = True
+        with self._lock:
+            self._stopped = True
+        self._wake_now()
+        done = yield _Join(max(0.0, deadline - time.monotonic()))
+        if not done:  # a batch in flight: no new attempt, and its answer is recorded
+            self._end_waits()
+            logger.info("close waits for the batch in flight to be answered")
+            done = yield _Join(self._in_flight_bound())
+        in_use = False
+        if not done:
+            in_use = yield _ABANDON
+        emptied = (yield _Call(self.outbox.pending)) == 0
+        if not emptied:
+            yield _Call(self._left_behind, not done)
+        if in_use:
+            logger.warning("the sender's worker is still sending: its outbox stays open")
+            return bool(emptied)
+        if self._owns_api:
+            yield _CLOSE_API
+        if self._owns_outbox:
+            yield _Call(self.outbox.close)
+        return bool(emptied)
+
+    def _end_waits(self) -> None:
+        """From now on no request or attempt starts, and a retry wait of the sender's own
+        client ends (_retry stops; _pause returns)."""
+        self._closing.set()
+
 
 class EventSender(_SenderCore):
     """A non-blocking sender: `track` and `post_event` return once the event is in the outbox;
@@ -593,6 +666,9 @@ class EventSender(_SenderCore):
             is lost, and logged).
         lease: seconds a claimed batch is held, renewed while it is sent; the rows of a worker
             that died are free again after that.
+        resend: when an event the client could not get through is sent again, and when the
+            sender gives up (default ResendPolicy(): 1 s doubling to 5 minutes; an unexpected
+            error 8 times). The client's own RetryPolicy (api.retry) retries within a send.
     """
 
     def __init__(
@@ -607,18 +683,17 @@ class EventSender(_SenderCore):
         on_result: Callable[[SendResult], None] | None = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         lease: float = DEFAULT_LEASE,
+        resend: ResendPolicy | None = None,
     ) -> None:
         # A client the sender makes waits between retries on _closing: close ends the wait.
         self.api = api or TikTokEventsApi(sleep=self._pause)
         super().__init__(
             self.api, api is None, auth, outbox, interval, max_pending, block_timeout,
-            on_result, exit_timeout, lease,
+            on_result, exit_timeout, lease, resend,
         )  # fmt: skip
         self._pid = -1
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._worker_done = threading.Event()
         atexit.register(_close_at_exit, weakref.ref(self))
         _SENDERS.add(self)
@@ -645,7 +720,7 @@ class EventSender(_SenderCore):
             self._pid = os.getpid()
             self._owner = f"{self._pid}-{uuid.uuid4().hex[:8]}"
             self._busy, self._held = False, []
-            self._wake, self._stop = threading.Event(), threading.Event()
+            self._wake = threading.Event()
             self._worker_done = threading.Event()
             self._thread = threading.Thread(
                 target=self._run, args=(self._worker_done,), name="pytt-events-sender",
@@ -667,11 +742,8 @@ class EventSender(_SenderCore):
     def _run(self, done: threading.Event) -> None:
         try:
             while True:
-                try:
-                    self._drain()
-                except Exception:  # the worker must not die: the events stay in the outbox
-                    logger.exception("the event sender's worker met an error; it goes on")
-                if self._stop.is_set() and not self._flushing:
+                self._drain()
+                if not self._running():
                     return
                 if self._wake.wait(self.interval):  # or sooner: a full batch, a flush
                     self._wake.clear()
@@ -681,24 +753,59 @@ class EventSender(_SenderCore):
     def _keep_leases(self, worker_done: threading.Event) -> None:
         # Until the worker ends (not when close stops waiting for it: a send may outlast that).
         while not worker_done.wait(self.lease / LEASE_RENEWALS):
-            try:
-                self._renew()
-            except Exception:
-                logger.exception("renewing the lease of events being sent failed")
+            self._renew()
 
     def _drain(self) -> None:
-        """Send what the outbox holds, a batch at a time."""
+        """Send what the outbox holds, a batch at a time (the worker must not die: on an error
+        the events stay in the outbox)."""
         flow = self._drain_flow()
-        batch = _step(flow, None)
-        while batch is not None:
-            outcome: BulkResponse | Exception
-            try:
-                outcome = self.api.send_prepared(batch.prepared, self.auth, retry=self._retry)
-            except BulkSendError as refused:
-                outcome = refused.result
-            except Exception as error:
-                outcome = error
-            batch = _step(flow, outcome)
+        try:
+            batch = _step(flow, None)
+            while batch is not None:
+                outcome: BulkResponse | Exception
+                try:
+                    outcome = self.api.send_prepared(batch.prepared, self.auth, retry=self._retry)
+                except BulkSendError as refused:
+                    outcome = refused.result
+                except Exception as error:
+                    outcome = error
+                batch = _step(flow, outcome)
+        except Exception:
+            logger.exception("the event sender's worker met an error; it goes on")
+
+    def _drive(self, flow: _Lifecycle) -> bool:
+        """Run a lifecycle flow (flush, close) with this sender's I/O: in the calling thread."""
+        value: Any = None
+        try:
+            while True:
+                step = flow.send(value)
+                value = None
+                if isinstance(step, _Call):
+                    value = step.function(*step.args)
+                elif isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                elif isinstance(step, _StopTaking):
+                    self._close_taking(step.deadline)
+                elif isinstance(step, _Join):
+                    value = self._join(step.seconds)
+                elif step is _ABANDON:
+                    value = True  # a thread cannot be stopped: it goes on, with the outbox
+                elif step is _CLOSE_API:
+                    self.api.close()
+        except StopIteration as end:
+            return bool(end.value)
+        finally:
+            flow.close()
+
+    def _join(self, seconds: float) -> bool:
+        """Wait up to seconds for the worker to end: whether it has (the worker itself cannot
+        wait for itself: a close from on_result)."""
+        thread = self._thread
+        if thread is None:
+            return True
+        if thread is not threading.current_thread():
+            thread.join(timeout=seconds)
+        return not thread.is_alive()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: True once nothing is pending; False after
@@ -707,27 +814,7 @@ class EventSender(_SenderCore):
         Events another worker holds are waited for (its lease bounds the wait). What is left
         stays in the outbox and keeps being sent. True means on_result has been told of every
         event this sender sent."""
-        if self._flush_state(self._claims):
-            return True
-        if self._stopped:  # closed: its worker is gone; what is left stays in the outbox
-            return False
-        self._start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        claims_before = self._claims
-        self._flushing += 1
-        try:
-            self._wake.set()
-            while True:
-                state, wake = self._flush_poll(claims_before)
-                if state is not None:
-                    return state
-                if wake:
-                    self._wake.set()
-                if deadline is not None and time.monotonic() >= deadline:
-                    return False
-                time.sleep(FLUSH_POLL_SECONDS)
-        finally:
-            self._flushing -= 1
+        return self._drive(self._flush_flow(timeout))
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush, then stop the worker, within timeout seconds (default exit_timeout). True
@@ -740,36 +827,7 @@ class EventSender(_SenderCore):
         again) and no thread is left inside the HTTP client when the process exits. That wait
         is at most the client's timeout plus 5 s (with a client you gave, plus a retry wait it
         had begun, up to its policy's max_retry_after)."""
-        if self._refusing:
-            return self.outbox.pending() == 0
-        wait = self.exit_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
-        self._close_taking(deadline)  # no event is taken after this; those being taken are in
-        self.flush(max(0.0, deadline - time.monotonic()))
-        self._closed = True
-        with self._lock:
-            self._stopped = True
-        self._stop.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                self._closing.set()  # no new attempt; a retry wait of the sender's client ends
-                logger.info("close waits for the batch in flight to be answered")
-                thread.join(timeout=self._in_flight_bound())
-        still = thread is not None and thread.is_alive()
-        emptied = self.outbox.pending() == 0
-        if not emptied:
-            self._left_behind(in_flight=still)
-        if still:
-            logger.warning("the sender's worker is still sending: its outbox stays open")
-            return emptied
-        if self._owns_api:
-            self.api.close()
-        if self._owns_outbox:
-            self.outbox.close()
-        return emptied
+        return self._drive(self._close_flow(timeout))
 
     def __enter__(self) -> EventSender:
         return self
@@ -802,6 +860,8 @@ class AsyncEventSender(_SenderCore):
     in the outbox file (in memory: lost), and is logged.
     """
 
+    _poll_seconds = ASYNC_FLUSH_POLL_SECONDS
+
     def __init__(
         self,
         auth: TikTokAuth | None = None,
@@ -814,6 +874,7 @@ class AsyncEventSender(_SenderCore):
         on_result: Callable[[SendResult], None] | None = None,
         exit_timeout: float = DEFAULT_EXIT_TIMEOUT,
         lease: float = DEFAULT_LEASE,
+        resend: ResendPolicy | None = None,
     ) -> None:
         if block_timeout != 0:
             raise ValueError(
@@ -825,7 +886,7 @@ class AsyncEventSender(_SenderCore):
         self.api = api or AsyncTikTokEventsApi(sleep=self._pause)
         super().__init__(
             self.api, api is None, auth, outbox, interval, max_pending, 0.0, on_result,
-            exit_timeout, lease,
+            exit_timeout, lease, resend,
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
         self._wake_async: asyncio.Event | None = None
@@ -862,6 +923,11 @@ class AsyncEventSender(_SenderCore):
         if self._wake_async is not None:
             self._wake_async.set()
 
+    def _end_waits(self) -> None:
+        super()._end_waits()
+        if self._closing_async is not None:
+            self._closing_async.set()
+
     async def _pause(self, seconds: float) -> None:
         """The wait between retries of the client the sender made: aclose ends it."""
         closing = self._closing_async
@@ -875,11 +941,8 @@ class AsyncEventSender(_SenderCore):
         assert self._wake_async is not None
         leases = asyncio.create_task(self._keep_leases(), name="pytt-events-lease")
         try:
-            while self._running():
-                try:
-                    await self._drain()
-                except Exception:  # the worker must not die: the events stay in the outbox
-                    logger.exception("the event sender's worker met an error; it goes on")
+            while True:
+                await self._drain()
                 if not self._running():
                     return
                 with contextlib.suppress(asyncio.TimeoutError):  # or a full batch, a flush
@@ -891,96 +954,92 @@ class AsyncEventSender(_SenderCore):
     async def _keep_leases(self) -> None:
         while True:
             await asyncio.sleep(self.lease / LEASE_RENEWALS)
-            try:
-                await asyncio.to_thread(self._renew)
-            except Exception:
-                logger.exception("renewing the lease of events being sent failed")
+            await asyncio.to_thread(self._renew)
 
     async def _drain(self) -> None:
-        # The flow's steps (claim, settle: outbox work) run in a thread; the send on the loop.
+        """As EventSender's: the flow's steps (claim, settle: outbox work) run in a thread,
+        the send on the loop."""
         flow = self._drain_flow()
-        batch = await asyncio.to_thread(_step, flow, None)
-        while batch is not None:
-            outcome: BulkResponse | Exception
-            try:
-                outcome = await self.api.send_prepared(batch.prepared, self.auth, retry=self._retry)
-            except BulkSendError as refused:
-                outcome = refused.result
-            except asyncio.CancelledError:
-                # The task is cancelled mid-send (its loop ends): the batch is free at once for
-                # the next sender, instead of when its lease runs out (TikTok may have taken
-                # it: the next sender sends it again, with the same event_ids).
-                flow.close()
-                ids = [row.id for row in batch.rows]
-                logger.warning(
-                    "the sender's task was cancelled while sending %d event(s): they go back to "
-                    "the outbox and are sent again (TikTok may have them: same event_ids)",
-                    len(ids),
-                )
-                await asyncio.to_thread(self.outbox.release, ids, 0.0, owner=self._owner)
-                raise
-            except Exception as error:
-                outcome = error
-            batch = await asyncio.to_thread(_step, flow, outcome)
+        try:
+            batch = await asyncio.to_thread(_step, flow, None)
+            while batch is not None:
+                outcome: BulkResponse | Exception
+                try:
+                    outcome = await self.api.send_prepared(
+                        batch.prepared, self.auth, retry=self._retry
+                    )
+                except BulkSendError as refused:
+                    outcome = refused.result
+                except asyncio.CancelledError:
+                    # The task is cancelled mid-send (its loop ends): the batch is free at once
+                    # for the next sender, instead of when its lease runs out (TikTok may have
+                    # taken it: the next sender sends it again, with the same event_ids).
+                    flow.close()
+                    ids = [row.id for row in batch.rows]
+                    logger.warning(
+                        "the sender's task was cancelled while sending %d event(s): they go "
+                        "back to the outbox and are sent again (TikTok may have them: same "
+                        "event_ids)", len(ids),
+                    )  # fmt: skip
+                    await asyncio.to_thread(self.outbox.release, ids, 0.0, owner=self._owner)
+                    raise
+                except Exception as error:
+                    outcome = error
+                batch = await asyncio.to_thread(_step, flow, outcome)
+        except Exception:
+            logger.exception("the event sender's worker met an error; it goes on")
+
+    async def _drive(self, flow: _Lifecycle) -> bool:
+        """Run a lifecycle flow (flush, aclose) on the loop: outbox work in a thread."""
+        value: Any = None
+        try:
+            while True:
+                step = flow.send(value)
+                value = None
+                if isinstance(step, _Call):
+                    value = await asyncio.to_thread(step.function, *step.args)
+                elif isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                elif isinstance(step, _StopTaking):
+                    self._refusing = True  # (one thread, the loop's: no take is in progress)
+                elif isinstance(step, _Join):
+                    value = await self._join(step.seconds)
+                elif step is _ABANDON:
+                    value = await self._abandon()
+                elif step is _CLOSE_API:
+                    await self.api.aclose()
+        except StopIteration as end:
+            return bool(end.value)
+        finally:
+            flow.close()
+
+    async def _join(self, seconds: float) -> bool:
+        task = self._task
+        if task is None or task.done():
+            return True
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        return bool(done)
+
+    async def _abandon(self) -> bool:
+        """Cancel the task still sending: its batch goes back to the outbox (see _drain).
+        False: nothing uses the client and outbox any more."""
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return False
 
     async def flush(self, timeout: float | None = None) -> bool:
         """Send what is pending now, and wait: as EventSender.flush."""
-        if await asyncio.to_thread(self._flush_state, self._claims):
-            return True
-        if self._stopped:  # closed: its task is gone; what is left stays in the outbox
-            return False
-        self._start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        claims_before = self._claims
-        self._flushing += 1
-        try:
-            self._wake_now()
-            while True:
-                state, wake = await asyncio.to_thread(self._flush_poll, claims_before)
-                if state is not None:
-                    return state
-                if wake:
-                    self._wake_now()
-                if deadline is not None and time.monotonic() >= deadline:
-                    return False
-                await asyncio.sleep(ASYNC_FLUSH_POLL_SECONDS)
-        finally:
-            self._flushing -= 1
+        return await self._drive(self._flush_flow(timeout))
 
     async def aclose(self, timeout: float | None = None) -> bool:
         """Flush, then stop the task, all within timeout seconds (default exit_timeout);
-        closes the client and outbox it made. True when nothing was left pending."""
-        if self._refusing:
-            return await asyncio.to_thread(self.outbox.pending) == 0
-        wait = self.exit_timeout if timeout is None else timeout
-        deadline = time.monotonic() + wait
-        self._refusing = True  # (one thread, the loop's: no take is in progress)
-        await self.flush(max(0.0, deadline - time.monotonic()))
-        self._closed = self._stopped = True
-        task = self._task
-        still = False
-        if task is not None and not task.done():
-            self._wake_now()
-            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
-            if not done:  # a batch in flight: no new attempt, and its answer is recorded
-                self._closing.set()
-                if self._closing_async is not None:
-                    self._closing_async.set()
-                logger.info("aclose waits for the batch in flight to be answered")
-                done, _ = await asyncio.wait({task}, timeout=self._in_flight_bound())
-            if not done:
-                task.cancel()  # its batch goes back to the outbox (see _drain)
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                still = True
-        emptied = await asyncio.to_thread(self.outbox.pending) == 0
-        if not emptied:
-            await asyncio.to_thread(self._left_behind, still)
-        if self._owns_api:
-            await self.api.aclose()
-        if self._owns_outbox:
-            await asyncio.to_thread(self.outbox.close)
-        return emptied
+        closes the client and outbox it made. True when nothing was left pending. As
+        EventSender.close, except that a task still sending past the wait for its batch in
+        flight is cancelled (its batch goes back to the outbox, to be sent again)."""
+        return await self._drive(self._close_flow(timeout))
 
     async def __aenter__(self) -> AsyncEventSender:
         return self
@@ -992,6 +1051,44 @@ class AsyncEventSender(_SenderCore):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+# The steps of a lifecycle flow (_SenderCore._flush_flow, _close_flow), each sender doing them
+# with its own I/O (_drive): the sync one in the calling thread, the async one on its loop. A
+# wait is _retry's Sleep step.
+
+
+class _Call:
+    """Outbox work (it may block): call function(*args) and send back what it returns."""
+
+    __slots__ = ("args", "function")
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self.function = function
+        self.args = args
+
+
+@dataclass(frozen=True)
+class _StopTaking:
+    """Take no more events; wait (until deadline) for the takes in progress."""
+
+    deadline: float
+
+
+@dataclass(frozen=True)
+class _Join:
+    """Wait up to seconds for the worker to end; send back whether it has."""
+
+    seconds: float
+
+
+#: The worker outlasted every wait: leave it (a thread) or cancel it (a task); send back
+#: whether it may still use the client and the outbox.
+_ABANDON = object()
+#: Close the client the sender made.
+_CLOSE_API = object()
+
+_Lifecycle = Generator["_Call | Sleep | _StopTaking | _Join | object", Any, bool]
 
 
 @dataclass(frozen=True)

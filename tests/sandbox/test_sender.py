@@ -7,6 +7,7 @@ the same outbox delivers the rest, with their event_ids."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -23,9 +24,20 @@ from typing import Any
 import httpx
 import pytest
 
-from pytt_events import PayloadValidationError, PyttEventsError, TikTokAuth, TikTokEventsApi
+from pytt_events import (
+    PayloadValidationError,
+    PyttEventsError,
+    TikTokAuth,
+    TikTokEventsApi,
+)
 from pytt_events.outbox import MemoryOutbox, OutboxFullError, SQLiteOutbox
-from pytt_events.sender import MAX_ATTEMPTS, AsyncEventSender, EventSender, SendResult
+from pytt_events.sender import (
+    MAX_ATTEMPTS,
+    AsyncEventSender,
+    EventSender,
+    ResendPolicy,
+    SendResult,
+)
 from pytt_events.testing import Fault, FaultPlan, SandboxServer
 from tests.conftest import PIXEL, RAW_PERSONAL_DATA, TOKEN, auth_for
 
@@ -394,6 +406,28 @@ def test_an_event_that_keeps_meeting_unexpected_errors_is_failed_not_lost(tmp_pa
     assert f"injected failure (tried {MAX_ATTEMPTS} times)" in failed.reason
 
 
+def test_the_sender_resends_and_gives_up_as_its_resend_policy_says(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    SQLiteOutbox(path).add([(track_body("r-1"), "r-1")])
+    results: list[SendResult] = []
+    policy = ResendPolicy(first_delay=0.05, max_attempts=2)
+    with SandboxServer(access_token=TOKEN) as server:
+        api = TikTokEventsApi(transport=FailingFirst(2))
+        with EventSender(
+            auth_for(server), outbox=path, api=api, on_result=results.append, interval=0.05,
+            resend=policy,
+        ) as sender:  # fmt: skip
+            assert sender.resend is policy
+            assert sender.flush(timeout=30) is False  # the first try failed: a 0.05 s wait
+            time.sleep(0.1)  # (the wait began before flush returned: it is over)
+            assert sender.flush(timeout=30)  # the second try fails it for good
+        api.close()
+        assert server.events_accepted == 0
+    assert [(r.event_id, r.status) for r in results] == [("r-1", "retrying"), ("r-1", "failed")]
+    (failed,) = SQLiteOutbox(path).failed()
+    assert "injected failure (tried 2 times)" in failed.reason
+
+
 def test_a_partial_success_is_reported_as_such_and_not_sent_again() -> None:
     ids = [f"h-{i}" for i in range(3)]
     outbox = MemoryOutbox()
@@ -510,3 +544,16 @@ def test_events_taken_between_intervals_go_out_in_one_batch() -> None:
         assert accepted_ids(server) == Counter(f"g-{i}" for i in range(30))
         # The first event may go alone (the worker starts with it); the rest wait together.
         assert len(server.received) <= 5, [len(r.events) for r in server.received]
+
+
+def test_both_senders_expose_the_same_public_names_and_arguments() -> None:
+    def public(cls: type[Any]) -> set[str]:
+        return {name for name in dir(cls) if not name.startswith("_")}
+
+    assert public(EventSender) - {"close"} == public(AsyncEventSender) - {"aclose"}
+    sync_init = inspect.signature(EventSender.__init__).parameters
+    async_init = inspect.signature(AsyncEventSender.__init__).parameters
+    assert list(sync_init) == list(async_init)
+    assert "resend" in sync_init
+    for name in ("flush", "aclose", "__aenter__", "__aexit__"):
+        assert inspect.iscoroutinefunction(getattr(AsyncEventSender, name)), name

@@ -17,6 +17,7 @@ from pytt_events import (
 )
 from pytt_events._retry import NO_RETRIES, RetryPolicy, is_retryable
 from pytt_events._transport import parse_response, retry_after_seconds
+from pytt_events.sender import ResendPolicy
 
 
 def api_error(cls: type[APIError], code: int) -> APIError:
@@ -65,6 +66,25 @@ def test_policy_checks_its_arguments() -> None:
         RetryPolicy(max_retries=-1)
     with pytest.raises(ValueError, match="delays"):
         RetryPolicy(initial_delay=-1)
+
+
+def test_the_senders_resend_policy_doubles_from_one_second_to_five_minutes() -> None:
+    policy = ResendPolicy()
+    assert [policy.delay(n) for n in range(11)] == [
+        1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0, 300.0,
+    ]  # fmt: skip
+    assert policy.delay(10_000) == 300.0  # never overflows
+    assert [policy.gives_up(n) for n in (1, 7, 8, 9)] == [False, False, True, True]
+    short = ResendPolicy(first_delay=0.25, max_delay=1.0, max_attempts=2)
+    assert [short.delay(n) for n in range(4)] == [0.25, 0.5, 1.0, 1.0]
+    assert (short.gives_up(1), short.gives_up(2)) == (False, True)
+
+
+def test_resend_policy_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="max_attempts"):
+        ResendPolicy(max_attempts=0)
+    with pytest.raises(ValueError, match="delays"):
+        ResendPolicy(first_delay=-1)
 
 
 def test_retry_after_header_forms() -> None:
