@@ -25,6 +25,8 @@ quick_start_event: Event
 events: list[Any]
 body: dict[str, Any]
 metrics: Any
+meter_provider: Any
+tracer_provider: Any
 cookie_ttp: str
 client_ip: str
 client_ua: str

@@ -21,8 +21,11 @@ from pytt_events._delivery import (
     Delivery,
     bulk_result,
     deliveries,
+    event_counts,
+    single_counts,
 )
 from pytt_events._exceptions import (
+    BulkSendError,
     ConfigurationError,
     PayloadValidationError,
     PyttEventsError,
@@ -43,6 +46,7 @@ from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_f
 from pytt_events._transport import HttpRequest
 from pytt_events.auth import TikTokAuth
 from pytt_events.stored import MissingEventIds, checked_missing_event_ids, derived_event_id
+from pytt_events.telemetry import Telemetry, default_telemetry
 
 logger = logging.getLogger("pytt_events")
 
@@ -84,6 +88,7 @@ class BaseEventsApi:
         default_phone_region: str | None = None,
         missing_event_ids: MissingEventIds = "derive",
         invalid_match_keys: InvalidMatchKeys = "drop",
+        telemetry: Telemetry | None = None,
     ) -> None:
         # Process-wide: models normalize phone numbers when they are built, before any client
         # sees them.
@@ -111,6 +116,8 @@ class BaseEventsApi:
                 f"invalid_match_keys must be 'drop' or 'refuse', not {invalid_match_keys!r}"
             )
         self.invalid_match_keys: InvalidMatchKeys = invalid_match_keys
+        #: Where this client records its metrics and spans (pytt_events.telemetry).
+        self.telemetry = telemetry or default_telemetry()
 
     def warm_up(self, api_version: str | None = None) -> None:
         """Build now what the first event sent would build on first use, so that it costs
@@ -325,11 +332,18 @@ class BaseEventsApi:
     def _plan_event(self, event: Any, auth: TikTokAuth) -> Plan:
         return _plan.plan_of(self.prepare_event(event, auth), auth)
 
-    @staticmethod
-    def _single(plan: Plan, response: TikTokResponse) -> TikTokResponse:
-        """post_event's answer, with the match keys its event was sent without."""
+    def _single(self, plan: Plan, outcome: TikTokResponse | PyttEventsError) -> TikTokResponse:
+        """post_event's answer, with the match keys its event was sent without, counted.
+
+        Raises:
+            PyttEventsError: outcome, when the event was not delivered.
+        """
+        if self.telemetry.enabled:
+            self.telemetry.events(single_counts(plan, outcome))
+        if isinstance(outcome, PyttEventsError):
+            raise outcome
         dropped = plan.dropped.get(0)
-        return dataclasses.replace(response, dropped_keys=dropped) if dropped else response
+        return dataclasses.replace(outcome, dropped_keys=dropped) if dropped else outcome
 
     def _plan_bulk(self, events: Iterable[Any], auth: TikTokAuth) -> Plan:
         return _plan.plan_of(self.prepare_events(events, auth), auth)
@@ -442,4 +456,15 @@ class BaseEventsApi:
         Raises:
             BulkSendError: some events failed; its result lists every one.
         """
-        return bulk_result(plan, delivered)
+        try:
+            result = bulk_result(plan, delivered)
+        except BulkSendError as failed:
+            self._count(plan, failed.result)
+            raise
+        self._count(plan, result)
+        return result
+
+    def _count(self, plan: Plan, result: BulkResponse) -> None:
+        """Count a bulk send's events for telemetry (pytt_events.telemetry)."""
+        if self.telemetry.enabled:
+            self.telemetry.events(event_counts(plan, result))

@@ -10,9 +10,12 @@ import logging
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from pytt_events import _families
 from pytt_events._constants import ISOLATED_CODES, MAX_ISOLATED
 from pytt_events._exceptions import (
     FATAL_ERRORS,
@@ -21,7 +24,12 @@ from pytt_events._exceptions import (
     PyttEventsError,
 )
 from pytt_events._plan import Plan, PlannedRequest
-from pytt_events._response import BulkResponse, FailedEvent, TikTokResponse
+from pytt_events._response import (
+    BulkResponse,
+    FailedEvent,
+    TikTokResponse,
+    retry_later,
+)
 from pytt_events._retry import RetryPolicy, not_sent
 from pytt_events._transport import with_body
 
@@ -199,3 +207,72 @@ def bulk_result(plan: Plan, deliveries: Sequence[Delivery | None]) -> BulkRespon
         first = failed[0].error
         raise BulkSendError(f"{result.message}; first failure: {first}", result) from first
     return result
+
+
+#: The event source of the families whose bodies name none (Events 1.0: web events).
+WEB_SOURCE = "web"
+
+#: Events counted for telemetry: (outcome, family, event source, code, error type) -> count.
+EventCounts = Counter[tuple[str, str, str, "int | None", "str | None"]]
+
+
+def chunk_source(planned: PlannedRequest) -> tuple[str, str]:
+    """The family and event source of a planned request's events."""
+    chunk = planned.chunk
+    return chunk.family.name, str(chunk.top.get("event_source") or WEB_SOURCE)
+
+
+def body_source(body: Any, version: str) -> tuple[str, str]:
+    """The family and event source of a stored one-event body ("", "" when it is of no
+    family: a body that is not valid)."""
+    family = _families.detect(body, version)
+    if family is None:
+        return "", ""
+    try:
+        top = family.split(body)[0]
+    except ValueError:
+        return family.name, ""
+    return family.name, str(top.get("event_source") or WEB_SOURCE)
+
+
+def event_counts(plan: Plan, result: BulkResponse) -> EventCounts:
+    """The events of a bulk send for telemetry: by outcome, family, event source, TikTok's
+    code and the error's type (payloads left out as invalid were not sent: not counted). As
+    BulkResponse.outcomes says, counted a request at a time (no object an event)."""
+    where: dict[int, tuple[str, str]] = {}
+    for planned in plan.requests:
+        where.update(dict.fromkeys(planned.chunk.indices, chunk_source(planned)))
+    counts: EventCounts = Counter()
+    dropped = result.dropped_keys
+    for indices, response in zip(result.response_indices, result.responses, strict=False):
+        if not indices:
+            continue
+        family, source = where[indices[0]]  # (a request's events share them)
+        if response.partial_success:
+            counts[("partial", family, source, response.code, None)] += len(indices)
+            continue
+        without = sum(1 for index in indices if index in dropped) if dropped else 0
+        if without:
+            counts[("accepted_keys_dropped", family, source, 0, None)] += without
+        if len(indices) > without:
+            counts[("accepted", family, source, 0, None)] += len(indices) - without
+    for failed in result.failed:
+        family, source = where[failed.index]
+        error = failed.error
+        name = "retried" if retry_later(error) else "failed"
+        code = getattr(error, "code", None)
+        counts[(name, family, source, code, type(error).__name__)] += 1
+    return counts
+
+
+def single_counts(plan: Plan, outcome: TikTokResponse | PyttEventsError) -> EventCounts:
+    """The one event of post_event for telemetry (see event_counts)."""
+    family, source = chunk_source(plan.requests[0])
+    if isinstance(outcome, TikTokResponse):
+        status = "partial" if outcome.partial_success else "accepted"
+        if status == "accepted" and plan.dropped.get(0):
+            status = "accepted_keys_dropped"
+        return Counter({(status, family, source, outcome.code, None): 1})
+    name = "retried" if retry_later(outcome) else "failed"
+    code = getattr(outcome, "code", None)
+    return Counter({(name, family, source, code, type(outcome).__name__): 1})

@@ -84,7 +84,7 @@ class Chunk:
     request, storing its events): a dict equal to the one serialized.
     """
 
-    __slots__ = ("_body", "content", "family", "indices")
+    __slots__ = ("_body", "_top", "content", "family", "indices")
 
     def __init__(
         self,
@@ -92,6 +92,7 @@ class Chunk:
         body: dict[str, Any] | None,
         family: Family,
         content: bytes | None = None,
+        top: dict[str, Any] | None = None,
     ) -> None:
         if body is None and content is None:
             raise ValueError("a chunk needs its body or its content")
@@ -100,6 +101,15 @@ class Chunk:
         #: The body as sent (compact JSON), when chunking measured it: not serialized again.
         self.content = content
         self._body = body
+        self._top = top
+
+    @property
+    def top(self) -> dict[str, Any]:
+        """The body's request-level fields (known when it was made: not read back from its
+        bytes; a body of one event without an events key has none)."""
+        if self._top is None:
+            self._top = self.family.split(self.body)[0]
+        return self._top
 
     @property
     def body(self) -> dict[str, Any]:
@@ -127,8 +137,9 @@ class Chunk:
         request-level fields, those events (already hashed: hashing is not repeated)."""
         top, events = self.family.split(self.body)
         return Chunk(
-            self.indices[start:stop], self.family.join(top, events[start:stop]), self.family
-        )
+            self.indices[start:stop], self.family.join(top, events[start:stop]), self.family,
+            top=top,
+        )  # fmt: skip
 
     def single_payloads(self) -> list[Any]:
         """Each event of the body as a request body of its own (as sent: hashed), so it can be
@@ -316,7 +327,7 @@ def plan_bodies(
                 content = to_json(body)
             if len(content) > REQUEST_BYTE_BUDGET:
                 raise _too_big(item.where, body, len(content))
-            singles.append(Chunk((item.index,), body, family, content))
+            singles.append(Chunk((item.index,), body, family, content, top={}))
         return singles
     for item in items:
         item = prepare(item, family, given, top)
@@ -380,7 +391,7 @@ def _within_budget(
         content = to_json(body)
     if len(content) <= REQUEST_BYTE_BUDGET:
         indices = tuple(index for index, _ in events)
-        return [Chunk(indices, body if keep else None, family, content)]
+        return [Chunk(indices, body if keep else None, family, content, top)]
     if len(events) == 1 or not family.events_key:  # one event, measured with its request
         index, event = events[0]
         raise _too_big(wheres.get(index, ""), event, len(content))
@@ -401,6 +412,7 @@ def _within_budget(
             tuple(index for index, _ in part),
             family.join(top, [event for _, event in part]),
             family,
+            top=top,
         )
         for part in parts
     ]

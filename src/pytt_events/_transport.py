@@ -32,6 +32,7 @@ from pytt_events._exceptions import (
 )
 from pytt_events._response import TikTokResponse
 from pytt_events.auth import TikTokAuth
+from pytt_events.telemetry import Telemetry, default_telemetry
 
 logger = logging.getLogger("pytt_events")
 
@@ -196,11 +197,15 @@ class SyncHttp:
     across a fork: a forked process gets a pool of its own, never its parent's sockets)."""
 
     def __init__(
-        self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: HttpTransport | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise ConfigurationError("the sync client needs a sync transport (httpx.BaseTransport)")
         self._timeout, self._transport = timeout, transport
+        self.telemetry = telemetry or default_telemetry()
         self._client = httpx.Client(timeout=timeout, transport=transport)
         self._pid = os.getpid()
 
@@ -213,13 +218,23 @@ class SyncHttp:
         return self._client
 
     def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
-        """Send one request and read TikTok's answer.
+        """Send one request and read TikTok's answer (recorded: see pytt_events.telemetry).
 
         Raises:
             APITimeoutError: the request timed out.
             APIConnectionError: no usable answer.
             APIError: TikTok refused the request.
         """
+        with self.telemetry.request(request.url, request.events, attempt) as record:
+            try:
+                response = self._send(request, attempt)
+            except PyttEventsError as error:
+                record.ended(error)
+                raise
+            record.ended(response)
+            return response
+
+    def _send(self, request: HttpRequest, attempt: int) -> TikTokResponse:
         if self._client.is_closed:
             raise ClientClosedError(_closed(request))
         client = self._own_client()
@@ -243,13 +258,17 @@ class AsyncHttp:
     its own, as SyncHttp's)."""
 
     def __init__(
-        self, timeout: float = DEFAULT_TIMEOUT, transport: HttpTransport | None = None
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: HttpTransport | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise ConfigurationError(
                 "the async client needs an async transport (AsyncBaseTransport)"
             )
         self._timeout, self._transport = timeout, transport
+        self.telemetry = telemetry or default_telemetry()
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._pid = os.getpid()
 
@@ -261,6 +280,16 @@ class AsyncHttp:
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer (see SyncHttp.send)."""
+        with self.telemetry.request(request.url, request.events, attempt) as record:
+            try:
+                response = await self._send(request, attempt)
+            except PyttEventsError as error:
+                record.ended(error)
+                raise
+            record.ended(response)
+            return response
+
+    async def _send(self, request: HttpRequest, attempt: int) -> TikTokResponse:
         if self._client.is_closed:
             raise ClientClosedError(_closed(request))
         client = self._own_client()

@@ -130,6 +130,9 @@ class OutboxStatus:
     failed: int
     pending_reasons: tuple[ReasonCount, ...] = ()
     failed_reasons: tuple[ReasonCount, ...] = ()
+    #: When the oldest pending event was taken (seconds since the epoch; None: none pending,
+    #: or an outbox that does not say).
+    oldest_pending: float | None = None
 
 
 def _reason_counts(rows: Iterable[Sequence[Any]]) -> tuple[ReasonCount, ...]:
@@ -761,7 +764,10 @@ class SQLiteOutbox(_Connected):
         failed = connection.execute(
             "SELECT code, count(*), reason, max(failed_at) FROM failed GROUP BY code"
         ).fetchall()
-        pending = int(connection.execute("SELECT count(*) FROM pending").fetchone()[0])
+        pending_count, oldest = connection.execute(
+            "SELECT count(*), min(created) FROM pending"
+        ).fetchone()
+        pending = int(pending_count)
         erred: list[Any] = []
         if self._version >= 2:  # (a first-layout file read as it is kept no errors)
             erred = connection.execute(
@@ -769,8 +775,9 @@ class SQLiteOutbox(_Connected):
                 "WHERE last_error IS NOT NULL GROUP BY last_code"
             ).fetchall()
         return OutboxStatus(
-            pending, sum(row[1] for row in failed), _reason_counts(erred), _reason_counts(failed)
-        )
+            pending, sum(row[1] for row in failed), _reason_counts(erred), _reason_counts(failed),
+            None if oldest is None else float(oldest),
+        )  # fmt: skip
 
     @_guarded
     def replay_failed(self) -> int:
@@ -936,9 +943,11 @@ class MemoryOutbox:
         with self._room:
             erred = [(r[6][0], 1, r[6][1], r[6][2]) for r in self._rows.values() if r[6]]
             failed = [(r.code, 1, r.reason, r.failed_at) for r in self._failed.values()]
+            oldest = min((r[2] for r in self._rows.values()), default=None)
             return OutboxStatus(
-                len(self._rows), len(failed), _reason_counts(erred), _reason_counts(failed)
-            )
+                len(self._rows), len(failed), _reason_counts(erred), _reason_counts(failed),
+                oldest,
+            )  # fmt: skip
 
     def replay_failed(self) -> int:
         """Move the failed events back to pending, as many as there is room for (the rest stay
@@ -1184,7 +1193,10 @@ class PostgresOutbox(_Connected):
             "FROM {table} {where} GROUP BY {code}"
         )
         with self._transaction() as connection:
-            pending = int(connection.execute(f"SELECT count(*) FROM {self._pending}").fetchone()[0])
+            pending_count, oldest = connection.execute(
+                f"SELECT count(*), min(created) FROM {self._pending}"
+            ).fetchone()
+            pending = int(pending_count)
             erred = connection.execute(
                 latest.format(
                     code="last_code",
@@ -1200,8 +1212,9 @@ class PostgresOutbox(_Connected):
                 )
             ).fetchall()
         return OutboxStatus(
-            pending, sum(row[1] for row in failed), _reason_counts(erred), _reason_counts(failed)
-        )
+            pending, sum(row[1] for row in failed), _reason_counts(erred), _reason_counts(failed),
+            None if oldest is None else float(oldest),
+        )  # fmt: skip
 
     @_guarded
     def replay_failed(self) -> int:

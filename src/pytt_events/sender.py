@@ -52,6 +52,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -72,6 +73,7 @@ from pytt_events._constants import (
     SENDER_LOG_EVERY,
     SENDER_MAX_ATTEMPTS,
 )
+from pytt_events._delivery import EventCounts, body_source
 from pytt_events._exceptions import FATAL_ERRORS, BulkSendError, PyttEventsError
 from pytt_events._families import Family
 from pytt_events._plan import OneEvent, PreparedEvents, join_events, one_event
@@ -206,6 +208,10 @@ class _SenderCore:
         # The events taken with match keys left out (rare), by event_id, until their final
         # result is told: on_result says which keys they went without.
         self._dropped: dict[str, tuple[str, ...]] = {}
+        # The client's telemetry (pytt_events.telemetry): the outbox in the sender gauges, and
+        # the events whose fate the sender decides without TikTok's answer in the events count.
+        self.telemetry = api.telemetry
+        self.telemetry.watch(self.outbox)
 
     def track(
         self,
@@ -343,6 +349,7 @@ class _SenderCore:
                 "blindly (TikTok may have it already); replay it on purpose if it must go"
             )
             self.outbox.fail(((row.id, None, reason) for row in expired), owner=self._owner)
+            self._count("expired", expired)
             logger.warning("%d event(s) of the outbox were older than 48 hours", len(expired))
             self._tell(
                 SendResult(row.event_id, "expired", PyttEventsError(reason)) for row in expired
@@ -417,10 +424,21 @@ class _SenderCore:
         self.validated_again += len(others)
         first = prepared.events  # the checked rows are numbered after the others sent
         joined = join_events([(first + offset, event) for offset, (_, event) in enumerate(kept)])
+        # Their event ids, and the keys track left out of them (known for this process's
+        # events): the batch's outcomes say so, as a client's do.
+        event_ids = dict(prepared.event_ids)
+        dropped = dict(prepared.dropped_keys)
+        for offset, (row, _) in enumerate(kept):
+            event_ids[first + offset] = row.event_id
+            if row.event_id in self._dropped:
+                dropped[first + offset] = self._dropped[row.event_id]
         return _Batch(
             others + [row for row, _ in kept],
-            dataclasses.replace(prepared, requests=prepared.requests + tuple(joined)),
-        )
+            dataclasses.replace(
+                prepared, requests=prepared.requests + tuple(joined), event_ids=event_ids,
+                dropped_keys=dropped,
+            ),
+        )  # fmt: skip
 
     def _settle(self, fresh: list[Row], outcome: BulkResponse | Exception) -> None:
         """Record what became of the rows sent (see the module's table), then tell on_result
@@ -443,6 +461,7 @@ class _SenderCore:
         ]  # (a body an earlier version of this SDK kept, that this one finds invalid)
         if refused:
             self.outbox.fail(((row.id, None, why) for row, why in refused), owner=owner)
+            self._count("failed", [row for row, _ in refused], "PayloadValidationError")
         outcomes = result.outcomes
         partial = [outcome.index for outcome in outcomes if outcome.status == "partial"]
         if partial:
@@ -475,6 +494,8 @@ class _SenderCore:
         final = [(row, why) for row in fresh if gives_up(row.attempts + 1)]
         again = [(row, why) for row in fresh if not gives_up(row.attempts + 1)]
         self._release(again)
+        self._count("retried", [row for row, _ in again], type(error).__name__)
+        self._count("failed", [row for row, _ in final], type(error).__name__)
         if final:
             reason = f"{why} (tried {self.resend.max_attempts} times)"
             self.outbox.fail(((row.id, None, reason) for row, _ in final), owner=self._owner)
@@ -482,6 +503,18 @@ class _SenderCore:
             *(SendResult(row.event_id, "retrying", why) for row, why in again),
             *(SendResult(row.event_id, "failed", why) for row, why in final),
         ]
+
+    def _count(self, outcome: str, rows: list[Row], error_type: str | None = None) -> None:
+        """Count events whose fate the sender decided without TikTok's answer (expired, found
+        invalid, unexpected errors) for telemetry; the client counts those it sent."""
+        if not rows or not self.telemetry.enabled:
+            return
+        version = self._planner.credentials(self.auth).TIKTOK_API_VERSION
+        counts: EventCounts = Counter()
+        for row in rows:
+            family, source = body_source(row.body, version)
+            counts[(outcome, family, source, None, error_type)] += 1
+        self.telemetry.events(counts)
 
     def _release(self, again: list[tuple[Row, PyttEventsError]]) -> None:
         """Back to the outbox after a backoff, each row keeping the error it met (for
@@ -635,6 +668,7 @@ class _SenderCore:
         if in_use:
             logger.warning("the sender's worker is still sending: its outbox stays open")
             return bool(emptied)
+        self.telemetry.unwatch(self.outbox)
         if self._owns_api:
             yield _CLOSE_API
         if self._owns_outbox:

@@ -12,6 +12,7 @@ twin here only sends, sleeps and runs requests concurrently (threads / asyncio).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -31,6 +32,7 @@ from pytt_events._transport import AsyncHttp, HttpRequest, HttpTransport, SyncHt
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
 from pytt_events.stored import MissingEventIds
+from pytt_events.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from pytt_events.models.v1_3 import EventSource
@@ -73,6 +75,8 @@ class TikTokEventsApi(BaseEventsApi):
             out, with a warning naming the field and the reason (never the value), and sends
             the event with its other keys (BulkResponse.dropped_keys lists them); "refuse"
             refuses the event, as PayloadValidationError.
+        telemetry: where to record OpenTelemetry metrics and spans (pytt_events.telemetry;
+            default: OpenTelemetry's global providers, when opentelemetry-api is installed).
         transport: an httpx transport to use instead of the network (tests).
         sleep: how to wait between attempts (tests inject a recorder).
     """
@@ -92,6 +96,7 @@ class TikTokEventsApi(BaseEventsApi):
         default_phone_region: str | None = None,
         missing_event_ids: MissingEventIds = "derive",
         invalid_match_keys: InvalidMatchKeys = "drop",
+        telemetry: Telemetry | None = None,
         transport: HttpTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -108,8 +113,9 @@ class TikTokEventsApi(BaseEventsApi):
             default_phone_region=default_phone_region,
             missing_event_ids=missing_event_ids,
             invalid_match_keys=invalid_match_keys,
+            telemetry=telemetry,
         )
-        self._http = SyncHttp(timeout=timeout, transport=transport)
+        self._http = SyncHttp(timeout=timeout, transport=transport, telemetry=self.telemetry)
         self._sleep = sleep
 
     def post_event(
@@ -127,7 +133,12 @@ class TikTokEventsApi(BaseEventsApi):
             APIConnectionError: no usable answer, finally (APITimeoutError on a timeout).
         """
         plan = self._plan_event(event, self.credentials(auth))
-        return self._single(plan, self._send(plan.requests[0].request, retry))
+        outcome: TikTokResponse | PyttEventsError
+        try:
+            outcome = self._send(plan.requests[0].request, retry)
+        except PyttEventsError as error:
+            outcome = error
+        return self._single(plan, outcome)
 
     def post_events_in_bulk(
         self,
@@ -300,8 +311,15 @@ class TikTokEventsApi(BaseEventsApi):
             for position in range(len(plan.requests)):
                 run(position)
         else:
+            # Each request runs in the caller's context (a copy each): its span is a child of
+            # the caller's current span, as it is in the sequential and async sends.
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pytt-events") as pool:
-                list(pool.map(run, range(len(plan.requests))))
+                futures = [
+                    pool.submit(contextvars.copy_context().run, run, position)
+                    for position in range(len(plan.requests))
+                ]
+                for future in futures:
+                    future.result()
         return self._finish(plan, deliveries)
 
     def close(self) -> None:
@@ -349,6 +367,7 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         default_phone_region: str | None = None,
         missing_event_ids: MissingEventIds = "derive",
         invalid_match_keys: InvalidMatchKeys = "drop",
+        telemetry: Telemetry | None = None,
         transport: HttpTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -365,8 +384,9 @@ class AsyncTikTokEventsApi(BaseEventsApi):
             default_phone_region=default_phone_region,
             missing_event_ids=missing_event_ids,
             invalid_match_keys=invalid_match_keys,
+            telemetry=telemetry,
         )
-        self._http = AsyncHttp(timeout=timeout, transport=transport)
+        self._http = AsyncHttp(timeout=timeout, transport=transport, telemetry=self.telemetry)
         self._sleep = sleep
 
     async def post_event(
@@ -378,7 +398,12 @@ class AsyncTikTokEventsApi(BaseEventsApi):
     ) -> TikTokResponse:
         """See TikTokEventsApi.post_event."""
         plan = self._plan_event(event, self.credentials(auth))
-        return self._single(plan, await self._send(plan.requests[0].request, retry))
+        outcome: TikTokResponse | PyttEventsError
+        try:
+            outcome = await self._send(plan.requests[0].request, retry)
+        except PyttEventsError as error:
+            outcome = error
+        return self._single(plan, outcome)
 
     async def post_events_in_bulk(
         self,
