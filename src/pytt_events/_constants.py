@@ -80,6 +80,13 @@ MAX_UNREADABLE_IN_A_ROW = 1000
 #: endless): then one last warning says so.
 MAX_WARNINGS = 1000
 
+# -- Spark (pytt_events.spark) ---------------------------------------------------------------
+
+#: Rows each task of spark.send reads and sends at a time (one call of send_payloads).
+SPARK_BATCH_SIZE = 1000
+#: The most frequent problem messages spark.summary returns.
+SPARK_SUMMARY_TOP = 20
+
 # -- the background senders (pytt_events.sender) --------------------------------------------
 
 #: Events claimed and sent at a time (one call of send_payloads, regrouped by family).

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
+from pytt_events._counts import PayloadCounts
 from pytt_events._exceptions import BulkSendError, ConfigurationError
 
 # The client, the schema validators and the settings are imported by the functions that use
@@ -81,15 +82,14 @@ class SendIssue:
 
 
 @dataclass
-class SendReport:
+class SendReport(PayloadCounts):
     """What send_file did: events accepted or failed, payloads invalid or unreadable (not
-    sent), requests sent; with dry_run, what it would send."""
+    sent: the counts every reading of stored payloads makes, see PayloadCounts), requests
+    sent; with dry_run, what it would send."""
 
     events: int = 0
     accepted: int = 0
     failed: int = 0
-    invalid: int = 0
-    unreadable: int = 0
     #: Requests planned and sent (one split to isolate bad events counts once).
     requests: int = 0
     #: Events that happened more than 48 hours ago: TikTok deduplicates an event_id only

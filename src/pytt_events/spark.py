@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
+from pytt_events._constants import DEFAULT_CONCURRENCY, SPARK_BATCH_SIZE, SPARK_SUMMARY_TOP
 from pytt_events.stored import MissingEventIds, checked_missing_event_ids, parse_line
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ def validate_files(
     return frame.mapInArrow(run, schema)
 
 
-def summary(verdicts: DataFrame, top: int = 20) -> dict[str, Any]:
+def summary(verdicts: DataFrame, top: int = SPARK_SUMMARY_TOP) -> dict[str, Any]:
     """Counts by status, and the most frequent problem messages with their counts, from one
     aggregation (only its small result reaches the driver, never the problem rows)."""
     from pyspark.sql import functions as F  # noqa: N812 - Spark's convention
@@ -240,8 +241,8 @@ def send(
     *,
     settings: Mapping[str, str] | None = None,
     auth_factory: Callable[[], TikTokAuth] | None = None,
-    batch_size: int = 1000,
-    max_concurrency: int = 4,
+    batch_size: int = SPARK_BATCH_SIZE,
+    max_concurrency: int = DEFAULT_CONCURRENCY,
     retry: Any = None,
     api_version: str | None = None,
     missing_event_ids: MissingEventIds = "derive",

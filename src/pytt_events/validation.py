@@ -39,6 +39,7 @@ from jsonschema import Draft202012Validator
 from pytt_events import _conditions, _families, _hashing, _schema, _soft
 from pytt_events._conditions import Problem, Severity, check_conditions, describe
 from pytt_events._constants import DEFAULT_API_VERSION
+from pytt_events._counts import PayloadCounts
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
 
@@ -844,14 +845,13 @@ class FileResult:
 
 
 @dataclass
-class ValidationSummary:
-    """Counts over everything validated: payloads, valid, invalid, unreadable; files that
-    could not be read at all; payloads with warnings, and warnings."""
+class ValidationSummary(PayloadCounts):
+    """Counts over everything validated: payloads, valid, invalid, unreadable (invalid and
+    unreadable as every reading of stored payloads counts them, see PayloadCounts); files
+    that could not be read at all; payloads with warnings, and warnings."""
 
     payloads: int = 0
     valid: int = 0
-    invalid: int = 0
-    unreadable: int = 0
     unreadable_files: int = 0
     #: Payloads with at least one warning (valid or not).
     warned: int = 0
