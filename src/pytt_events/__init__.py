@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from pytt_events._response import BulkResponse, EventOutcome, FailedEvent, TikTokResponse
     from pytt_events._retry import NO_RETRIES, RetryEvent, RetryPolicy
     from pytt_events._schema import known_versions
+    from pytt_events._stats import DailyCount, EventStats
     from pytt_events.auth import TikTokAuth
     from pytt_events.context import Ad, Context, Page, User
     from pytt_events.event import Event
@@ -83,6 +84,8 @@ _LAZY = {
     "RetryEvent": "pytt_events._retry",
     "RetryPolicy": "pytt_events._retry",
     "known_versions": "pytt_events._schema",
+    "DailyCount": "pytt_events._stats",
+    "EventStats": "pytt_events._stats",
     "TikTokAuth": "pytt_events.auth",
     "Ad": "pytt_events.context",
     "Context": "pytt_events.context",
@@ -146,9 +149,11 @@ __all__ = [
     "ContentType",
     "Context",
     "CurrencyCode",
+    "DailyCount",
     "Event",
     "EventOutcome",
     "EventSource",
+    "EventStats",
     "FailedEvent",
     "InvalidRequestError",
     "Page",

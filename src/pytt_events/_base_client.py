@@ -7,6 +7,7 @@ AsyncTikTokEventsApi only send and sleep.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import time
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pytt_events import _families, _plan, _schema
-from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
+from pytt_events import _families, _plan, _schema, _stats
+from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, STATS_ENDPOINT
 from pytt_events._delivery import (
     Delivery,
     bulk_result,
@@ -28,6 +29,7 @@ from pytt_events._exceptions import (
     BulkSendError,
     ConfigurationError,
     PayloadValidationError,
+    PermissionDeniedError,
     PyttEventsError,
 )
 from pytt_events._families import Family
@@ -43,7 +45,8 @@ from pytt_events._plan import (
 )
 from pytt_events._response import BulkResponse, InvalidPayload, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Step, attempt_flow
-from pytt_events._transport import HttpRequest
+from pytt_events._stats import DailyCount, EventStats
+from pytt_events._transport import HttpRequest, build_get_request
 from pytt_events.auth import TikTokAuth
 from pytt_events.stored import MissingEventIds, checked_missing_event_ids, derived_event_id
 from pytt_events.telemetry import Telemetry, default_telemetry
@@ -58,6 +61,16 @@ WEB_SHAPE = "pixel_track"
 TRACK_SHAPE = "event_track"
 
 AnyEvent = Any  # a TrackEvent, an Events 1.0 Event, or a mapping shaped like either
+
+
+@dataclass(frozen=True)
+class StatsPlan:
+    """The requests of one event_stats call: (day, GET request), day by day."""
+
+    advertiser_id: str
+    pixel_ids: tuple[str, ...]
+    days: list[dt.date]
+    requests: tuple[tuple[dt.date, HttpRequest], ...]
 
 
 @dataclass(frozen=True)
@@ -435,6 +448,62 @@ class BaseEventsApi:
             requests=len(plan.requests),
             invalid=plan.invalid,
         )
+
+    # -- event statistics: GET pixel/event/stats/ (see _stats) -----------------------------
+
+    def _stats_plan(
+        self,
+        pixel_ids: str | Sequence[str],
+        start_date: dt.date,
+        end_date: dt.date | None,
+        advertiser_id: str | None,
+        auth: TikTokAuth | None,
+    ) -> StatsPlan:
+        """The requests of event_stats: one a day and group of up to 10 pixels.
+
+        Raises:
+            ConfigurationError: no advertiser id (TIKTOK_ADVERTISER_ID), no pixel id, or an
+                end date before the start date.
+        """
+        auth = self.credentials(auth)
+        advertiser = (advertiser_id or auth.TIKTOK_ADVERTISER_ID or "").strip()
+        if not advertiser:
+            raise ConfigurationError(
+                "event statistics need the advertiser (ad account) id that owns the pixel: set "
+                "TIKTOK_ADVERTISER_ID (environment variable or .env key), or pass advertiser_id"
+            )
+        pixels = [pixel_ids] if isinstance(pixel_ids, str) else list(pixel_ids)
+        groups = _stats.pixel_groups(pixels)
+        days = _stats.stats_days(start_date, end_date or start_date)
+        requests = tuple(
+            (day, build_get_request(auth, STATS_ENDPOINT, _stats.stats_query(advertiser, g, day)))
+            for day in days
+            for g in groups
+        )
+        return StatsPlan(advertiser, tuple(p for g in groups for p in g), days, requests)
+
+    @staticmethod
+    def _stats_result(plan: StatsPlan, answers: Sequence[TikTokResponse]) -> EventStats:
+        counts: list[DailyCount] = []
+        unreadable = 0
+        for (day, _), answer in zip(plan.requests, answers, strict=True):
+            found, skipped = _stats.parse_stats(answer.data, day)
+            counts.extend(found)
+            unreadable += skipped
+        if unreadable:
+            logger.warning(
+                "event statistics: %d row(s) of TikTok's answer named no event or no count and "
+                "were left out", unreadable,
+            )  # fmt: skip
+        return EventStats(
+            plan.advertiser_id, plan.pixel_ids, plan.days[0], plan.days[-1], tuple(counts),
+            tuple(a.request_id for a in answers if a.request_id), unreadable,
+        )  # fmt: skip
+
+    @staticmethod
+    def _stats_refused(plan: StatsPlan, error: PermissionDeniedError) -> PermissionDeniedError:
+        """TikTok's permission error, saying what the statistics need."""
+        return _stats.permission_error(error, plan.advertiser_id, plan.pixel_ids)
 
     # -- sending: decisions ---------------------------------------------------------------
 

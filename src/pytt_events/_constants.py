@@ -64,6 +64,20 @@ MAX_ISOLATED = 8
 #: later may be counted twice.
 DEDUP_WINDOW_SECONDS = 48 * 3600
 
+# -- TikTok's event statistics (pytt_events._stats) -----------------------------------------
+
+#: TikTok's read-back of the events it received, per pixel and event over a date range (a GET;
+#: tiktok/tiktok-business-api-sdk, python_sdk/docs/MeasurementApi.md: pixel_event_stats).
+STATS_ENDPOINT = "pixel/event/stats/"
+#: The most pixel_ids one statistics request takes ("最大数量：10", TikTok's documentation as
+#: bububa/tiktok-business carries it: pixel/event_stats.go); more are asked in several requests.
+STATS_MAX_PIXEL_IDS = 10
+#: The longest date_range TikTok takes, in days ("不得超过 30 天", the same source): the SDK asks
+#: one day a request, so it never meets it; the sandbox refuses longer ranges as TikTok does.
+STATS_MAX_RANGE_DAYS = 30
+#: The days `pytt-events stats` shows when not told: the last seven UTC days, today included.
+STATS_DEFAULT_DAYS = 7
+
 # -- stored payloads (pytt_events.stored) ---------------------------------------------------
 
 #: Bytes read from a file of stored payloads at a time.
@@ -127,9 +141,10 @@ ASYNC_FLUSH_POLL_SECONDS = 0.02
 #: from any other database (`file` names it too, with a magic file that knows the number).
 OUTBOX_APPLICATION_ID = 0x70747465
 #: The outbox layout's version, in SQLite's user_version: 2 added each pending event's last
-#: error. Files of version 1 (which carried no marker) are brought up to date when opened for
-#: writing; a file of a newer version is refused (a newer SDK made it).
-OUTBOX_SCHEMA_VERSION = 2
+#: error, 3 the daily counts of accepted events (per event source, event and UTC day; no event
+#: data). Files of versions 1 and 2 are brought up to date when opened for writing; a file of
+#: a newer version is refused (a newer SDK made it).
+OUTBOX_SCHEMA_VERSION = 3
 #: Seconds an SQLite outbox waits for another connection's lock before it gives up.
 SQLITE_BUSY_TIMEOUT = 30.0
 #: Rows an SQLite outbox deletes or renews (OUTBOX_SLICE) or claims (OUTBOX_CLAIM_SLICE: a
@@ -152,6 +167,8 @@ DEFAULT_OUTBOX_TABLE = "tiktok_outbox"
 
 #: The access token the sandbox accepts unless told otherwise (a test token, public).
 SANDBOX_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105 - the sandbox's, not a secret
+#: The advertiser the sandbox serves statistics for unless told otherwise (a made-up ID).
+SANDBOX_ADVERTISER_ID = "7000000000000000001"
 #: The problems a sandbox's 40002 message lists before "and N more".
 SANDBOX_PROBLEMS_LISTED = 5
 #: How often the sandbox's serving thread checks for stop(): short, so tests start and stop

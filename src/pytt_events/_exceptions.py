@@ -9,7 +9,8 @@
     │   └── APITimeoutError
     ├── APIError                    TikTok answered code != 0 (or HTTP >= 400)
     │   ├── AuthenticationError         access token missing, invalid, expired (40102, 40104, 40105)
-    │   ├── PermissionDeniedError       no permission for this pixel or advertiser (40001, 40003)
+    │   ├── PermissionDeniedError       no permission for this pixel or advertiser (40001, 40003,
+    │   │                               40130)
     │   ├── InvalidRequestError         invalid parameters (40000, 40002, 40061-40063, 40700)
     │   ├── RateLimitError              too many requests (40100, 40132, 61000)
     │   ├── RetiredError                TikTok retired the endpoint or a field (41001, 41002)
@@ -209,6 +210,12 @@ CODE_TABLE: tuple[ErrorCode, ...] = (
     ErrorCode(40104, "EMPTY_ACCESS_TOKEN", "no access token was given", AuthenticationError),
     ErrorCode(
         40105, "INVALID_ACCESS_TOKEN", "the access token is invalid or revoked", AuthenticationError
+    ),
+    ErrorCode(
+        40130,
+        "SCOPE_NOT_AUTHORIZED",
+        "the app is not authorized for this API's permission scope",
+        PermissionDeniedError,
     ),
     ErrorCode(40132, "REQUEST_FREQUENCY_LIMITED", "requests are too frequent", RateLimitError),
     ErrorCode(

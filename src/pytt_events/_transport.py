@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from pydantic_core import to_json
@@ -39,15 +39,20 @@ logger = logging.getLogger("pytt_events")
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One request, ready to send. `events` counts the events its body carries."""
+    """One request, ready to send. `events` counts the events its body carries; `method` is
+    POST (a body of events) or GET (a read, its parameters in the URL's query, no body)."""
 
     url: str
     headers: dict[str, str]
     content: bytes
     events: int
+    method: str = "POST"
 
     def __repr__(self) -> str:  # the headers hold the access token
-        return f"HttpRequest(url={self.url!r}, events={self.events}, bytes={len(self.content)})"
+        return (
+            f"HttpRequest({self.method} {self.url!r}, events={self.events}, "
+            f"bytes={len(self.content)})"
+        )
 
 
 def build_request(
@@ -64,6 +69,22 @@ def build_request(
         },
         content=to_json(body) if content is None else content,
         events=events,
+    )
+
+
+def build_get_request(auth: TikTokAuth, endpoint: str, query: Mapping[str, str]) -> HttpRequest:
+    """A GET of endpoint with query parameters, authenticated by auth's token: a read, sent,
+    retried and answered (TikTok's envelope, its codes) as every POST is."""
+    return HttpRequest(
+        url=f"{auth.endpoint_url(endpoint)}?{urlencode(query)}",
+        headers={
+            "Access-Token": auth.TIKTOK_ACCESS_TOKEN,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        },
+        content=b"",
+        events=0,
+        method="GET",
     )
 
 
@@ -158,7 +179,8 @@ def _log(request: HttpRequest, status: int | str, outcome: Any, attempt: int) ->
             code = getattr(outcome, "code", None) or type(outcome).__name__
             request_id = getattr(outcome, "request_id", None)
         logger.debug(
-            "POST %s -> HTTP %s code %s request_id %s (attempt %d, %d events, %d bytes)",
+            "%s %s -> HTTP %s code %s request_id %s (attempt %d, %d events, %d bytes)",
+            request.method,
             urlsplit(request.url).path,
             status,
             code,
@@ -174,6 +196,11 @@ def _connection_error(request: HttpRequest, error: Exception) -> PyttEventsError
     if isinstance(error, httpx.TimeoutException):
         return APITimeoutError(f"request to {path} timed out ({type(error).__name__})")
     return APIConnectionError(f"request to {path} failed: {type(error).__name__}")
+
+
+def _content(request: HttpRequest) -> bytes | None:
+    """The body to send: a GET sends none."""
+    return request.content if request.method != "GET" else None
 
 
 def _closed(request: HttpRequest) -> str:
@@ -225,7 +252,9 @@ class SyncHttp:
             APIConnectionError: no usable answer.
             APIError: TikTok refused the request.
         """
-        with self.telemetry.request(request.url, request.events, attempt) as record:
+        with self.telemetry.request(
+            request.url, request.events, attempt, request.method
+        ) as record:
             try:
                 response = self._send(request, attempt)
             except PyttEventsError as error:
@@ -239,7 +268,9 @@ class SyncHttp:
             raise ClientClosedError(_closed(request))
         client = self._own_client()
         try:
-            answer = client.post(request.url, content=request.content, headers=request.headers)
+            answer = client.request(
+                request.method, request.url, content=_content(request), headers=request.headers
+            )
         except httpx.HTTPError as error:
             failure = _connection_error(request, error)
         else:
@@ -280,7 +311,9 @@ class AsyncHttp:
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer (see SyncHttp.send)."""
-        with self.telemetry.request(request.url, request.events, attempt) as record:
+        with self.telemetry.request(
+            request.url, request.events, attempt, request.method
+        ) as record:
             try:
                 response = await self._send(request, attempt)
             except PyttEventsError as error:
@@ -294,8 +327,8 @@ class AsyncHttp:
             raise ClientClosedError(_closed(request))
         client = self._own_client()
         try:
-            answer = await client.post(
-                request.url, content=request.content, headers=request.headers
+            answer = await client.request(
+                request.method, request.url, content=_content(request), headers=request.headers
             )
         except httpx.HTTPError as error:
             failure = _connection_error(request, error)

@@ -8,6 +8,9 @@ Environment variables (keyword arguments override them, and they override a .env
     TIKTOK_API_VERSION       default "v1.3"
     TIKTOK_TEST_EVENT_CODE   optional
     TIKTOK_API_BASE_URL      default "https://business-api.tiktok.com/open_api/"
+    TIKTOK_ADVERTISER_ID     optional; the advertiser (ad account) whose event statistics are
+                             read back (GET pixel/event/stats/: `pytt-events stats`,
+                             TikTokEventsApi.event_stats); sending events never needs it
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class TikTokAuth(BaseSettings):
     ] = Field(repr=False)
     TIKTOK_PIXEL_ID: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     TIKTOK_TEST_EVENT_CODE: str | None = None
+    TIKTOK_ADVERTISER_ID: Annotated[str, StringConstraints(strip_whitespace=True)] | None = None
     TIKTOK_API_VERSION: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4)] = (
         DEFAULT_API_VERSION
     )

@@ -197,22 +197,24 @@ class Telemetry:
                 self._instruments = _Instruments(meter, tracer, trace)
         return self._instruments
 
-    def request(self, url: str, events: int, attempt: int) -> AbstractContextManager[RequestRecord]:
-        """Around one HTTP request (POST url with events events, attempt 1, 2, ...): a span,
+    def request(
+        self, url: str, events: int, attempt: int, method: str = "POST"
+    ) -> AbstractContextManager[RequestRecord]:
+        """Around one HTTP request (method url with events events, attempt 1, 2, ...): a span,
         current while it is sent, then the request counter and duration. The block tells the
         record it is given what came of it (RequestRecord.ended)."""
         instruments = self._load()
         if instruments is None:
             return _NOT_RECORDING
-        return self._recorded(instruments, url, events, attempt)
+        return self._recorded(instruments, url, events, attempt, method)
 
     @contextlib.contextmanager
     def _recorded(
-        self, instruments: _Instruments, url: str, events: int, attempt: int
+        self, instruments: _Instruments, url: str, events: int, attempt: int, method: str
     ) -> Iterator[RequestRecord]:
         parts = urlsplit(url)
         attributes: dict[str, Any] = {
-            "http.request.method": "POST",
+            "http.request.method": method,
             "server.address": parts.hostname or "",
             "url.template": parts.path,
         }
@@ -228,7 +230,7 @@ class Telemetry:
         record = RequestRecord(attributes)
         started = time.perf_counter()
         with instruments.tracer.start_as_current_span(
-            f"POST {parts.path}", kind=instruments.client_kind, attributes=span_attributes,
+            f"{method} {parts.path}", kind=instruments.client_kind, attributes=span_attributes,
             record_exception=False, set_status_on_exception=False,
         ) as span:  # fmt: skip
             try:

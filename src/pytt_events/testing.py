@@ -81,6 +81,18 @@ test does not grow the sandbox to gigabytes; `requests_received`, `events_accept
 `events_counted` and `duplicates` count everything all the same, and deduplication remembers
 every key (the key and a time, not the event).
 
+It serves TikTok's read-back of what it received too, GET /open_api/<version>/pixel/event/stats/
+(advertiser_id, pixel_ids and date_range, the last two as JSON text, as TikTok's own SDK sends
+them), from what it counted: the events that counted (duplicates left out), per pixel (or event
+source id), event name and UTC day of the event's time (event_time; 1.0: timestamp), summed
+over the range as TikTok does, in the shape described in pytt_events._stats (a standard
+event's name under pixel_event_type, another under custom_event_type). It checks the token
+(40105) and the advertiser (`advertiser_id`, SANDBOX_ADVERTISER_ID by default; another is
+answered 40001), and refuses more than 10 pixel ids or a range of more than 30 days (40002).
+`deny_stats=True` answers every statistics request with TikTok's permission error (40001),
+as for a token without the permission to read them. `daily_counts()` gives the same counts,
+per day.
+
 The same sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync
 and async) driven by the same handler, for fine-grained tests without sockets.
 """
@@ -89,6 +101,8 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -100,15 +114,20 @@ from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from urllib.parse import parse_qs
 
-from pytt_events import _families, _schema
+from pytt_events import _families, _schema, _stats
 from pytt_events._constants import (
     API_ROOT_PATH,
     DEDUP_WINDOW_SECONDS,
     DEFAULT_API_VERSION,
     PARTIAL_SUCCESS,
+    SANDBOX_ADVERTISER_ID,
     SANDBOX_POLL_SECONDS,
     SANDBOX_PROBLEMS_LISTED,
+    STATS_ENDPOINT,
+    STATS_MAX_PIXEL_IDS,
+    STATS_MAX_RANGE_DAYS,
 )
 from pytt_events._constants import SANDBOX_ACCESS_TOKEN as DEFAULT_ACCESS_TOKEN
 from pytt_events._exceptions import ConfigurationError
@@ -120,6 +139,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ACCESS_TOKEN",
+    "SANDBOX_ADVERTISER_ID",
     "DedupKey",
     "Fault",
     "FaultPlan",
@@ -261,6 +281,19 @@ def _dedup_keys(family: str, body: Any, api_version: str | None) -> list[DedupKe
     return [_key_of({**top, **event}) if isinstance(event, dict) else None for event in events]
 
 
+def _count_keys(
+    family: str, body: Any, api_version: str | None, now: float
+) -> list[_stats.CountKey | None]:
+    """The key each event of a body is counted under in the statistics (_stats.count_key), in
+    the order of its events."""
+    owner = _families.family(family, api_version or DEFAULT_API_VERSION)
+    try:
+        top, events = owner.split(body)
+    except (ValueError, AttributeError):
+        return []
+    return [_stats.count_key(top, e, now) if isinstance(e, dict) else None for e in events]
+
+
 def _key_of(event: Mapping[str, Any]) -> DedupKey | None:
     """One event's key, its request-level fields merged in (a batch's pixel_code, a 2.0 body's
     event_source_id). The rule, from ../shared/TIKTOK-API-NOTES.md ("Deduplication"): pixel
@@ -277,6 +310,15 @@ def _key_of(event: Mapping[str, Any]) -> DedupKey | None:
     if isinstance(ttp, str) and ttp:
         return DedupKey(source, name, None, ttp)
     return None
+
+
+@functools.cache
+def _standard_events() -> frozenset[str]:
+    """TikTok's standard web event names (the models' SupportedEvents): the sandbox's
+    statistics name them under pixel_event_type, any other under custom_event_type."""
+    from pytt_events.models.v1_3 import SupportedEvents
+
+    return frozenset(str(member.value) for member in SupportedEvents)
 
 
 def _dig(node: Any, *keys: str) -> Any:
@@ -388,6 +430,8 @@ class Sandbox:
         name_bad_index: bool = False,
         keep: int | None = None,
         clock: Callable[[], float] = time.time,
+        advertiser_id: str = SANDBOX_ADVERTISER_ID,
+        deny_stats: bool = False,
     ) -> None:
         if keep is not None and keep < 0:
             raise ConfigurationError("keep must be None (everything) or at least 0")
@@ -428,6 +472,19 @@ class Sandbox:
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
         self._deliveries: collections.Counter[str] = collections.Counter()
+        #: The advertiser whose statistics it serves (GET pixel/event/stats/), and whether it
+        #: refuses them all with TikTok's permission error (40001).
+        self.advertiser_id = advertiser_id
+        self.deny_stats = deny_stats
+        # The events that counted, per (pixel or event source id, event, UTC day of its time).
+        self._daily: collections.Counter[_stats.CountKey] = collections.Counter()
+
+    def daily_counts(self) -> dict[tuple[str, str, dt.date], int]:
+        """The events that counted (duplicates left out), per (pixel or event source id, event
+        name, UTC day of the event's time): what its statistics endpoint answers from."""
+        with self._lock:
+            daily = dict(self._daily)
+        return {(s, e, dt.date.fromisoformat(d)): n for (s, e, d), n in daily.items()}
 
     def deliveries(self) -> collections.Counter[str]:
         """How many times each event_id reached the sandbox, whatever it answered."""
@@ -495,6 +552,7 @@ class Sandbox:
             self.received.clear()
             self._deliveries.clear()
             self._windows.clear()
+            self._daily.clear()
             self.requests_received = self.events_accepted = 0
             self.events_counted = self.duplicates = 0
 
@@ -516,12 +574,17 @@ class Sandbox:
         fault = self._fault_for(number, body)
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self.clock()))
         request_id = f"{stamp}{next(self._ids):012X}"
-        path = path.split("?", 1)[0]
+        path, _, query = path.partition("?")
         version, family = self._route(path)
         lowered = {key.lower(): value for key, value in headers.items()}
         payload: Any = None
         status = 200
         code: int | None
+        if method == "GET" and version in _schema.known_versions():
+            if path.removeprefix(f"{API_ROOT_PATH}{version}/").strip("/") == STATS_ENDPOINT.strip(
+                "/"
+            ):
+                return self._stats_answer(lowered, query, request_id)
         if method != "POST":
             status, code, message = 405, 40000, f"{method} is not supported; use POST"
         elif family is None:
@@ -548,6 +611,69 @@ class Sandbox:
             delay=fault.delay if fault is not None and fault.fault is Fault.DELAY else 0.0,
             record=record,
         )
+
+    def _stats_answer(self, headers: Mapping[str, str], query: str, request_id: str) -> Answer:
+        """TikTok's answer to GET pixel/event/stats/, from what this sandbox counted."""
+        code, message, data = self._stats_check(headers, parse_qs(query))
+        envelope = {"code": code, "message": message, "request_id": request_id, "data": data}
+        return Answer(200, {"Content-Type": "application/json"}, json.dumps(envelope).encode())
+
+    def _stats_check(
+        self, headers: Mapping[str, str], query: Mapping[str, list[str]]
+    ) -> tuple[int, str, dict[str, Any]]:
+        token = headers.get("access-token")
+        if not token:
+            return 40105, "Access token is null, please check your Access-Token header.", {}
+        if token != self.access_token:
+            return 40105, "Access token is incorrect or has been revoked.", {}
+        advertiser = (query.get("advertiser_id") or [""])[0]
+        if not advertiser:
+            return 40002, "advertiser_id: Missing data for required field.", {}
+        if self.deny_stats or advertiser != self.advertiser_id:
+            return 40001, (
+                f"No permission to operate advertiser {advertiser} (sandbox"
+                f"{' deny_stats' if self.deny_stats else ': not its advertiser_id'})."
+            ), {}  # fmt: skip
+        try:
+            pixels = json.loads((query.get("pixel_ids") or [""])[0])
+            span = json.loads((query.get("date_range") or [""])[0])
+            start = dt.date.fromisoformat(span["start_date"])
+            end = dt.date.fromisoformat(span["end_date"])
+        except (ValueError, TypeError, KeyError):
+            return 40002, (
+                "pixel_ids (a JSON list) and date_range (a JSON object of start_date and "
+                "end_date, YYYY-MM-DD) are required."
+            ), {}  # fmt: skip
+        if not isinstance(pixels, list) or not pixels or len(pixels) > STATS_MAX_PIXEL_IDS:
+            return 40002, f"pixel_ids: 1 to {STATS_MAX_PIXEL_IDS} pixel ids.", {}
+        if end < start or (end - start).days >= STATS_MAX_RANGE_DAYS:
+            return 40002, f"date_range: at most {STATS_MAX_RANGE_DAYS} days, start first.", {}
+        standard = _standard_events()
+        totals: dict[str, collections.Counter[str]] = {str(p): collections.Counter() for p in pixels}
+        with self._lock:
+            daily = list(self._daily.items())
+        for (source, event, day), count in daily:
+            if source in totals and start.isoformat() <= day <= end.isoformat():
+                totals[source][event] += count
+        return 0, "OK", {
+            "list": [
+                {
+                    "pixel_id": pixel,
+                    "statistics": [
+                        {
+                            "pixel_event_type" if event in standard else "custom_event_type": event,
+                            "total_count": count,
+                            "server_event_total_count": count,
+                            "browser_event_total_count": 0,
+                            "attributed_count": 0,
+                            "preview_count": 0,
+                        }
+                        for event, count in sorted(counts.items())
+                    ],
+                }
+                for pixel, counts in totals.items()
+            ]
+        }  # fmt: skip
 
     def _fault_for(self, number: int, body: bytes) -> FaultPlan | None:
         """The first plan that applies to this request, if any."""
@@ -616,6 +742,8 @@ class Sandbox:
     ) -> ReceivedRequest:
         taken = code in (0, PARTIAL_SUCCESS) and family is not None
         keys = tuple(_dedup_keys(family, payload, version)) if taken and family else ()
+        now = self.clock()
+        counting = _count_keys(family, payload, version, now) if taken and family else []
         record = ReceivedRequest(
             path=path,
             api_version=version,
@@ -633,6 +761,9 @@ class Sandbox:
             # request recorded before it (the later items of a batch are the copies).
             if taken:
                 record = dataclasses.replace(record, counted=self._deduplicate(keys))
+                for counted, key in zip(record.counted, counting, strict=False):
+                    if counted and key is not None:
+                        self._daily[key] += 1
                 self.events_accepted += len(record.events)
                 self.events_counted += sum(record.counted)
                 self.duplicates += len(keys) - sum(record.counted)
@@ -719,6 +850,8 @@ class SandboxServer(Sandbox):
         name_bad_index: bool = False,
         keep: int | None = None,
         clock: Callable[[], float] = time.time,
+        advertiser_id: str = SANDBOX_ADVERTISER_ID,
+        deny_stats: bool = False,
     ) -> None:
         super().__init__(
             access_token,
@@ -729,6 +862,8 @@ class SandboxServer(Sandbox):
             name_bad_index=name_bad_index,
             keep=keep,
             clock=clock,
+            advertiser_id=advertiser_id,
+            deny_stats=deny_stats,
         )
         self._address = (host, port)
         self._on_request = on_request

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,10 +25,11 @@ from pytt_events import _plan
 from pytt_events._base_client import AnyEvent, BaseEventsApi, EventsApiVersion
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT
 from pytt_events._delivery import BulkProgress, Delivery, ProgressTracker
-from pytt_events._exceptions import FATAL_ERRORS, PyttEventsError
+from pytt_events._exceptions import FATAL_ERRORS, PermissionDeniedError, PyttEventsError
 from pytt_events._plan import InvalidMatchKeys, Plan, PlannedRequest, PreparedEvents
 from pytt_events._response import BulkResponse, TikTokResponse
 from pytt_events._retry import Outcome, RetryEvent, RetryPolicy, Sleep
+from pytt_events._stats import EventStats
 from pytt_events._transport import AsyncHttp, HttpRequest, HttpTransport, SyncHttp
 from pytt_events.auth import TikTokAuth
 from pytt_events.event import Event
@@ -241,6 +243,39 @@ class TikTokEventsApi(BaseEventsApi):
         """
         plan = _plan.plan_of(prepared, self.credentials(auth))
         return self._send_plan(plan, retry, on_progress)
+
+    def event_stats(
+        self,
+        pixel_ids: str | Sequence[str],
+        start_date: dt.date,
+        end_date: dt.date | None = None,
+        *,
+        advertiser_id: str | None = None,
+        auth: TikTokAuth | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> EventStats:
+        """TikTok's count of the events it received, per pixel (or event set), event and UTC
+        day from start_date to end_date (default: start_date alone), read back from GET
+        pixel/event/stats/: one request a day (TikTok counts over a whole range) and group of
+        up to 10 pixels, each retried as a POST is. advertiser_id defaults to
+        TIKTOK_ADVERTISER_ID.
+
+        Raises:
+            ConfigurationError: no advertiser id (set TIKTOK_ADVERTISER_ID), no pixel id, or
+                end_date before start_date; nothing was sent.
+            PermissionDeniedError: TikTok refused (40001, 40003, 40130); the message says which
+                advertiser and permission the token needs.
+            APIError: TikTok refused otherwise, finally (AuthenticationError, ...).
+            APIConnectionError: no usable answer, finally.
+        """
+        plan = self._stats_plan(pixel_ids, start_date, end_date, advertiser_id, auth)
+        answers = []
+        for _, request in plan.requests:
+            try:
+                answers.append(self._send(request, retry))
+            except PermissionDeniedError as error:
+                raise self._stats_refused(plan, error) from None
+        return self._stats_result(plan, answers)
 
     # -- I/O --------------------------------------------------------------------------------
 
@@ -465,6 +500,26 @@ class AsyncTikTokEventsApi(BaseEventsApi):
         """See TikTokEventsApi.send_prepared."""
         plan = _plan.plan_of(prepared, self.credentials(auth))
         return await self._send_plan(plan, retry, on_progress)
+
+    async def event_stats(
+        self,
+        pixel_ids: str | Sequence[str],
+        start_date: dt.date,
+        end_date: dt.date | None = None,
+        *,
+        advertiser_id: str | None = None,
+        auth: TikTokAuth | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> EventStats:
+        """See TikTokEventsApi.event_stats."""
+        plan = self._stats_plan(pixel_ids, start_date, end_date, advertiser_id, auth)
+        answers = []
+        for _, request in plan.requests:
+            try:
+                answers.append(await self._send(request, retry))
+            except PermissionDeniedError as error:
+                raise self._stats_refused(plan, error) from None
+        return self._stats_result(plan, answers)
 
     # -- I/O --------------------------------------------------------------------------------
 
