@@ -69,11 +69,12 @@ DEDUP_WINDOW_SECONDS = 48 * 3600
 #: TikTok's read-back of the events it received, per pixel and event over a date range (a GET;
 #: tiktok/tiktok-business-api-sdk, python_sdk/docs/MeasurementApi.md: pixel_event_stats).
 STATS_ENDPOINT = "pixel/event/stats/"
-#: The most pixel_ids one statistics request takes ("最大数量：10", TikTok's documentation as
-#: bububa/tiktok-business carries it: pixel/event_stats.go); more are asked in several requests.
+#: The most pixel_ids one statistics request takes ("max 10" in TikTok's documentation as
+#: bububa/tiktok-business carries it, pixel/event_stats.go); more go in several requests.
 STATS_MAX_PIXEL_IDS = 10
-#: The longest date_range TikTok takes, in days ("不得超过 30 天", the same source): the SDK asks
-#: one day a request, so it never meets it; the sandbox refuses longer ranges as TikTok does.
+#: The longest date_range TikTok takes, in days ("at most 30 days", the same source): the SDK
+#: asks one day a request, so it never meets it; the sandbox refuses longer ranges as TikTok
+#: does.
 STATS_MAX_RANGE_DAYS = 30
 #: The days `pytt-events stats` shows when not told: the last seven UTC days, today included.
 STATS_DEFAULT_DAYS = 7
@@ -160,7 +161,8 @@ OUTBOX_KEPT_BODIES = 10_000
 #: commit checkpoints, should no worker settle rows.
 OUTBOX_CHECKPOINT_ROWS = 1_000
 OUTBOX_AUTOCHECKPOINT_PAGES = 10_000
-#: The prefix of a PostgresOutbox's two tables (`<prefix>_pending`, `<prefix>_failed`).
+#: The prefix of a PostgresOutbox's tables (`<prefix>_pending`, `<prefix>_failed`,
+#: `<prefix>_accepted`).
 DEFAULT_OUTBOX_TABLE = "tiktok_outbox"
 
 # -- the sandbox (pytt_events.testing) ------------------------------------------------------

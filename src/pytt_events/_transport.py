@@ -252,9 +252,7 @@ class SyncHttp:
             APIConnectionError: no usable answer.
             APIError: TikTok refused the request.
         """
-        with self.telemetry.request(
-            request.url, request.events, attempt, request.method
-        ) as record:
+        with self.telemetry.request(request.url, request.events, attempt, request.method) as record:
             try:
                 response = self._send(request, attempt)
             except PyttEventsError as error:
@@ -311,9 +309,7 @@ class AsyncHttp:
 
     async def send(self, request: HttpRequest, attempt: int = 1) -> TikTokResponse:
         """Send one request and read TikTok's answer (see SyncHttp.send)."""
-        with self.telemetry.request(
-            request.url, request.events, attempt, request.method
-        ) as record:
+        with self.telemetry.request(request.url, request.events, attempt, request.method) as record:
             try:
                 response = await self._send(request, attempt)
             except PyttEventsError as error:

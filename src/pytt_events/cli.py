@@ -32,6 +32,10 @@ _DEDUP_HOURS = DEDUP_WINDOW_SECONDS // 3600
 # written here so that the command's help does not import the sandbox.
 _SANDBOX_TOKEN = "sandbox-access-token"  # noqa: S105 - a test token, public by design
 
+# The days `stats` shows when not told (pytt_events._constants.STATS_DEFAULT_DAYS, which a test
+# pins).
+_STATS_DAYS = 7
+
 # Inputs smaller than this finish before a progress bar would help.
 _PROGRESS_FROM_BYTES = 1 << 20
 
@@ -139,6 +143,8 @@ def main(ctx: click.Context) -> None:
       pytt-events schema event_track
       pytt-events demo                 send the Quick Start's event to a local sandbox
       pytt-events sandbox --port 8080  emulate TikTok's Events API on 127.0.0.1:8080
+      pytt-events stats --outbox tiktok-outbox.sqlite3
+                                       TikTok's counts beside the outbox's accepted ones
       pytt-events send -v sent.ndjson  with the SDK's debug log (-vv: httpx's too)
     """
     if ctx.invoked_subcommand is None:  # no command: the help, and success
@@ -710,25 +716,36 @@ def outbox(where: str, action: str, table: str, yes: bool) -> None:
     a terminal to ask on, it needs --yes). Nothing printed holds personal data (it is hashed)
     or the DSN's password.
     """
-    from pytt_events.outbox import OutboxError, PostgresOutbox, SQLiteOutbox
+    from pytt_events.outbox import OutboxError
 
     try:
-        box: PostgresOutbox | SQLiteOutbox
-        if where.startswith(("postgresql://", "postgres://")):
-            try:
-                box = PostgresOutbox(where, table=table)
-            except ImportError as missing:  # its message names the extra to install
-                raise click.ClickException(str(missing)) from None
-        elif Path(where).is_file():
-            box = SQLiteOutbox(where, read_only=action in ("status", "list"))
-        else:
-            raise click.ClickException(f"no outbox file at {where}")
+        box = _open_outbox(where, table, read_only=action in ("status", "list"))
         try:
             _outbox_action(box, action, yes)
         finally:
             box.close()
     except OutboxError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _open_outbox(where: str, table: str, *, read_only: bool) -> Any:
+    """The outbox at FILE_OR_DSN: a PostgresOutbox for a postgresql:// DSN, else an SQLite
+    file (read_only: opened so, creating and changing nothing).
+
+    Raises:
+        click.ClickException: no such file, or psycopg is missing (the message says which).
+        OutboxError: the outbox cannot be opened.
+    """
+    from pytt_events.outbox import PostgresOutbox, SQLiteOutbox
+
+    if where.startswith(("postgresql://", "postgres://")):
+        try:
+            return PostgresOutbox(where, table=table)
+        except ImportError as missing:  # its message names the extra to install
+            raise click.ClickException(str(missing)) from None
+    if Path(where).is_file():
+        return SQLiteOutbox(where, read_only=read_only)
+    raise click.ClickException(f"no outbox file at {where}")
 
 
 def _outbox_action(box: Any, action: str, yes: bool) -> None:
@@ -773,6 +790,157 @@ def _outbox_action(box: Any, action: str, yes: bool) -> None:
                 )
             click.confirm(f"Forget {count} failed event(s) for good?", abort=True)
         click.echo(f"{box.purge_failed()} failed event(s) forgotten")
+
+
+_STATS_EXAMPLES = """
+\b
+Examples:
+  pytt-events stats                                  TIKTOK_PIXEL_ID, the last 7 UTC days
+  pytt-events stats --pixel C4ABCDEFGHIJKLMNOPQR --from 2026-12-01 --to 2026-12-03
+  pytt-events stats --outbox tiktok-outbox.sqlite3   beside what the outbox saw accepted
+  pytt-events stats --outbox postgresql://app@db/shop --table tiktok_outbox
+\b
+It needs TIKTOK_ACCESS_TOKEN and TIKTOK_ADVERTISER_ID (the ad account that owns the pixel);
+the token needs that advertiser's Measurement permission scope.
+"""
+
+
+@main.command(epilog=_STATS_EXAMPLES)
+@click.option(
+    "--pixel", "pixels", multiple=True, metavar="ID",
+    help="A pixel code or event source id (repeatable; default: TIKTOK_PIXEL_ID).",
+)  # fmt: skip
+@click.option(
+    "--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help=f"The first UTC day, YYYY-MM-DD (default: {_STATS_DAYS - 1} days before --to).",
+)  # fmt: skip
+@click.option(
+    "--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="The last UTC day, YYYY-MM-DD (default: today, UTC).",
+)  # fmt: skip
+@click.option(
+    "--outbox", "where", metavar="FILE_OR_DSN", default=None,
+    help="An EventSender's outbox (SQLite file or postgresql:// DSN): show its accepted "
+    "counts beside TikTok's, and the difference.",
+)  # fmt: skip
+@click.option(
+    "--table", default="tiktok_outbox", show_default=True, help="A PostgresOutbox's table prefix."
+)
+@click.option(
+    "--advertiser", default=None, metavar="ID",
+    help="The advertiser (ad account) id (default: TIKTOK_ADVERTISER_ID).",
+)  # fmt: skip
+def stats(
+    pixels: tuple[str, ...],
+    start: Any,
+    end: Any,
+    where: str | None,
+    table: str,
+    advertiser: str | None,
+) -> None:
+    """Show TikTok's own count of the events it received, per day (UTC), pixel and event
+    (GET pixel/event/stats/), and with --outbox the events the outbox saw TikTok accept.
+
+    The difference is TikTok's count of server events minus the outbox's: 0 when TikTok
+    counted every event it accepted from this SDK once. Below 0: TikTok counted fewer (events
+    tracked twice with one event_id are one to TikTok; TikTok's statistics may lag); above 0:
+    events of this pixel sent by other means (another server, an older outbox). Resends of one
+    event are counted once on both sides. Exit status 2 for a problem of settings or options
+    (a missing TIKTOK_ADVERTISER_ID says so), 1 when TikTok refuses (the message says which
+    permission the token needs) or cannot be reached.
+    """
+    import datetime as dt
+
+    from pydantic import ValidationError
+
+    from pytt_events import APIConnectionError, APIError, TikTokAuth, TikTokEventsApi
+    from pytt_events.outbox import OutboxError
+
+    try:
+        auth = TikTokAuth()
+    except ValidationError as error:
+        raise click.UsageError(_settings_problem(error)) from None
+    last = end.date() if end is not None else dt.datetime.now(dt.timezone.utc).date()
+    first = start.date() if start is not None else last - dt.timedelta(days=_STATS_DAYS - 1)
+    if last < first:
+        raise click.UsageError(f"--to {last} is before --from {first}")
+    wanted = list(pixels) or [auth.TIKTOK_PIXEL_ID]
+    accepted = None
+    if where is not None:
+        try:
+            box = _open_outbox(where, table, read_only=True)
+            try:
+                accepted = box.accepted_counts(first, last)
+            finally:
+                box.close()
+        except OutboxError as error:
+            raise click.ClickException(str(error)) from None
+    try:
+        with TikTokEventsApi() as api:
+            found = api.event_stats(wanted, first, last, advertiser_id=advertiser, auth=auth)
+    except ConfigurationError as error:  # no advertiser id
+        if "TIKTOK_ADVERTISER_ID" in str(error):
+            raise click.UsageError(
+                "statistics need the advertiser (ad account) id that owns the pixel: set "
+                "TIKTOK_ADVERTISER_ID (environment variable or .env key), or give --advertiser ID"
+            ) from None
+        raise click.UsageError(str(error)) from None
+    except (APIError, APIConnectionError) as error:
+        raise click.ClickException(f"TikTok refused the statistics: {error}") from None
+    _print_stats(found, accepted)
+
+
+def _print_stats(found: Any, accepted: dict[Any, int] | None) -> None:
+    """The table of `stats`: a row per day, pixel and event."""
+    pixels = set(found.pixel_ids)
+    tiktok: dict[Any, Any] = {}
+    for row in found.counts:
+        key = (row.day, row.source, row.event)
+        total, server = tiktok.get(key, (0, 0))
+        own = row.server if row.server is not None else row.count
+        tiktok[key] = (total + row.count, server + own)
+    ours = {
+        (day, source, event): count
+        for (source, event, day), count in (accepted or {}).items()
+        if source in pixels
+    }
+    click.echo(
+        f"TikTok's event statistics, advertiser {found.advertiser_id}, "
+        f"{found.start} to {found.end} (UTC days)"
+    )
+    keys = sorted(set(tiktok) | set(ours))
+    if not keys:
+        click.echo(
+            "no events counted" + (" by TikTok or the outbox" if accepted is not None else "")
+        )
+        return
+    width = max(len("event"), *(len(event) for _, _, event in keys))
+    pixel_width = max(len("pixel"), *(len(source) for _, source, _ in keys))
+    head = (
+        f"{'day':<10}  {'pixel':<{pixel_width}}  {'event':<{width}}  {'tiktok':>8}  {'server':>8}"
+    )
+    if accepted is not None:
+        head += f"  {'outbox':>8}  {'difference':>10}"
+    click.echo(head)
+    differ = 0
+    for key in keys:
+        day, source, event = key
+        total, server = tiktok.get(key, (0, 0))
+        line = f"{day.isoformat():<10}  {source:<{pixel_width}}  {event:<{width}}  "
+        line += f"{total:>8}  {server:>8}"
+        if accepted is not None:
+            mine = ours.get(key, 0)
+            differ += server != mine
+            line += f"  {mine:>8}  {server - mine:>+10}"
+        click.echo(line)
+    if accepted is not None:
+        click.echo(
+            "TikTok's server counts equal the outbox's accepted counts"
+            if not differ
+            else f"{differ} row(s) differ: see `pytt-events stats --help` for why they may"
+        )
+    if found.unreadable:
+        click.echo(f"{found.unreadable} row(s) of TikTok's answer could not be read", err=True)
 
 
 def _utc(moment: float) -> str:

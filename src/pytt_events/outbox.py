@@ -14,6 +14,12 @@ with a lease (`claim`), so no row is sent by two workers at once; a lease that r
 worker died) frees the row for another. The Outbox protocol is what another store implements to
 take SQLite's place, as PostgresOutbox does.
 
+Each outbox also keeps how many events TikTok accepted, per event source id (a web event's pixel
+code), event name and UTC day of the event's time: counts, no event data. The sender gives each
+accepted row's key when it settles it (`done(ids, counted=...)`), and the count grows in the
+same transaction that removes the row, once per row; `accepted_counts(start, end)` reads them
+(`pytt-events stats --outbox` puts them beside TikTok's own statistics).
+
 An outbox file carries a marker (SQLite's application_id, OUTBOX_APPLICATION_ID) and its
 layout's version (user_version, OUTBOX_SCHEMA_VERSION): SQLiteOutbox refuses any other existing
 database, so an outbox never writes into an application's own database. Read-only handles
@@ -24,7 +30,9 @@ database server that refuses the connection) is an OutboxError naming the outbox
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import datetime as dt
 import functools
 import json
 import logging
@@ -34,7 +42,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -57,6 +65,7 @@ from pytt_events._exceptions import PyttEventsError
 __all__ = [
     "OUTBOX_APPLICATION_ID",
     "OUTBOX_SCHEMA_VERSION",
+    "AcceptedKey",
     "FailedRow",
     "MemoryOutbox",
     "Outbox",
@@ -79,6 +88,33 @@ class OutboxError(PyttEventsError):
 class OutboxFullError(PyttEventsError):
     """The in-memory outbox stayed full for the whole wait: the event was not taken (use a
     durable outbox, a larger max_pending, or send less at once)."""
+
+
+#: What an accepted event is counted under: (event source id, event name, UTC day of the
+#: event's time as YYYY-MM-DD).
+AcceptedKey = tuple[str, str, str]
+
+
+def _tally(
+    ids: Iterable[int], counted: Mapping[int, AcceptedKey] | None
+) -> collections.Counter[AcceptedKey]:
+    """The accepted counts of the rows settled (ids: those that were still pending)."""
+    if not counted:
+        return collections.Counter()
+    return collections.Counter(counted[i] for i in ids if i in counted)
+
+
+def _days(
+    rows: Iterable[Sequence[Any]], start: dt.date | None, end: dt.date | None
+) -> dict[tuple[str, str, dt.date], int]:
+    """Rows of (source, event, day, count) as accepted_counts gives them, within start..end."""
+    found: dict[tuple[str, str, dt.date], int] = {}
+    for source, event, day, count in rows:
+        when = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+        if (start is None or when >= start) and (end is None or when <= end):
+            key = (str(source), str(event), when)
+            found[key] = found.get(key, 0) + int(count)
+    return found
 
 
 @dataclass(frozen=True)
@@ -170,8 +206,16 @@ class Outbox(Protocol):
     def renew(self, owner: str, ids: Iterable[int], lease: float) -> int:
         """Extend owner's lease of these rows to lease seconds from now; how many it still held."""
 
-    def done(self, ids: Iterable[int]) -> None:
-        """Rows TikTok accepted: gone (whoever holds them)."""
+    def done(self, ids: Iterable[int], *, counted: Mapping[int, AcceptedKey] | None = None) -> None:
+        """Rows TikTok accepted: gone (whoever holds them). counted: the key (event source id,
+        event, UTC day) of each row to count among the accepted events, in the same
+        transaction; a row no longer pending (another worker settled it) is not counted."""
+
+    def accepted_counts(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> dict[tuple[str, str, dt.date], int]:
+        """How many events TikTok accepted, by (event source id, event, UTC day of the event's
+        time), for the days from start to end (both included; None: unbounded)."""
 
     def release(
         self,
@@ -216,6 +260,19 @@ class Outbox(Protocol):
         """Release its connections (the data stays)."""
 
 
+#: The daily counts of accepted events (version 3): counts only, no event data.
+_ACCEPTED_TABLE = """CREATE TABLE accepted (
+    source TEXT NOT NULL,
+    event TEXT NOT NULL,
+    day TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (source, event, day)
+) WITHOUT ROWID"""
+#: Adds an accepted count (SQLite 3.24's upsert).
+_COUNT_ACCEPTED = (
+    "INSERT INTO accepted (source, event, day, count) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (source, event, day) DO UPDATE SET count = count + excluded.count"
+)
 #: The outbox file's tables (version OUTBOX_SCHEMA_VERSION), one statement each.
 _SCHEMA = (
     """CREATE TABLE pending (
@@ -240,6 +297,7 @@ _SCHEMA = (
     code INTEGER,
     reason TEXT NOT NULL
 )""",
+    _ACCEPTED_TABLE,
 )
 #: Version 1 -> 2: each pending event keeps the last error it met.
 _MIGRATE_TO_2 = (
@@ -247,6 +305,8 @@ _MIGRATE_TO_2 = (
     "ALTER TABLE pending ADD COLUMN last_error TEXT",
     "ALTER TABLE pending ADD COLUMN last_error_at REAL",
 )
+#: Version 2 -> 3: the daily counts of accepted events (older files start counting from zero).
+_MIGRATE_TO_3 = (_ACCEPTED_TABLE,)
 #: The columns of a version 1 outbox, which carried no marker: such a file is recognized by
 #: them (and by having no other table), and adopted.
 _VERSION_1_PENDING = {"id", "body", "event_id", "created", "attempts", "lease_owner", "lease_until"}
@@ -504,9 +564,11 @@ class SQLiteOutbox(_Connected):
             if version == 0:
                 for statement in _SCHEMA:
                     connection.execute(statement)
-            elif version == 1:
-                for statement in _MIGRATE_TO_2:
-                    connection.execute(statement)
+            else:
+                steps = {1: _MIGRATE_TO_2, 2: _MIGRATE_TO_3}
+                for step in range(version, OUTBOX_SCHEMA_VERSION):
+                    for statement in steps[step]:
+                        connection.execute(statement)
             if version < OUTBOX_SCHEMA_VERSION:
                 connection.execute(f"PRAGMA application_id = {OUTBOX_APPLICATION_ID}")
                 connection.execute(f"PRAGMA user_version = {OUTBOX_SCHEMA_VERSION}")
@@ -659,19 +721,26 @@ class SQLiteOutbox(_Connected):
                 for row_id in ids
             )
 
-    def done(self, ids: Iterable[int]) -> None:
+    def done(self, ids: Iterable[int], *, counted: Mapping[int, AcceptedKey] | None = None) -> None:
         ids = list(ids)
         for start in range(0, len(ids), OUTBOX_SLICE):  # short transactions (see claim)
-            self._delete(ids[start : start + OUTBOX_SLICE])
+            self._delete(ids[start : start + OUTBOX_SLICE], counted)
         self._settled += len(ids)
         if self._settled >= OUTBOX_CHECKPOINT_ROWS:
             self._settled = 0
             self._checkpoint()
 
     @_guarded
-    def _delete(self, ids: list[int]) -> None:
+    def _delete(self, ids: list[int], counted: Mapping[int, AcceptedKey] | None = None) -> None:
+        marks = ",".join("?" * len(ids))
         with self._writing() as connection:
-            connection.execute(f"DELETE FROM pending WHERE id IN ({','.join('?' * len(ids))})", ids)
+            if counted:  # the rows still pending count, in the transaction that removes them
+                present = connection.execute(f"SELECT id FROM pending WHERE id IN ({marks})", ids)
+                tally = _tally((row_id for (row_id,) in present), counted)
+                connection.executemany(
+                    _COUNT_ACCEPTED, [(*key, count) for key, count in tally.items()]
+                )
+            connection.execute(f"DELETE FROM pending WHERE id IN ({marks})", ids)
         for row_id in ids:
             self._checked.pop(row_id, None)
 
@@ -780,6 +849,18 @@ class SQLiteOutbox(_Connected):
         )  # fmt: skip
 
     @_guarded
+    def accepted_counts(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> dict[tuple[str, str, dt.date], int]:
+        if self._version < 3:  # a file of an older layout, read as it is, counted nothing
+            return {}
+        found = self._connection().execute(
+            "SELECT source, event, day, count FROM accepted WHERE day >= ? AND day <= ?",
+            (start.isoformat() if start else "", end.isoformat() if end else "9999-12-31"),
+        )
+        return _days(found, None, None)
+
+    @_guarded
     def replay_failed(self) -> int:
         with self._writing() as connection:
             moved = connection.execute(
@@ -809,6 +890,7 @@ class MemoryOutbox:
         # (code, reason, at) or None, checked]
         self._rows: dict[int, list[Any]] = {}
         self._failed: dict[int, FailedRow] = {}
+        self._accepted: collections.Counter[AcceptedKey] = collections.Counter()
         self._next = 1
         self._guard = threading.RLock()
         self._room = threading.Condition(self._guard)
@@ -817,6 +899,7 @@ class MemoryOutbox:
     def _after_fork_in_child(self) -> None:
         self._rows.clear()
         self._failed.clear()
+        self._accepted.clear()
         self._room = threading.Condition(self._guard)
 
     def _held_by(self, row: list[Any] | None, owner: str | None) -> bool:
@@ -872,11 +955,18 @@ class MemoryOutbox:
                     held += 1
         return held
 
-    def done(self, ids: Iterable[int]) -> None:
+    def done(self, ids: Iterable[int], *, counted: Mapping[int, AcceptedKey] | None = None) -> None:
         with self._room:
-            for row_id in ids:
-                self._rows.pop(row_id, None)
+            removed = [row_id for row_id in ids if self._rows.pop(row_id, None) is not None]
+            self._accepted.update(_tally(removed, counted))
             self._room.notify_all()
+
+    def accepted_counts(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> dict[tuple[str, str, dt.date], int]:
+        with self._room:
+            rows = [(*key, count) for key, count in self._accepted.items()]
+        return _days(rows, start, end)
 
     def release(
         self,
@@ -993,6 +1083,13 @@ CREATE TABLE IF NOT EXISTS {table}_failed (
     code INTEGER,
     reason TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {table}_accepted (
+    source TEXT NOT NULL,
+    event TEXT NOT NULL,
+    day DATE NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (source, event, day)
+);
 """
 #: Tables made before pending events kept their last error get the columns.
 _POSTGRES_MIGRATE = """
@@ -1014,7 +1111,8 @@ class PostgresOutbox(_Connected):
 
     Args:
         dsn: a libpq connection string ("postgresql://user@host/db").
-        table: the prefix of the two tables (`<table>_pending`, `<table>_failed`).
+        table: the prefix of its tables (`<table>_pending`, `<table>_failed`, and
+            `<table>_accepted`: the daily accepted counts).
 
     Raises:
         ModuleNotFoundError: psycopg is not installed (the message names the extra).
@@ -1038,6 +1136,7 @@ class PostgresOutbox(_Connected):
         self.dsn = dsn
         self.table = table
         self._pending, self._failed = f"{table}_pending", f"{table}_failed"
+        self._accepted = f"{table}_accepted"
         self._setup()
 
     @_guarded
@@ -1116,9 +1215,33 @@ class PostgresOutbox(_Connected):
             )
 
     @_guarded
-    def done(self, ids: Iterable[int]) -> None:
+    def done(self, ids: Iterable[int], *, counted: Mapping[int, AcceptedKey] | None = None) -> None:
         with self._transaction() as connection:
-            connection.execute(f"DELETE FROM {self._pending} WHERE id = ANY(%s)", (list(ids),))
+            removed = connection.execute(
+                f"DELETE FROM {self._pending} WHERE id = ANY(%s) RETURNING id", (list(ids),)
+            ).fetchall()
+            tally = _tally((int(row_id) for (row_id,) in removed), counted)
+            if tally:
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {self._accepted} (source, event, day, count) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT (source, event, day) DO UPDATE "
+                        f"SET count = {self._accepted}.count + excluded.count",
+                        [(s, e, dt.date.fromisoformat(d), n) for (s, e, d), n in tally.items()],
+                    )
+
+    @_guarded
+    def accepted_counts(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> dict[tuple[str, str, dt.date], int]:
+        with self._transaction() as connection:
+            found = connection.execute(
+                f"SELECT source, event, day, count FROM {self._accepted} "
+                "WHERE (%s::date IS NULL OR day >= %s::date) "
+                "AND (%s::date IS NULL OR day <= %s::date)",
+                (start, start, end, end),
+            ).fetchall()
+        return _days(found, None, None)
 
     @_guarded
     def release(

@@ -46,6 +46,7 @@ import asyncio
 import atexit
 import contextlib
 import dataclasses
+import inspect
 import logging
 import os
 import threading
@@ -58,6 +59,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
+from pytt_events import _families
 from pytt_events._constants import (
     ASYNC_FLUSH_POLL_SECONDS,
     CLOSE_MARGIN,
@@ -79,6 +81,7 @@ from pytt_events._families import Family
 from pytt_events._plan import OneEvent, PreparedEvents, join_events, one_event
 from pytt_events._response import BulkResponse, EventOutcome
 from pytt_events._retry import ResendPolicy, RetryPolicy, Sleep
+from pytt_events._stats import count_key
 from pytt_events.auth import TikTokAuth
 from pytt_events.outbox import MemoryOutbox, Outbox, Row, SQLiteOutbox
 from pytt_events.tiktok_events_api import AsyncTikTokEventsApi, TikTokEventsApi
@@ -170,6 +173,9 @@ class _SenderCore:
         # What the sender made (an outbox from a path, a client) it closes; what it was given
         # is the caller's to close.
         self._owns_outbox = outbox is None or isinstance(outbox, (str, os.PathLike))
+        # Whether the outbox keeps daily accepted counts (done(..., counted=)): an outbox
+        # written before they existed is settled as it was.
+        self._counting = "counted" in inspect.signature(self.outbox.done).parameters
         self._owns_api = owns_api
         self._planner = api
         self.interval = interval
@@ -469,7 +475,11 @@ class _SenderCore:
                 "TikTok answered %d event(s) with a partial success (20001): some may have been "
                 "rejected, none named; they are not sent again", len(partial),
             )  # fmt: skip
-        self.outbox.done(sent[o.index].id for o in outcomes if o.status != "failed")
+        accepted = [sent[o.index] for o in outcomes if o.status != "failed"]
+        if self._counting:
+            self.outbox.done([row.id for row in accepted], counted=self._count_keys(accepted))
+        else:
+            self.outbox.done(row.id for row in accepted)
         failed = [(sent[o.index], o) for o in outcomes if o.status == "failed"]
         again = [(row, o.error) for row, o in failed if o.retry_later and o.error is not None]
         final = [(row, o) for row, o in failed if not o.retry_later]
@@ -503,6 +513,27 @@ class _SenderCore:
             *(SendResult(row.event_id, "retrying", why) for row, why in again),
             *(SendResult(row.event_id, "failed", why) for row, why in final),
         ]
+
+    def _count_keys(self, rows: list[Row]) -> dict[int, tuple[str, str, str]]:
+        """The key each accepted row is counted under in the outbox's daily counts: its event
+        source id, event and UTC day of its time (_stats.count_key, as the sandbox counts);
+        worked out as rows are settled, on the worker, so taking an event costs nothing more."""
+        version = self._planner.credentials(self.auth).TIKTOK_API_VERSION
+        now = time.time()
+        keys: dict[int, tuple[str, str, str]] = {}
+        for row in rows:
+            family = _families.detect(row.body, version)
+            if family is None:
+                continue
+            try:
+                top, events = family.split(row.body)
+            except ValueError:
+                continue
+            if len(events) == 1 and isinstance(events[0], dict):
+                key = count_key(top, events[0], now)
+                if key is not None:
+                    keys[row.id] = key
+        return keys
 
     def _count(self, outcome: str, rows: list[Row], error_type: str | None = None) -> None:
         """Count events whose fate the sender decided without TikTok's answer (expired, found

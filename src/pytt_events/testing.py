@@ -580,11 +580,9 @@ class Sandbox:
         payload: Any = None
         status = 200
         code: int | None
-        if method == "GET" and version in _schema.known_versions():
-            if path.removeprefix(f"{API_ROOT_PATH}{version}/").strip("/") == STATS_ENDPOINT.strip(
-                "/"
-            ):
-                return self._stats_answer(lowered, query, request_id)
+        stats_path = f"{API_ROOT_PATH}{version}/{STATS_ENDPOINT}"
+        if method == "GET" and version in _schema.known_versions() and path == stats_path:
+            return self._stats_answer(lowered, query, request_id)
         if method != "POST":
             status, code, message = 405, 40000, f"{method} is not supported; use POST"
         elif family is None:
@@ -649,7 +647,9 @@ class Sandbox:
         if end < start or (end - start).days >= STATS_MAX_RANGE_DAYS:
             return 40002, f"date_range: at most {STATS_MAX_RANGE_DAYS} days, start first.", {}
         standard = _standard_events()
-        totals: dict[str, collections.Counter[str]] = {str(p): collections.Counter() for p in pixels}
+        totals: dict[str, collections.Counter[str]] = {
+            str(p): collections.Counter() for p in pixels
+        }
         with self._lock:
             daily = list(self._daily.items())
         for (source, event, day), count in daily:
