@@ -69,3 +69,37 @@ def check_contract(first: Any, second: Any, sleep: Callable[[float], None] = tim
     assert taken.id == short.id
     first.release([short.id], retry_in=0, owner="w4")
     assert second.claim("w6", 10, lease=600) == []
+
+
+def check_accepted_counts(outbox: Any) -> None:
+    """The daily accepted counts: done(ids, counted=) counts each row once, in the transaction
+    that removes it; a row no longer pending (settled before) is not counted again; rows
+    settled without a key count nothing; accepted_counts reads them by day range."""
+    import datetime as dt
+
+    outbox.add([({"event_id": f"a-{i}"}, f"a-{i}") for i in range(6)], timeout=0)
+    rows = outbox.claim("w", 6, lease=600)
+    keys = {
+        rows[0].id: ("PIXEL", "Purchase", "2026-12-01"),
+        rows[1].id: ("PIXEL", "Purchase", "2026-12-01"),
+        rows[2].id: ("PIXEL", "ViewContent", "2026-12-02"),
+        rows[3].id: ("OTHER", "Purchase", "2026-12-03"),
+    }
+    outbox.done([row.id for row in rows[:4]], counted=keys)
+    outbox.done([rows[0].id, rows[1].id], counted=keys)  # settled already: not counted again
+    outbox.done([rows[4].id])  # accepted without a key: removed, not counted
+    assert outbox.pending() == 1
+    day = dt.date.fromisoformat
+    assert outbox.accepted_counts() == {
+        ("PIXEL", "Purchase", day("2026-12-01")): 2,
+        ("PIXEL", "ViewContent", day("2026-12-02")): 1,
+        ("OTHER", "Purchase", day("2026-12-03")): 1,
+    }
+    assert outbox.accepted_counts(day("2026-12-02"), day("2026-12-02")) == {
+        ("PIXEL", "ViewContent", day("2026-12-02")): 1
+    }
+    assert outbox.accepted_counts(day("2026-12-04")) == {}
+    outbox.done([rows[5].id], counted={rows[5].id: ("PIXEL", "Purchase", "2026-12-01")})
+    assert outbox.accepted_counts(end=day("2026-12-01")) == {
+        ("PIXEL", "Purchase", day("2026-12-01")): 3
+    }

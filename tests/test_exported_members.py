@@ -63,7 +63,8 @@ MODULES = {
     "pytt_events.stored": {"StoredPayload", "parse_line", "read_payloads"},
     "pytt_events.sender": {"AsyncEventSender", "EventSender", "ResendPolicy", "SendResult"},
     "pytt_events.outbox": {
-        "OUTBOX_APPLICATION_ID", "OUTBOX_SCHEMA_VERSION", "FailedRow", "MemoryOutbox", "Outbox",
+        "OUTBOX_APPLICATION_ID", "OUTBOX_SCHEMA_VERSION", "AcceptedKey", "FailedRow",
+        "MemoryOutbox", "Outbox",
         "OutboxError", "OutboxFullError", "OutboxStatus", "PostgresOutbox", "ReasonCount", "Row",
         "SQLiteOutbox",
     },
@@ -72,7 +73,8 @@ MODULES = {
         "detect_family", "problem_text", "validate_file", "validate_payload", "validate_stored",
     },
     "pytt_events.testing": {
-        "DEFAULT_ACCESS_TOKEN", "DedupKey", "Fault", "FaultPlan", "ManualClock", "ReceivedRequest",
+        "DEFAULT_ACCESS_TOKEN", "SANDBOX_ADVERTISER_ID", "DedupKey", "Fault", "FaultPlan",
+        "ManualClock", "ReceivedRequest",
         "Sandbox",
         "SandboxServer", "quick_start_event", "request_key",
     },

@@ -27,7 +27,7 @@ from pytt_events.outbox import PostgresOutbox  # noqa: E402
 from pytt_events.sender import EventSender  # noqa: E402
 from pytt_events.testing import SandboxServer  # noqa: E402
 from tests.conftest import PIXEL, TOKEN  # noqa: E402
-from tests.outbox_contract import check_contract  # noqa: E402
+from tests.outbox_contract import check_accepted_counts, check_contract  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 
@@ -82,6 +82,12 @@ def test_the_outbox_contract(dsn: str) -> None:
     assert "postgres@" not in repr(one)
     one.close()
     two.close()
+
+
+def test_the_outbox_counts_accepted_events(dsn: str) -> None:
+    outbox = PostgresOutbox(dsn, table="counts")
+    check_accepted_counts(outbox)
+    outbox.close()
 
 
 def test_concurrent_claims_never_share_a_row(dsn: str) -> None:
@@ -179,6 +185,10 @@ def test_a_sender_delivers_through_postgres(dsn: str) -> None:
                 )  # fmt: skip
             assert sender.flush(timeout=30)
         accepted = Counter(str(e["event_id"]) for e in server.accepted_events())
+        counted = server.daily_counts()
     assert accepted == Counter(f"q-{i}" for i in range(50) if i != 3)
     assert [row.event_id for row in outbox.failed()] == ["q-3"]
+    # The daily accepted counts, per pixel, event and UTC day: what TikTok counted.
+    assert outbox.accepted_counts() == counted
+    assert sum(counted.values()) == 49
     outbox.close()

@@ -269,6 +269,13 @@ def test_the_cli_default_sandbox_token_is_the_sandbox_s() -> None:
     assert cli._SANDBOX_TOKEN == testing.DEFAULT_ACCESS_TOKEN
 
 
+def test_the_cli_default_statistics_days_are_the_library_s() -> None:
+    from pytt_events import cli
+    from pytt_events._constants import STATS_DEFAULT_DAYS
+
+    assert cli._STATS_DAYS == STATS_DEFAULT_DAYS
+
+
 def test_the_cli_default_outbox_table_is_the_postgres_outbox_s() -> None:
     """The command line's copy of a default it shares with the library (it imports only
     public modules, and not the outbox module for its help)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytt_events.outbox import MemoryOutbox, PostgresOutbox, SQLiteOutbox
-from tests.outbox_contract import check_contract
+from tests.outbox_contract import check_accepted_counts, check_contract
 
 
 def test_the_sqlite_outbox_keeps_the_contract(tmp_path: Path) -> None:
@@ -21,6 +21,20 @@ def test_the_sqlite_outbox_keeps_the_contract(tmp_path: Path) -> None:
     check_contract(one, two)
     one.close()
     two.close()
+
+
+def test_the_sqlite_outbox_counts_accepted_events(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    outbox = SQLiteOutbox(path)
+    check_accepted_counts(outbox)
+    outbox.close()
+    reader = SQLiteOutbox(path, read_only=True)  # pytt-events stats --outbox reads so
+    assert sum(reader.accepted_counts().values()) == 5
+    reader.close()
+
+
+def test_the_memory_outbox_counts_accepted_events() -> None:
+    check_accepted_counts(MemoryOutbox())
 
 
 def test_an_sqlite_memory_database_is_refused() -> None:

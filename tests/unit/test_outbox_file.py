@@ -120,6 +120,35 @@ def test_an_outbox_of_the_first_layout_is_adopted(tmp_path: Path) -> None:
     assert pragmas(path)[:2] == (OUTBOX_APPLICATION_ID, OUTBOX_SCHEMA_VERSION)
 
 
+def test_an_outbox_of_the_second_layout_gains_the_accepted_counts(tmp_path: Path) -> None:
+    """Version 2 (before the daily accepted counts): read as it is (no counts), brought up to
+    date when opened for writing, its pending events kept."""
+    path = tmp_path / "v2.sqlite3"
+    database = sqlite3.connect(path)
+    database.executescript(VERSION_1)
+    database.executescript(
+        "ALTER TABLE pending ADD COLUMN last_code INTEGER;"
+        "ALTER TABLE pending ADD COLUMN last_error TEXT;"
+        "ALTER TABLE pending ADD COLUMN last_error_at REAL;"
+        f"PRAGMA application_id = {OUTBOX_APPLICATION_ID}; PRAGMA user_version = 2;"
+    )
+    database.close()
+    reader = SQLiteOutbox(path, read_only=True)
+    assert (reader.pending(), reader.accepted_counts()) == (1, {})
+    reader.close()
+    assert pragmas(path)[:2] == (OUTBOX_APPLICATION_ID, 2)  # reading changed nothing
+    outbox = SQLiteOutbox(path)
+    assert (
+        pragmas(path)[:2]
+        == (OUTBOX_APPLICATION_ID, OUTBOX_SCHEMA_VERSION)
+        == (OUTBOX_APPLICATION_ID, 3)
+    )
+    (row,) = outbox.claim("w", 9, lease=60)
+    outbox.done([row.id], counted={row.id: ("PIXEL", "Purchase", "2026-12-01")})
+    assert sum(outbox.accepted_counts().values()) == 1
+    outbox.close()
+
+
 def test_an_outbox_of_a_newer_layout_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite3"
     SQLiteOutbox(path).close()
