@@ -812,10 +812,12 @@ the token needs that advertiser's Measurement permission scope.
 )  # fmt: skip
 @click.option(
     "--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    metavar="YYYY-MM-DD",
     help=f"The first UTC day, YYYY-MM-DD (default: {_STATS_DAYS - 1} days before --to).",
 )  # fmt: skip
 @click.option(
     "--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    metavar="YYYY-MM-DD",
     help="The last UTC day, YYYY-MM-DD (default: today, UTC).",
 )  # fmt: skip
 @click.option(

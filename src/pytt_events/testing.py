@@ -90,7 +90,10 @@ event's name under pixel_event_type, another under custom_event_type). It checks
 (40105) and the advertiser (`advertiser_id`, SANDBOX_ADVERTISER_ID by default; another is
 answered 40001), and refuses more than 10 pixel ids or a range of more than 30 days (40002).
 `deny_stats=True` answers every statistics request with TikTok's permission error (40001),
-as for a token without the permission to read them. `daily_counts()` gives the same counts,
+as for a token without the permission to read them. Fault plans apply to these requests too
+(RATE_LIMIT, SERVER_ERROR, TIMEOUT and DROP as to any request, DELAY delays the answer;
+MALFORMED and PARTIAL, which are about events, pass them by); such a request is recorded in
+`received` with no family and no events. `daily_counts()` gives the same counts,
 per day.
 
 The same sandbox can also serve in-process: `sandbox.transport()` is an httpx transport (sync
@@ -241,6 +244,10 @@ def _listed(problems: Iterable[str]) -> str:
     shown = "; ".join(problems[:SANDBOX_PROBLEMS_LISTED])
     more = len(problems) - SANDBOX_PROBLEMS_LISTED
     return f"{shown}; and {more} more" if more > 0 else shown
+
+
+#: The faults that keep a request from being processed (no event of it is counted).
+_UNPROCESSED = frozenset({Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.TIMEOUT, Fault.DROP})
 
 
 def request_key(payload: Any, body: bytes) -> str:
@@ -582,7 +589,14 @@ class Sandbox:
         code: int | None
         stats_path = f"{API_ROOT_PATH}{version}/{STATS_ENDPOINT}"
         if method == "GET" and version in _schema.known_versions() and path == stats_path:
-            return self._stats_answer(lowered, query, request_id)
+            # The faults that keep a request from being processed meet a read too (a test of
+            # its retries); DELAY delays it; MALFORMED and PARTIAL are about events.
+            if fault is not None and fault.fault in _UNPROCESSED:
+                return self._fault(fault, path, version, None, lowered, body, request_id)
+            answer = self._stats_answer(lowered, query, request_id)
+            if fault is not None and fault.fault is Fault.DELAY:
+                answer = dataclasses.replace(answer, delay=fault.delay)
+            return answer
         if method != "POST":
             status, code, message = 405, 40000, f"{method} is not supported; use POST"
         elif family is None:
@@ -697,7 +711,7 @@ class Sandbox:
         plan: FaultPlan,
         path: str,
         version: str | None,
-        family: str,
+        family: str | None,
         headers: Mapping[str, str],
         body: bytes,
         request_id: str,

@@ -39,7 +39,7 @@ def test_demo_shows_what_tiktok_received_hashed() -> None:
     assert not any(raw in out + done.stderr for raw in RAW_PERSONAL_DATA)
 
 
-@pytest.mark.parametrize("args", [(), ("sandbox",), ("demo",)])
+@pytest.mark.parametrize("args", [(), ("sandbox",), ("demo",), ("stats",)])
 def test_help_everywhere_with_examples(args: tuple[str, ...]) -> None:
     done = run(*args, "--help")
     assert done.returncode == 0

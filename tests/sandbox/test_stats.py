@@ -219,3 +219,65 @@ def test_the_clients_need_an_advertiser_and_say_what_permission(tmp_path: Path) 
 
         with pytest.raises(PermissionDeniedError, match=SANDBOX_ADVERTISER_ID):
             asyncio.run(denied())
+
+
+def test_a_statistics_request_is_retried_as_a_post_is(tmp_path: Path) -> None:
+    """TikTok's rate limit (40100), then an HTTP 500, on a read: the client's retry policy
+    sends it again (its waits recorded, not slept), as it does a POST."""
+    now = int(time.time())
+    today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
+    # By content, every read has the same (no body): its first delivery meets the rate
+    # limit, its second the server error, its third passes.
+    faults = (
+        FaultPlan(Fault.RATE_LIMIT, attempts=1, share=1.0, seed=0),
+        FaultPlan(Fault.SERVER_ERROR, attempts=2, share=1.0, seed=0),
+    )
+    with SandboxServer(access_token=TOKEN) as server:
+        auth = track_days(server, now)
+        server.faults = faults  # the events are in: only the read meets them
+        waits: list[float] = []
+        with TikTokEventsApi(sleep=waits.append) as api:
+            found = api.event_stats(PIXEL, today, auth=auth)
+        faulty = [(r.code, r.fault) for r in server.received if r.family is None]
+        counted = server.daily_counts()
+    assert faulty == [(40100, Fault.RATE_LIMIT), (None, Fault.SERVER_ERROR)]
+    assert len(waits) == 2
+    assert found.counts
+    assert found.by_key() == {key: n for key, n in counted.items() if key[2] == today}
+
+
+@pytest.mark.otel
+def test_a_statistics_request_is_recorded_as_a_get(tmp_path: Path) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from pytt_events.telemetry import Telemetry
+
+    reader, exporter = InMemoryMetricReader(), InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry(
+        meter_provider=MeterProvider(metric_readers=[reader]), tracer_provider=tracer_provider
+    )
+    today = dt.datetime.now(dt.timezone.utc).date()
+    with SandboxServer(access_token=TOKEN) as server:
+        auth = TikTokAuth(**settings(server, TIKTOK_ADVERTISER_ID=SANDBOX_ADVERTISER_ID))
+        with TikTokEventsApi(telemetry=telemetry) as api:
+            api.event_stats(PIXEL, today - dt.timedelta(days=1), today, auth=auth)
+    (span_name,) = {span.name for span in exporter.get_finished_spans()}
+    assert span_name == "GET /open_api/v1.3/pixel/event/stats/"
+    data = reader.get_metrics_data()
+    requests = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "tiktok.events_api.requests"
+        for point in metric.data.data_points
+    ]
+    assert [(p.attributes["http.request.method"], p.value) for p in requests] == [("GET", 2)]
+    assert all(SANDBOX_ADVERTISER_ID not in str(p.attributes) for p in requests)
