@@ -31,6 +31,7 @@ and `stats` in place of `list`. A row it cannot read is left out and counted
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ __all__ = ["CountKey", "DailyCount", "EventStats"]
 #: the event name, the UTC day of the event's time as YYYY-MM-DD).
 CountKey = tuple[str, str, str]
 
+_EPOCH = dt.date(1970, 1, 1)
 _NAME_FIELDS = ("custom_event_type", "pixel_event_type", "event", "event_type", "event_name")
 _DAY_FIELDS = ("date", "stat_time_day", "day")
 
@@ -217,8 +219,8 @@ def permission_error(
 def count_key(top: Mapping[str, Any], event: Mapping[str, Any], now: float) -> CountKey | None:
     """The key one accepted event is counted under: its pixel (pixel_code) or event source
     (event_source_id; a request-level field, in top), its name, and the UTC day of its time
-    (event_time, Unix seconds; or timestamp, ISO 8601), or of now when it has none TikTok could
-    read. None: no source or no name (such a body is not TikTok's to take)."""
+    (event_time, Unix seconds; or timestamp, ISO 8601), or of now when it has none that can be
+    read as a day. None: no source or no name (such a body is not TikTok's to take)."""
     source = event.get("pixel_code") or top.get("pixel_code") or top.get("event_source_id")
     name = event.get("event")
     if not isinstance(source, str) or not isinstance(name, str):
@@ -226,8 +228,17 @@ def count_key(top: Mapping[str, Any], event: Mapping[str, Any], now: float) -> C
     moment = _seconds(event.get("event_time"))
     if moment is None:
         moment = _iso_seconds(event.get("timestamp"))
-    day = dt.datetime.fromtimestamp(now if moment is None else moment, dt.timezone.utc)
-    return source, name, day.date().isoformat()
+    try:
+        return source, name, _utc_day(int(moment // 86_400))  # type: ignore[operator]
+    except (TypeError, ValueError, OverflowError):  # none, NaN, or past the year 9999
+        return source, name, _utc_day(int(now // 86_400))
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_day(days: int) -> str:
+    """The UTC day that many days after 1970-01-01, as YYYY-MM-DD (a sender settles many
+    events of the same few days: worked out once each)."""
+    return (_EPOCH + dt.timedelta(days=days)).isoformat()
 
 
 def _seconds(value: Any) -> float | None:

@@ -119,6 +119,10 @@ def test_the_answer_is_read_tolerantly(
         ({"pixel_code": "PIX"}, {"event": "Lead"}, ("PIX", "Lead", "2026-12-05")),  # now's day
         ({"event_source_id": "PIX"}, {"event": "Lead", "timestamp": "yesterday"},
          ("PIX", "Lead", "2026-12-05")),
+        ({"event_source_id": "PIX"}, {"event": "Lead", "event_time": 1.7e15},
+         ("PIX", "Lead", "2026-12-05")),  # past the year 9999: now's day
+        ({"event_source_id": "PIX"}, {"event": "Lead", "event_time": "nan"},
+         ("PIX", "Lead", "2026-12-05")),
         ({}, {"event": "Lead"}, None),
         ({"event_source_id": "PIX"}, {"event_time": 1}, None),
     ],
