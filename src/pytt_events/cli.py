@@ -31,6 +31,9 @@ _DEDUP_HOURS = DEDUP_WINDOW_SECONDS // 3600
 # The sandbox's default token (pytt_events.testing.DEFAULT_ACCESS_TOKEN, which a test pins):
 # written here so that the command's help does not import the sandbox.
 _SANDBOX_TOKEN = "sandbox-access-token"  # noqa: S105 - a test token, public by design
+# The advertiser whose statistics the sandbox serves (pytt_events.testing.SANDBOX_ADVERTISER_ID,
+# which a test pins).
+_SANDBOX_ADVERTISER = "7000000000000000001"
 
 # The days `stats` shows when not told (pytt_events._constants.STATS_DEFAULT_DAYS, which a test
 # pins).
@@ -189,6 +192,13 @@ def _configure_logging(verbose: int) -> None:
     help="The access token the sandbox accepts.",
 )
 @click.option(
+    "--advertiser",
+    default=_SANDBOX_ADVERTISER,
+    show_default=True,
+    metavar="ID",
+    help="The advertiser whose event statistics it serves (GET pixel/event/stats/).",
+)
+@click.option(
     "--allow-unhashed",
     is_flag=True,
     help="Accept personal data that is not SHA-256-hashed (rejected by default).",
@@ -200,14 +210,21 @@ def _configure_logging(verbose: int) -> None:
     "a URL's query (by default only noted).",
 )
 def sandbox(
-    host: str, port: int, token: str, allow_unhashed: bool, strict_personal_data: bool
+    host: str,
+    port: int,
+    token: str,
+    advertiser: str,
+    allow_unhashed: bool,
+    strict_personal_data: bool,
 ) -> None:
     """Emulate TikTok's Events API on this machine until interrupted (Ctrl-C or SIGTERM).
 
     It checks the Access-Token header, validates every body against the schema, answers as
     TikTok does and deduplicates as TikTok does (pixel or event set + event + event_id, or the
     _ttp cookie without an event_id; copies within 48 hours of the first). One line per request
-    is printed: path, code, events, and how many counted and were duplicates.
+    is printed: path, code, events, and how many counted and were duplicates. It serves TikTok's
+    event statistics too (`pytt-events stats` against it) from the events that counted, for
+    --advertiser.
     """
 
     from pytt_events.testing import SandboxServer
@@ -235,6 +252,7 @@ def sandbox(
         require_hashed=not allow_unhashed,
         strict_personal_data=strict_personal_data,
         on_request=report,
+        advertiser_id=advertiser,
     )
     try:
         server.bind()
@@ -245,6 +263,7 @@ def sandbox(
         sys.exit(2)
     click.echo(f"sandbox listening: TIKTOK_API_BASE_URL={server.base_url}")
     click.echo(f"accepted token:    TIKTOK_ACCESS_TOKEN={token}")
+    click.echo(f"advertiser:        TIKTOK_ADVERTISER_ID={advertiser}")
     try:
         server.serve_forever()  # in this thread: Ctrl-C (SIGINT) ends it at once
     except KeyboardInterrupt:

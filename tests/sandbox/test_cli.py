@@ -64,6 +64,9 @@ def test_sandbox_command_serves_until_interrupted(event: Event, stop_signal: int
         assert (
             process.stdout.readline().strip() == "accepted token:    TIKTOK_ACCESS_TOKEN=cli-token"
         )
+        assert process.stdout.readline().strip() == (
+            "advertiser:        TIKTOK_ADVERTISER_ID=7000000000000000001"
+        )
         auth = TikTokAuth(
             TIKTOK_ACCESS_TOKEN="cli-token", TIKTOK_PIXEL_ID="P", TIKTOK_API_BASE_URL=base_url
         )

@@ -267,6 +267,7 @@ def test_the_cli_default_sandbox_token_is_the_sandbox_s() -> None:
     from pytt_events import cli, testing
 
     assert cli._SANDBOX_TOKEN == testing.DEFAULT_ACCESS_TOKEN
+    assert cli._SANDBOX_ADVERTISER == testing.SANDBOX_ADVERTISER_ID
 
 
 def test_the_cli_default_statistics_days_are_the_library_s() -> None:
