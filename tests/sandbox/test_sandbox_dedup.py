@@ -382,6 +382,7 @@ def test_the_sandbox_command_prints_counted_and_duplicates(event: Event) -> None
         assert process.stdout is not None
         base_url = process.stdout.readline().strip().split("=", 1)[1]
         process.stdout.readline()  # the token
+        process.stdout.readline()  # the advertiser whose statistics it serves
         auth = TikTokAuth(
             TIKTOK_ACCESS_TOKEN="cli-token", TIKTOK_PIXEL_ID="P", TIKTOK_API_BASE_URL=base_url
         )
