@@ -218,7 +218,7 @@ class _Builder:
     """Collects a converted event and what was dropped on the way."""
 
     def __init__(self, origin: str) -> None:
-        self.origin = origin
+        self.origin = {"meta": "Meta", "ecapi": "ECAPI"}[origin]
         self.event: dict[str, Any] = {}
         self.dropped: list[tuple[str, str]] = []
 
