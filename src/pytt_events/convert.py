@@ -235,22 +235,41 @@ class _Builder:
         self.event.setdefault(part, {})[key] = value
 
 
+# Meta's SDK classes read attribute by attribute (their raw values): UserData.normalize()
+# hashes phone numbers Meta's way (digits without '+'), which TikTok can never match.
+_READ_RAW = frozenset({"Event", "UserData"})
+
+
 def _plain(value: Any) -> Any:
-    """A facebook_business object as Meta's API keys: its raw values (to_dict), not
-    normalize(), which hashes phone numbers Meta's way (without '+'); enums as their values."""
+    """A facebook_business object as Meta's API keys: Event and UserData by their attributes
+    (raw values), the others (CustomData, Content, AppData, ...) by their own normalize(),
+    which writes the API's shape and hashes nothing; enums as their values.
+
+    Raises:
+        ValueError: Meta's SDK cannot normalize an object (its own check refuses a value).
+    """
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):
-        return {
-            _META_SDK_KEYS.get(str(key), str(key)): _plain(item)
-            for key, item in value.items()
-            if item is not None
-        }
+        return {str(key): _plain(item) for key, item in value.items() if item is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict) and not isinstance(value, (str, bytes)):
-        return _plain(to_dict())
+    fields = getattr(value, "param_types", None)
+    if isinstance(fields, Mapping) and type(value).__name__ in _READ_RAW:
+        read = {name: getattr(value, name, None) for name in fields}
+        return {
+            _META_SDK_KEYS.get(name, name): _plain(item)
+            for name, item in read.items()
+            if item is not None
+        }
+    normalize = getattr(value, "normalize", None)
+    if callable(normalize):
+        try:
+            return _plain(normalize())
+        except (TypeError, ValueError):  # its message may quote the value: not repeated
+            raise ValueError(
+                f"{type(value).__name__}: Meta's SDK refuses a value of it (normalize())"
+            ) from None
     return value
 
 
