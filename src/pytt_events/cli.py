@@ -138,6 +138,7 @@ def main(ctx: click.Context) -> None:
       pytt-events validate sent-2024-*.ndjson.gz --require-hashed
       pytt-events send failed.ndjson --failed-out still-failed.ndjson
       pytt-events schema event_track
+      pytt-events convert --from meta meta.ndjson -o tiktok.ndjson   Meta events as TikTok's
       pytt-events demo                 send the Quick Start's event to a local sandbox
       pytt-events sandbox --port 8080  emulate TikTok's Events API on 127.0.0.1:8080
       pytt-events send -v sent.ndjson  with the SDK's debug log (-vv: httpx's too)
@@ -515,6 +516,7 @@ Examples:
   pytt-events send failed.ndjson --failed-out still-failed.ndjson
   zcat sent.ndjson.gz | pytt-events send -
   pytt-events send -v sent.ndjson      with the SDK's debug log (-vv: httpx's too)
+  pytt-events send --from meta meta.ndjson   Meta (or --from ecapi) events, converted
 
 \b
 Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env);
@@ -523,8 +525,9 @@ A bad line is told as validate tells it: file:line: /pointer: message.
 Ctrl-C or SIGTERM: no new batch is taken, the requests in flight finish, and every event not
 accepted is written to --failed-out (or to <input>.unsent.ndjson, named on screen).
 Exit status: 0 everything accepted, 1 some event failed or some payload is invalid or
-unreadable, 2 usage error, missing settings, an unknown API version (TIKTOK_API_VERSION), an
-output that cannot be written or a file that cannot be read, 130 interrupted.
+unreadable (with --from: or some event could not be converted), 2 usage error, missing
+settings, an unknown API version (TIKTOK_API_VERSION), an output that cannot be written or
+a file that cannot be read, 130 interrupted.
 """
 
 
