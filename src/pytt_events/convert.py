@@ -266,7 +266,7 @@ def _plain(value: Any) -> Any:
     if callable(normalize):
         try:
             return _plain(normalize())
-        except (TypeError, ValueError):  # its message may quote the value: not repeated
+        except (TypeError, ValueError, AttributeError):  # its message may quote the value
             raise ValueError(
                 f"{type(value).__name__}: Meta's SDK refuses a value of it (normalize())"
             ) from None
@@ -322,6 +322,8 @@ def _hashed_or_raw(
     kept = []
     for index, value in enumerate(values):
         at = f"{where}[{index}]"
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a number given as digits (a phone number, a zip code)
         if not isinstance(value, str) or not value.strip():
             if value not in (None, ""):
                 b.drop(at, "not a text")
@@ -563,6 +565,8 @@ def from_meta(event: Any, *, event_source: str | None = None) -> Converted:
             _meta_app(b, value)
         elif key in ("event_name", "action_source"):
             continue
+        elif key in ("user_data", "custom_data", "app_data"):
+            b.drop(key, "not an object")
         elif key == "opt_out":
             if value:
                 b.drop(key, f"{_NO_FIELD} (Meta's: use the event for attribution only)")
@@ -709,6 +713,8 @@ def from_ecapi(event: Any, *, event_source: str | None = None) -> Converted:
             _ecapi_user(b, value)
         elif key == "properties" and isinstance(value, Mapping):
             _ecapi_properties(b, value)
+        elif key in ("user_data", "properties"):
+            b.drop(key, "not an object")
         elif key == "data_set_id":
             b.drop(key, "TikTok's event source ID is given by the caller (event_source_id)")
         elif key in ("event_type", "source") or (key == "custom_event" and kind == "custom"):
@@ -771,7 +777,6 @@ def convert_file(
     """
     from pydantic import ValidationError
 
-    from pytt_events import PayloadValidationError
     from pytt_events.auth import TikTokAuth as Auth
     from pytt_events.tiktok_events_api import TikTokEventsApi
 
@@ -781,6 +786,26 @@ def convert_file(
         except ValidationError:  # nothing is sent: a placeholder token stands in
             auth = Auth(TIKTOK_ACCESS_TOKEN="convert", TIKTOK_PIXEL_ID=event_source_id or "-")  # noqa: S106
     client = api or TikTokEventsApi()
+    try:
+        yield from _converted_lines(
+            path, origin, client, auth, event_source_id, event_source, source
+        )
+    finally:
+        if api is None:
+            client.close()
+
+
+def _converted_lines(
+    path: str | os.PathLike[str] | IO[bytes],
+    origin: Origin,
+    client: TikTokEventsApi,
+    auth: TikTokAuth,
+    event_source_id: str | None,
+    event_source: str | None,
+    source: str | None,
+) -> Iterator[ConvertedLine]:
+    from pytt_events import PayloadValidationError
+
     convert = from_meta if origin == "meta" else from_ecapi
     for name, line, event, error in read_events(path, source=source):
         if error is not None:

@@ -410,3 +410,49 @@ def test_ecapi_offline_lead_with_raw_values() -> None:
     assert event["user"]["phone"] == [hash_value("phone", "+5541998862934")]
     assert event["properties"]["make"] == "Fiat"
     assert event["properties"]["query"] == "quote"
+
+
+def test_numbers_given_as_digits_and_parts_that_are_not_objects() -> None:
+    converted = from_meta(meta_event(user_data={"ph": 5541998862934, "zp": 1310100}))
+    event, _ = prepared(converted)
+    assert event["user"]["phone"] == [hash_value("phone", "+5541998862934")]
+    assert event["user"]["zip_code"] == hash_value("zip_code", "1310100")
+    broken = from_meta(meta_event(user_data="ana@example.com", custom_data=[1]))
+    assert dropped_fields(broken) == {"user_data": "not an object", "custom_data": "not an object"}
+    prepared(broken)
+    assert dropped_fields(from_ecapi({"timestamp": NOW, "event_type": "purchase", "properties": 1}))
+
+
+def test_convert_file_reads_meta_request_bodies_and_reports_each_line(tmp_path: Any) -> None:
+    import gzip
+    import json
+
+    from pytt_events.convert import convert_file
+
+    lines = [
+        json.dumps({"data": [meta_event(event_id="a"), meta_event(event_id="b")]}),
+        json.dumps({"event_name": "Lead"}),
+        json.dumps(meta_event(event_id="c", user_data={"ph": sha256_hex("16505551234")})),
+    ]
+    path = tmp_path / "meta.ndjson.gz"
+    path.write_bytes(gzip.compress("\n".join(lines).encode()))
+    found = list(convert_file(path, "meta", event_source_id=PIXEL))
+    assert [(item.line, item.error is None) for item in found] == [
+        (1, True),
+        (1, True),
+        (2, False),
+        (3, True),
+    ]
+    assert found[2].error is not None
+    assert "event_time" in found[2].error
+    assert [item.body["data"][0]["event_id"] for item in found if item.body] == ["a", "b", "c"]
+    assert found[3].dropped[0][0] == "user_data.ph[0]"
+
+
+def test_importing_convert_imports_no_meta_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, pytt_events.convert; print('facebook_business' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
