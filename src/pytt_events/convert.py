@@ -17,8 +17,9 @@ cannot be mapped never costs the conversion: it is dropped, with a warning and a
 Sources: Meta's Conversions API parameters (developers.facebook.com/docs/marketing-api/
 conversions-api/parameters) and its Python SDK's server-side classes (facebook_business
 adobjects/serverside: UserData, CustomData, Content, Event, Normalize); ECAPI 1.0
-(InteractiveAdvertisingBureau/ecapi, ecapi_1.0.md: the core Event, user_data, address, item
-and properties objects, the event_type and source enumerations); TikTok's fields are the
+(InteractiveAdvertisingBureau/ecapi, ecapi_1.0.md at commit 2995ff5: the core Event,
+user_data, address, item and properties objects, the event_type and source enumerations);
+TikTok's fields are the
 schema's (schema/v1.3: TrackEvent, TrackUser, TrackProperties, StandardEvent).
 """
 
