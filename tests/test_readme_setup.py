@@ -54,12 +54,12 @@ def test_the_setup_section_gives_one_command_that_runs_every_test() -> None:
 def test_the_setup_section_names_every_test_that_skips_without_an_extra() -> None:
     section = setup_section()
     markers = pytest_markers() - {"slow"}
-    assert markers == {"spark", "web", "postgres", "otel"}
+    assert markers == {"spark", "web", "postgres", "otel", "meta"}
     for marker in markers:
         assert f"| `{marker}` |" in section, marker
     for test_file in sorted((ROOT / "tests").rglob("test_*.py")):
         text = test_file.read_text("utf-8")
-        uses_an_extra = re.search(r"pytest\.mark\.(spark|web|postgres|otel)\b", text)
+        uses_an_extra = re.search(r"pytest\.mark\.(spark|web|postgres|otel|meta)\b", text)
         if uses_an_extra:
             relative = test_file.relative_to(ROOT).as_posix()
             folder = test_file.parent.relative_to(ROOT).as_posix() + "/"

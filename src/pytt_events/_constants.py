@@ -185,3 +185,7 @@ TTCLID_COOKIE = "ttclid"
 TTCLID_MAX_AGE = 28 * 24 * 3600
 #: The cookie the TikTok pixel sets in the browser.
 TTP_COOKIE = "_ttp"
+
+# pytt_events.convert: the event_source of a Meta or ECAPI event that names no action_source
+# or source (Meta requires one; a website is what most events without one come from).
+CONVERT_DEFAULT_EVENT_SOURCE = "web"

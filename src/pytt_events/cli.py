@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -144,6 +145,7 @@ def main(ctx: click.Context) -> None:
       pytt-events validate sent-2024-*.ndjson.gz --require-hashed
       pytt-events send failed.ndjson --failed-out still-failed.ndjson
       pytt-events schema event_track
+      pytt-events convert --from meta meta.ndjson -o tiktok.ndjson   Meta events as TikTok's
       pytt-events demo                 send the Quick Start's event to a local sandbox
       pytt-events sandbox --port 8080  emulate TikTok's Events API on 127.0.0.1:8080
       pytt-events stats --outbox tiktok-outbox.sqlite3
@@ -539,6 +541,7 @@ Examples:
   pytt-events send failed.ndjson --failed-out still-failed.ndjson
   zcat sent.ndjson.gz | pytt-events send -
   pytt-events send -v sent.ndjson      with the SDK's debug log (-vv: httpx's too)
+  pytt-events send --from meta meta.ndjson   Meta (or --from ecapi) events, converted
 
 \b
 Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env);
@@ -547,8 +550,9 @@ A bad line is told as validate tells it: file:line: /pointer: message.
 Ctrl-C or SIGTERM: no new batch is taken, the requests in flight finish, and every event not
 accepted is written to --failed-out (or to <input>.unsent.ndjson, named on screen).
 Exit status: 0 everything accepted, 1 some event failed or some payload is invalid or
-unreadable, 2 usage error, missing settings, an unknown API version (TIKTOK_API_VERSION), an
-output that cannot be written or a file that cannot be read, 130 interrupted.
+unreadable (with --from: or some event could not be converted), 2 usage error, missing
+settings, an unknown API version (TIKTOK_API_VERSION), an output that cannot be written or
+a file that cannot be read, 130 interrupted.
 """
 
 
@@ -573,6 +577,19 @@ output that cannot be written or a file that cannot be read, 130 interrupted.
     help="Requests in flight at once.",
 )  # fmt: skip
 @_phone_region_option()
+@click.option(
+    "--from", "origin", type=click.Choice(["meta", "ecapi"]), default=None,
+    help="FILE holds Meta Conversions API or IAB ECAPI 1.0 events: convert them (as "
+    "`pytt-events convert` does) and send the TikTok events.",
+)  # fmt: skip
+@click.option(
+    "--event-source-id", default=None, metavar="ID",
+    help="With --from: the TikTok pixel code, App ID or event set ID (default TIKTOK_PIXEL_ID).",
+)  # fmt: skip
+@click.option(
+    "--event-source", type=click.Choice(["web", "app", "offline", "crm"]), default=None,
+    help="With --from: every event's TikTok event source (default: from its action_source).",
+)  # fmt: skip
 def send(
     file: Path,
     dry_run: bool,
@@ -580,6 +597,9 @@ def send(
     batch_size: int,
     concurrency: int,
     phone_region: str | None,
+    origin: str | None,
+    event_source_id: str | None,
+    event_source: str | None,
 ) -> None:
     """Send stored payloads (any family, FILE or - for standard input) again through the bulk
     sender, with retries and isolation of bad events.
@@ -604,9 +624,20 @@ def send(
         click.echo(str(found), err=True)
 
     path, source = _input(file)
+    not_converted = 0
+    if origin is not None:
+        if failed_out is not None and str(file) != "-" and failed_out.resolve() == file.resolve():
+            raise click.UsageError(
+                f"--failed-out {failed_out} is the input file: write the failed events elsewhere"
+            )
+        path, not_converted = _converted(
+            path, source, origin, _source_id(event_source_id), event_source, auth
+        )
+    elif event_source_id is not None or event_source is not None:
+        raise click.UsageError("--event-source-id and --event-source go with --from")
     interrupts = _Interrupts()
     try:
-        with _ByteProgressBar([file], "sending") as progress, interrupts:
+        with _ByteProgressBar([] if origin else [file], "sending") as progress, interrupts:
             report = send_file(
                 path,
                 source=source,
@@ -651,6 +682,8 @@ def send(
                 else ""
             )
         )
+    if not_converted:
+        click.echo(f"{not_converted} event(s) could not be converted (see above)", err=True)
     if report.stopped:
         kept = report.failed + report.unsent
         click.echo(
@@ -667,7 +700,180 @@ def send(
             "TikTok already received may be counted twice",
             err=True,
         )
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if report.ok and not not_converted else 1)
+
+
+def _source_id(given: str | None) -> str:
+    """The event source ID converted events go to: --event-source-id, or TIKTOK_PIXEL_ID."""
+    from pydantic import ValidationError
+
+    from pytt_events import TikTokAuth
+
+    if given:
+        return given
+    try:
+        return TikTokAuth().TIKTOK_PIXEL_ID
+    except ValidationError:
+        pixel = os.environ.get("TIKTOK_PIXEL_ID")
+        if pixel:
+            return pixel
+    raise click.UsageError(
+        "--event-source-id: give the TikTok pixel code, App ID or event set ID the events go "
+        "to, or set TIKTOK_PIXEL_ID"
+    )
+
+
+def _convert_lines(
+    path: Any,
+    source: str,
+    origin: str,
+    event_source_id: str,
+    event_source: str | None,
+    auth: Any,
+    write: Callable[[int, dict[str, Any]], None],
+) -> tuple[int, int, int]:
+    """Convert a file's events, write each hashed body, and tell on stderr what could not be
+    converted and what was dropped (file:line: ..., never a value). Returns (converted, not
+    converted, fields dropped).
+
+    Raises:
+        OSError: the input cannot be read.
+    """
+    from pytt_events.convert import convert_file
+
+    done = failed = dropped = 0
+    for found in convert_file(
+        path,
+        "meta" if origin == "meta" else "ecapi",
+        event_source_id=event_source_id,
+        event_source=event_source,
+        source=source,
+        auth=auth,
+    ):
+        if found.body is None:
+            failed += 1
+            click.echo(f"{found.source}:{found.line}: {found.error}", err=True)
+            continue
+        done += 1
+        for where, why in found.dropped:
+            dropped += 1
+            click.echo(f"{found.source}:{found.line}: warning: {where}: {why}", err=True)
+        write(found.line, found.body)
+    return done, failed, dropped
+
+
+def _converted(
+    path: Any,
+    source: str,
+    origin: str,
+    event_source_id: str,
+    event_source: str | None,
+    auth: Any,
+) -> tuple[Any, int]:
+    """The converted events as a stream of NDJSON bodies (hashed: no raw personal data is
+    written), each on its input's line where it can be, so that send's reports name the
+    input's lines; and how many events could not be converted."""
+    import tempfile
+
+    stream = tempfile.TemporaryFile()  # noqa: SIM115 - send_file reads it; closed on exit
+    written = [0]
+
+    def write(line: int, body: dict[str, Any]) -> None:
+        while written[0] + 1 < line:  # blank lines, which the readers skip
+            stream.write(b"\n")
+            written[0] += 1
+        stream.write(json.dumps(body, separators=(",", ":")).encode() + b"\n")
+        written[0] += 1
+
+    try:
+        _, failed, _ = _convert_lines(
+            path, source, origin, event_source_id, event_source, auth, write
+        )
+    except OSError as error:
+        click.echo(f"{source}: cannot read: {_os_reason(error)}", err=True)
+        sys.exit(2)
+    stream.seek(0)
+    return stream, failed
+
+
+_CONVERT_EXAMPLES = """
+\b
+Examples:
+  pytt-events convert --from meta meta-events.ndjson -o tiktok.ndjson --event-source-id PIXEL
+  pytt-events convert --from ecapi ecapi.json > tiktok.ndjson     (event source: TIKTOK_PIXEL_ID)
+  pytt-events send --from meta meta-events.ndjson                 convert and send
+
+\b
+Input: NDJSON, a JSON event or array, or Meta's request body {"data": [...]}; gzip too.
+Output: one hashed /event/track/ request body a line, as validate and send read them.
+What could not be converted, and each field left out, is told on stderr (file:line: ...).
+Exit status: 0 every event converted, 1 some event could not be, 2 usage error or a file
+that cannot be read or written.
+"""
+
+
+@main.command(epilog=_CONVERT_EXAMPLES)
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--from", "origin", type=click.Choice(["meta", "ecapi"]), required=True,
+    help="What FILE holds: Meta Conversions API events or IAB ECAPI 1.0 events.",
+)  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    default=None, help="Where to write the TikTok payloads (NDJSON; default standard output).",
+)  # fmt: skip
+@click.option(
+    "--event-source-id", default=None, metavar="ID",
+    help="The TikTok pixel code, App ID or event set ID (default TIKTOK_PIXEL_ID).",
+)  # fmt: skip
+@click.option(
+    "--event-source", type=click.Choice(["web", "app", "offline", "crm"]), default=None,
+    help="Every event's TikTok event source (default: from its action_source or source).",
+)  # fmt: skip
+@_phone_region_option()
+def convert(
+    file: Path,
+    origin: str,
+    output: Path | None,
+    event_source_id: str | None,
+    event_source: str | None,
+    phone_region: str | None,
+) -> None:
+    """Convert Meta Conversions API or IAB ECAPI 1.0 events (FILE, or - for standard input)
+    into TikTok Events 2.0 payloads, personal data normalized and hashed by TikTok's rules.
+
+    The mapping is the README's "Mirror your Meta events" table.
+    """
+    _set_phone_region(phone_region)
+    source_id = _source_id(event_source_id)
+    path, source = _input(file)
+    target = None if output is None or str(output) == "-" else output
+    if target is not None and str(file) != "-" and target.resolve() == file.resolve():
+        raise click.UsageError(f"-o {output} is the input file: write elsewhere")
+    to_stdout = target is None
+    try:
+        out = sys.stdout if target is None else open(target, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise click.UsageError(f"cannot write -o {output}: {_os_reason(error)}") from None
+
+    def write(line: int, body: dict[str, Any]) -> None:
+        out.write(json.dumps(body, separators=(",", ":")) + "\n")
+
+    try:
+        done, failed, dropped = _convert_lines(
+            path, source, origin, source_id, event_source, None, write
+        )
+    except OSError as error:
+        click.echo(f"{source}: cannot read: {_os_reason(error)}", err=True)
+        sys.exit(2)
+    finally:
+        if not to_stdout:
+            out.close()
+    click.echo(
+        f"{done} event(s) converted, {failed} could not be; {dropped} field(s) left out",
+        err=True,
+    )
+    sys.exit(1 if failed else 0)
 
 
 class _Interrupts:

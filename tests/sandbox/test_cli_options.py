@@ -62,7 +62,16 @@ def loggers(stderr: str) -> set[str]:
 
 
 def test_every_command_takes_v_after_its_name() -> None:
-    assert COMMANDS == ["demo", "outbox", "sandbox", "schema", "send", "stats", "validate"]
+    assert COMMANDS == [
+        "convert",
+        "demo",
+        "outbox",
+        "sandbox",
+        "schema",
+        "send",
+        "stats",
+        "validate",
+    ]
     for name in COMMANDS:
         done = run(name, "-v", "--help")
         assert done.returncode == 0, (name, done.stderr)
