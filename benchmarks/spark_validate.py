@@ -6,8 +6,8 @@ invalid, personal data hashed), then validates them with --require-hashed: with
 `validation.validate_file` in this process, one file after the other, and with
 pytt_events.spark.validate over `spark.read.text` on each master (local mode on this machine:
 the same cores). Prints payloads/s, wall seconds and CPU-seconds per million payloads (this
-process for validate_file; for Spark the JVM and its Python workers together, its start
-included, read from /proc), and checks that all found the same invalid count. The README's
+process for validate_file; for Spark the JVM and its Python workers together during the job,
+read from /proc: the JVM's start is left out, as on a cluster that runs many jobs), and checks that all found the same invalid count. The README's
 estimate of a one-billion-event backfill is made from these figures.
 Needs the spark extra: `pip install -e '.[spark]'`.
 """
@@ -65,9 +65,8 @@ def in_process(paths: list[Path]) -> tuple[float, float, int]:
 
 
 def spark(paths: list[Path], master: str) -> tuple[float, float, int]:
-    """Wall seconds (the job, not the start), CPU seconds (the JVM and its Python workers,
-    the start included) and invalid payloads of pytt_events.spark.validate."""
-    before = tree_cpu(os.getpid())
+    """Wall and CPU seconds of the job (the JVM and its Python workers; not their start) and
+    invalid payloads of pytt_events.spark.validate."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -82,7 +81,7 @@ def spark(paths: list[Path], master: str) -> tuple[float, float, int]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    started = time.perf_counter()
+    before, started = tree_cpu(os.getpid()), time.perf_counter()
     verdicts = tts.validate(session.read.text([str(p) for p in paths]), require_hashed=True)
     counts = tts.summary(verdicts)
     wall = time.perf_counter() - started
@@ -115,7 +114,9 @@ def main() -> None:
         invalid = {found for *_, found in rows}
         assert len(invalid) == 1, f"they disagree on the invalid count: {invalid}"
         print(f"invalid found by all: {invalid.pop():,}")
-        print("Spark's CPU includes starting its JVM; on a cluster, wall time divides by cores")
+        print(
+            "Spark's figures leave out starting its JVM; on a cluster, wall time divides by cores"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,20 @@
 extra: `pip install 'pytt-events-api[spark]'`, which brings pyarrow, and pyspark when the
 runtime has none; Databricks brings its own).
 
-    from pytt_events import spark as tts
+On Spark >= 4.0 (Spark Connect included), the `tiktok_events` data source sends a DataFrame as
+any sink is written to (its rows stored payloads, `value` or `payload`, or event columns):
+
+    tts.register(session)                     # or register(session, auth_factory=...)
+    lines.write.format("tiktok_events").mode("append").option("failed_path", path).save()
+    frame.writeStream.format("tiktok_events").option("checkpointLocation", ...).start()
+    tts.summaries(path)                       # what each write and micro-batch committed
+
+Each task sends its rows with send()'s own steps and writes the events TikTok did not take to
+failed_path (NDJSON `pytt-events send` takes); the commit sums the tasks' counts, logs them
+and keeps them in failed_path/_summary. Credentials are read on the executors (TIKTOK_* or an
+auth_factory): an option named like a secret is refused, as options show in explain().
+
+On any Spark >= 3.3, the DataFrame functions:
 
     lines = session.read.text("s3://lake/tiktok/sent/*.ndjson.gz")   # raw text, a row a line
     verdicts = tts.validate(lines, require_hashed=True)
