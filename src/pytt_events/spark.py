@@ -540,6 +540,15 @@ def _write_options(options: Mapping[str, str], schema: Any) -> _WriteOptions:
                 "(spark.read.text gives it as `value`); to send event columns, name none "
                 "`value` or `payload`"
             )
+    failed_path = given.get("failed_path")
+    if failed_path is not None:
+        failed_path = failed_path.removeprefix("file://")
+        if "://" in failed_path or not failed_path.strip():
+            raise ConfigurationError(
+                "option failed_path must be a folder the executors and the driver write as "
+                "files (a local or mounted path: /Volumes/..., /dbfs/..., a shared disk), not "
+                f"a URL such as {failed_path.split('://')[0]}://..."
+            )
     checked = checked_missing_event_ids(given.get("missing_event_ids", "derive"))
     numbers: dict[str, int] = {}
     for name, default in (
@@ -559,7 +568,7 @@ def _write_options(options: Mapping[str, str], schema: Any) -> _WriteOptions:
         event_source=given.get("event_source"),
         event_source_id=given.get("event_source_id"),
         missing_event_ids=checked,
-        failed_path=given.get("failed_path"),
+        failed_path=failed_path,
         batch_size=numbers["batch_size"],
         max_concurrency=numbers["max_concurrency"],
     )
