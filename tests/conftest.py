@@ -33,11 +33,11 @@ QUICK_START_DIGESTS = {
 Sandbox.strict_personal_data_default = True
 
 
-#: Test files whose tests share one expensive server per module (a local Spark, a PostgreSQL
-#: server): in a parallel run (pytest-xdist's -n), each runs whole on one worker, which starts its
-#: server once. (xdist's `--dist loadgroup` would group by mark, but on pytest 9.2 it silently
-#: does not: pytest-xdist issue 1386.)
-ONE_WORKER_FILES = ("tests/spark/test_spark.py", "tests/sandbox/test_postgres_outbox.py")
+#: Test files (or folders, ending in "/") whose tests share one expensive server (a local Spark
+#: for every file of tests/spark/, a PostgreSQL server): in a parallel run (pytest-xdist's -n),
+#: each runs whole on one worker, which starts its server once. (xdist's `--dist loadgroup`
+#: would group by mark, but on pytest 9.2 it silently does not: pytest-xdist issue 1386.)
+ONE_WORKER_FILES = ("tests/spark/", "tests/sandbox/test_postgres_outbox.py")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -50,7 +50,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class OneWorkerFiles(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return path if path in ONE_WORKER_FILES else nodeid
+            shared = (scope for scope in ONE_WORKER_FILES if path.startswith(scope))
+            return next(shared, nodeid)
 
     return OneWorkerFiles(config, log)
 

@@ -101,6 +101,11 @@ MAX_WARNINGS = 1000
 SPARK_BATCH_SIZE = 1000
 #: The most frequent problem messages spark.summary returns.
 SPARK_SUMMARY_TOP = 20
+#: The format name of the data source (`df.write.format("tiktok_events")`, Spark >= 4.0).
+SPARK_SOURCE_NAME = "tiktok_events"
+#: The data source's options whose values would show in explain() and the Spark UI are
+#: refused when their name holds one of these words (credentials never travel as options).
+SPARK_SECRET_OPTION_WORDS = ("token", "secret", "password")
 
 # -- the background senders (pytt_events.sender) --------------------------------------------
 

@@ -2,7 +2,20 @@
 extra: `pip install 'pytt-events-api[spark]'`, which brings pyarrow, and pyspark when the
 runtime has none; Databricks brings its own).
 
-    from pytt_events import spark as tts
+On Spark >= 4.0 (Spark Connect included), the `tiktok_events` data source sends a DataFrame as
+any sink is written to (its rows stored payloads, `value` or `payload`, or event columns):
+
+    tts.register(session)                     # or register(session, auth_factory=...)
+    lines.write.format("tiktok_events").mode("append").option("failed_path", path).save()
+    frame.writeStream.format("tiktok_events").option("checkpointLocation", ...).start()
+    tts.summaries(path)                       # what each write and micro-batch committed
+
+Each task sends its rows with send()'s own steps and writes the events TikTok did not take to
+failed_path (NDJSON `pytt-events send` takes); the commit sums the tasks' counts, logs them
+and keeps them in failed_path/_summary. Credentials are read on the executors (TIKTOK_* or an
+auth_factory): an option named like a secret is refused, as options show in explain().
+
+On any Spark >= 3.3, the DataFrame functions:
 
     lines = session.read.text("s3://lake/tiktok/sent/*.ndjson.gz")   # raw text, a row a line
     verdicts = tts.validate(lines, require_hashed=True)
@@ -29,14 +42,42 @@ Rules for sending:
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import itertools
 import json
 import logging
+import os
+import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytt_events import schema as _public_schema
-from pytt_events._constants import DEFAULT_CONCURRENCY, SPARK_BATCH_SIZE, SPARK_SUMMARY_TOP
+from pytt_events._constants import (
+    DEFAULT_CONCURRENCY,
+    SPARK_BATCH_SIZE,
+    SPARK_SECRET_OPTION_WORDS,
+    SPARK_SOURCE_NAME,
+    SPARK_SUMMARY_TOP,
+)
+from pytt_events._exceptions import ConfigurationError, PyttEventsError
 from pytt_events.stored import MissingEventIds, checked_missing_event_ids, parse_line
+
+try:  # The Python data source API (df.write.format(...)) came with Spark 4.0.
+    from pyspark.sql.datasource import (
+        DataSource,
+        DataSourceStreamWriter,
+        DataSourceWriter,
+        WriterCommitMessage,
+    )
+except ImportError:  # Spark 3.x, or no pyspark: the mapInArrow functions only
+    _DATA_SOURCE_API = False
+else:
+    _DATA_SOURCE_API = True
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,7 +86,17 @@ if TYPE_CHECKING:
     from pytt_events.auth import TikTokAuth
     from pytt_events.validation import Problem
 
-__all__ = ["OUTCOME_SCHEMA", "send", "summary", "validate", "validate_files", "write_failed"]
+__all__ = [
+    "OUTCOME_SCHEMA",
+    "SPARK_SOURCE_NAME",
+    "register",
+    "send",
+    "summaries",
+    "summary",
+    "validate",
+    "validate_files",
+    "write_failed",
+]
 
 _EMPTY_ROW = "the row is empty: no JSON value"
 _PROBLEMS = "problems array<struct<path:string,message:string>>"
@@ -56,15 +107,19 @@ OUTCOME_SCHEMA = (
 )
 
 
-def _configure_logging() -> None:
-    """On an executor: the pytt_events logger only, warnings and up, to stderr (the task's
-    log); never the root logger, which the runtime owns."""
+def _configure_logging(level: int = logging.WARNING) -> logging.Logger:
+    """In a Python worker: the pytt_events logger only, `level` and up, to stderr (the task's
+    log, or the driver's for a write's commit); never the root logger, which the runtime
+    owns."""
     logger = logging.getLogger("pytt_events")
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
+        logger.setLevel(level)
+    elif logger.level > level:
+        logger.setLevel(level)
+    return logger
 
 
 def _text(value: Any) -> str | None:
@@ -314,10 +369,13 @@ def _outcome_arrow_schema() -> Any:
 def _send_rows(
     api: Any, auth: Any, values: list[Any], event_ids_of: Any, bulk_error: Any
 ) -> list[dict[str, Any]]:
-    """The outcome rows of one batch of raw lines."""
+    """The outcome rows of one batch of raw lines (or of bodies already built: a dict)."""
     rows: list[dict[str, Any]] = []
     payloads: list[Any] = []
     for value in values:
+        if isinstance(value, dict):
+            payloads.append(value)
+            continue
         parsed = parse_line(_text(value) or "", "<row>", 1)
         if parsed is None or parsed.error is not None:
             reason = _EMPTY_ROW if parsed is None else parsed.error
@@ -400,3 +458,374 @@ def write_failed(outcomes: DataFrame, path: str, *, mode: str = "errorifexists")
         )
     failed = outcomes.filter(outcomes.status == "failed").select("payload")
     failed.write.mode(mode).text(path)
+
+
+# -- the data source: df.write.format("tiktok_events"), writeStream (Spark >= 4.0) ------------
+
+#: The data source's options that are TikTokAuth settings (not secret), by the option's name.
+_AUTH_OPTIONS = {
+    "pixel_id": "TIKTOK_PIXEL_ID",
+    "api_base_url": "TIKTOK_API_BASE_URL",
+    "test_event_code": "TIKTOK_TEST_EVENT_CODE",
+}
+_OPTIONS = (
+    *_AUTH_OPTIONS,
+    "api_version",
+    "batch_size",
+    "column",
+    "event_source",
+    "event_source_id",
+    "failed_path",
+    "max_concurrency",
+    "missing_event_ids",
+)
+#: The options Spark itself adds to a sink's (writeStream's checkpointLocation).
+_SPARK_OPTIONS = ("checkpointlocation",)
+#: Where failed_path keeps the reasons of invalid rows and the commits' summaries (names
+#: starting with "_": Spark and Hadoop take them for metadata, `failed-*.ndjson` stay alone).
+_INVALID_DIR = "_invalid"
+_SUMMARY_DIR = "_summary"
+_COUNTED = ("accepted", "partial", "failed", "invalid")
+
+
+@dataclass(frozen=True)
+class _WriteOptions:
+    """The data source's options, checked on the driver (picklable, no secret)."""
+
+    column: str | None  # the stored payloads' column; None: the rows are events
+    auth_settings: dict[str, str] = field(default_factory=dict)
+    api_version: str | None = None
+    event_source: str | None = None
+    event_source_id: str | None = None
+    missing_event_ids: MissingEventIds = "derive"
+    failed_path: str | None = None
+    batch_size: int = SPARK_BATCH_SIZE
+    max_concurrency: int = DEFAULT_CONCURRENCY
+
+
+def _write_options(options: Mapping[str, str], schema: Any) -> _WriteOptions:
+    """The options of one write, checked against the rows' schema.
+
+    Raises:
+        ConfigurationError: an option would carry a secret, is unknown or has a wrong value,
+            or the payload column is not text.
+    """
+    given = {str(key).lower(): str(value) for key, value in options.items()}
+    for key in given:
+        if any(word in key for word in SPARK_SECRET_OPTION_WORDS):
+            raise ConfigurationError(
+                f"the option {key!r} is refused: option values show in explain() and the "
+                "Spark UI. Give the access token as the rest of the SDK reads it: "
+                "TIKTOK_ACCESS_TOKEN in the executors' environment (spark.executorEnv."
+                "TIKTOK_ACCESS_TOKEN, which Spark redacts, or the cluster's environment "
+                "variables from a secret scope), or register(spark, auth_factory=...)"
+            )
+    unknown = sorted(set(given) - set(_OPTIONS) - set(_SPARK_OPTIONS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option(s) of {SPARK_SOURCE_NAME}: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(_OPTIONS))})"
+        )
+    fields = {item.name: item for item in schema.fields}
+    column = given.get("column")
+    if column is None:
+        column = next((name for name in ("value", "payload") if name in fields), None)
+    if column is not None:
+        if column not in fields:
+            raise ConfigurationError(f"option column: the rows have no column {column!r}")
+        kind = fields[column].dataType.typeName()
+        if kind not in ("string", "binary"):
+            raise ConfigurationError(
+                f"column {column!r} holds {kind}, not text: a stored payload is a JSON text "
+                "(spark.read.text gives it as `value`); to send event columns, name none "
+                "`value` or `payload`"
+            )
+    failed_path = given.get("failed_path")
+    if failed_path is not None:
+        failed_path = failed_path.removeprefix("file://")
+        if "://" in failed_path or not failed_path.strip():
+            raise ConfigurationError(
+                "option failed_path must be a folder the executors and the driver write as "
+                "files (a local or mounted path: /Volumes/..., /dbfs/..., a shared disk), not "
+                f"a URL such as {failed_path.split('://')[0]}://..."
+            )
+    checked = checked_missing_event_ids(given.get("missing_event_ids", "derive"))
+    numbers: dict[str, int] = {}
+    for name, default in (
+        ("batch_size", SPARK_BATCH_SIZE),
+        ("max_concurrency", DEFAULT_CONCURRENCY),
+    ):
+        try:
+            numbers[name] = int(given.get(name, default))
+        except ValueError:
+            raise ConfigurationError(f"option {name} must be a whole number") from None
+        if numbers[name] < 1:
+            raise ConfigurationError(f"option {name} must be at least 1")
+    return _WriteOptions(
+        column=column,
+        auth_settings={env: given[name] for name, env in _AUTH_OPTIONS.items() if name in given},
+        api_version=given.get("api_version"),
+        event_source=given.get("event_source"),
+        event_source_id=given.get("event_source_id"),
+        missing_event_ids=checked,
+        failed_path=failed_path,
+        batch_size=numbers["batch_size"],
+        max_concurrency=numbers["max_concurrency"],
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A Spark row's value as JSON would carry it: nulls left out (Spark fills a struct's
+    missing fields with them), timestamps as Unix seconds, decimals as numbers."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp())
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def _replace_file(folder: str, name: str, lines: Sequence[str]) -> None:
+    """Write (or, with no lines, remove) folder/name whole: a task Spark runs again replaces
+    its own file, never adds a second copy."""
+    path = Path(folder) / name
+    if not lines:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
+    partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _write_partition(
+    options: _WriteOptions,
+    auth_factory: Callable[[], TikTokAuth] | None,
+    rows: Iterator[Any],
+    run: str,
+    partition: int,
+) -> tuple[str, int, dict[str, int]]:
+    """Send one task's rows (on the executor) through spark.send's own steps; write its
+    failed events to failed_path. Returns (run, partition, counts by status)."""
+    from pytt_events import BulkSendError, TikTokAuth, TikTokEventsApi
+    from pytt_events.replay import event_ids_of
+
+    _configure_logging()
+    auth = auth_factory() if auth_factory is not None else TikTokAuth(**options.auth_settings)
+    version = options.api_version or auth.TIKTOK_API_VERSION
+    top = {
+        "event_source": options.event_source or "web",
+        "event_source_id": options.event_source_id or auth.TIKTOK_PIXEL_ID,
+    }
+    if auth.TIKTOK_TEST_EVENT_CODE:
+        top["test_event_code"] = auth.TIKTOK_TEST_EVENT_CODE
+    events = _public_schema.family("event_track", version)
+    counts: Counter[str] = Counter()
+    failed: list[str] = []
+    invalid: list[str] = []
+
+    def value_of(row: Any) -> Any:
+        if options.column is not None:
+            return row[options.column]
+        return events.single(top, _plain(row.asDict(recursive=True)))
+
+    with TikTokEventsApi(
+        max_concurrency=options.max_concurrency, api_version=options.api_version,
+        missing_event_ids=options.missing_event_ids,
+    ) as api:  # fmt: skip
+        while batch := [value_of(row) for row in itertools.islice(rows, options.batch_size)]:
+            for outcome in _send_rows(api, auth, batch, event_ids_of, BulkSendError):
+                counts[outcome["status"]] += 1
+                if outcome["status"] == "failed" and outcome["payload"] is not None:
+                    failed.append(outcome["payload"])
+                elif outcome["status"] == "invalid":
+                    reason = {"event_id": outcome["event_id"], "reason": outcome["reason"]}
+                    invalid.append(json.dumps(reason, separators=(",", ":")))
+    if (failed or invalid) and options.failed_path is None:
+        raise PyttEventsError(
+            f"{SPARK_SOURCE_NAME}: {len(failed)} event(s) failed and {len(invalid)} row(s) "
+            "were invalid, and the option failed_path is not set: set it to keep them "
+            "(the failed events as NDJSON `pytt-events send` takes)"
+        )
+    if options.failed_path is not None:
+        name = f"{run}-p{partition:05d}.ndjson"
+        _replace_file(options.failed_path, f"failed-{name}", failed)
+        _replace_file(os.path.join(options.failed_path, _INVALID_DIR), f"invalid-{name}", invalid)
+    return run, partition, {status: counts[status] for status in _COUNTED}
+
+
+def _commit(
+    options: _WriteOptions,
+    counts: Sequence[Mapping[str, int]],
+    run: str | None,
+    batch_id: int | None,
+) -> dict[str, Any]:
+    """Sum the tasks' counts on the driver, log them, and keep them beside the failed
+    events (failed_path/_summary/<run>.json), where summaries() reads them."""
+    totals = {status: sum(count.get(status, 0) for count in counts) for status in _COUNTED}
+    report: dict[str, Any] = {
+        "run": run,
+        "batch_id": batch_id,
+        "committed_at": time.time(),
+        "rows": sum(totals.values()),
+        **totals,
+        "failed_path": options.failed_path,
+    }
+    logger = _configure_logging(logging.INFO)
+    where = "" if batch_id is None else f" micro-batch {batch_id}"
+    logger.log(
+        logging.WARNING if totals["failed"] or totals["invalid"] else logging.INFO,
+        "%s%s: %d rows: %d accepted, %d partial, %d failed, %d invalid%s",
+        SPARK_SOURCE_NAME, where, report["rows"], totals["accepted"], totals["partial"],
+        totals["failed"], totals["invalid"],
+        f" (failed events in {options.failed_path})" if totals["failed"] else "",
+    )  # fmt: skip
+    if options.failed_path is not None and run is not None:
+        _replace_file(
+            os.path.join(options.failed_path, _SUMMARY_DIR), f"{run}.json", [json.dumps(report)]
+        )
+    return report
+
+
+def summaries(failed_path: str) -> list[dict[str, Any]]:
+    """The summaries the writes to failed_path committed, oldest first: one per batch write
+    and one per streaming micro-batch, each with run, batch_id (None for a batch write),
+    committed_at, rows, accepted, partial, failed, invalid."""
+    folder = Path(failed_path) / _SUMMARY_DIR
+    found = [json.loads(path.read_text()) for path in folder.glob("*.json")]
+    return sorted(found, key=lambda report: (report["committed_at"], str(report["run"])))
+
+
+def _task_place() -> tuple[int, str | None, str | None]:
+    """This task's partition, and the streaming query and micro-batch it writes (if any)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    if context is None:  # pragma: no cover - Spark always runs a write in a task
+        return 0, None, None
+    return (
+        context.partitionId(),
+        context.getLocalProperty("sql.streaming.queryId"),
+        context.getLocalProperty("streaming.sql.batchId"),
+    )
+
+
+def register(spark: SparkSession, *, auth_factory: Callable[[], TikTokAuth] | None = None) -> None:
+    """Make `df.write.format("tiktok_events")` and `df.writeStream.format("tiktok_events")`
+    known to a session (Spark >= 4.0, Spark Connect included). auth_factory: builds the
+    credentials on the executor (from a secret store) instead of TikTokAuth() reading
+    TIKTOK_* from the executors' environment.
+
+    Raises:
+        ConfigurationError: this Spark has no Python data source API (Spark 3.x): use
+            send() and validate(), which run on Spark >= 3.3.
+    """
+    if not _DATA_SOURCE_API or not hasattr(spark, "dataSource"):
+        try:
+            import pyspark
+
+            found = f"pyspark {pyspark.__version__}"
+        except ImportError:
+            found = "no pyspark"
+        raise ConfigurationError(
+            f"pytt_events.spark.register needs Spark >= 4.0 (its Python data source API, "
+            f"pyspark.sql.datasource), and this is {found}. On Spark 3.x, send with "
+            "pytt_events.spark.send(df, ...) and validate with validate(df): they run on "
+            "Spark >= 3.3"
+        )
+    source: type[TikTokEventsDataSource] = TikTokEventsDataSource
+    if auth_factory is not None:
+        source = type(
+            "TikTokEventsDataSource",
+            (TikTokEventsDataSource,),
+            {"auth_factory": staticmethod(auth_factory)},
+        )
+    spark.dataSource.register(source)
+
+
+if _DATA_SOURCE_API:
+
+    @dataclass(frozen=True)
+    class TikTokWriteCommit(WriterCommitMessage):  # type: ignore[misc,unused-ignore]
+        """What one task of a write sent: its counts by status (the commit message)."""
+
+        run: str
+        partition: int
+        counts: dict[str, int]
+
+    class TikTokEventsDataSource(DataSource):  # type: ignore[misc,unused-ignore]
+        """The `tiktok_events` data source: a batch writer and a streaming sink."""
+
+        auth_factory: Callable[[], TikTokAuth] | None = None
+
+        @classmethod
+        def name(cls) -> str:
+            return SPARK_SOURCE_NAME
+
+        def writer(self, schema: Any, overwrite: bool) -> TikTokEventsWriter:
+            return TikTokEventsWriter(_write_options(self.options, schema), self.auth_factory)
+
+        def streamWriter(self, schema: Any, overwrite: bool) -> TikTokEventsStreamWriter:  # noqa: N802 - Spark's name
+            return TikTokEventsStreamWriter(_write_options(self.options, schema), self.auth_factory)
+
+    class TikTokEventsWriter(DataSourceWriter):  # type: ignore[misc,unused-ignore]
+        """Sends each task's rows; the commit sums and logs the counts."""
+
+        def __init__(
+            self, options: _WriteOptions, auth_factory: Callable[[], TikTokAuth] | None
+        ) -> None:
+            self.options = options
+            self.auth_factory = auth_factory
+            self.run = f"write-{uuid.uuid4().hex[:16]}"  # on the driver: one per write
+
+        def write(self, iterator: Iterator[Any]) -> TikTokWriteCommit:
+            partition, _, _ = _task_place()
+            found = _write_partition(self.options, self.auth_factory, iterator, self.run, partition)
+            return TikTokWriteCommit(*found)
+
+        def commit(self, messages: list[WriterCommitMessage | None]) -> None:
+            done = [message for message in messages if isinstance(message, TikTokWriteCommit)]
+            _commit(self.options, [message.counts for message in done], self.run, None)
+
+        def abort(self, messages: list[WriterCommitMessage | None]) -> None:
+            done = [message for message in messages if isinstance(message, TikTokWriteCommit)]
+            _configure_logging().error(
+                "%s: the write failed after %d task(s) sent their events; sending again "
+                "is harmless within 48 hours (TikTok deduplicates on event_id)",
+                SPARK_SOURCE_NAME, len(done),
+            )  # fmt: skip
+
+    class TikTokEventsStreamWriter(DataSourceStreamWriter):  # type: ignore[misc,unused-ignore]
+        """Sends each micro-batch's rows; a micro-batch run again after a restart sends its
+        events again under the same event_ids, which TikTok deduplicates."""
+
+        def __init__(
+            self, options: _WriteOptions, auth_factory: Callable[[], TikTokAuth] | None
+        ) -> None:
+            self.options = options
+            self.auth_factory = auth_factory
+
+        def write(self, iterator: Iterator[Any]) -> TikTokWriteCommit:
+            partition, query, batch = _task_place()
+            # The query's id survives restarts (its checkpoint keeps it): a micro-batch run
+            # again replaces its own failure file.
+            run = f"stream-{query or 'query'}-{batch or 0}"
+            found = _write_partition(self.options, self.auth_factory, iterator, run, partition)
+            return TikTokWriteCommit(*found)
+
+        def commit(self, messages: list[WriterCommitMessage | None], batchId: int) -> None:  # noqa: N803 - Spark's name
+            done = [message for message in messages if isinstance(message, TikTokWriteCommit)]
+            run = done[0].run if done else None
+            _commit(self.options, [message.counts for message in done], run, batchId)
+
+        def abort(self, messages: list[WriterCommitMessage | None], batchId: int) -> None:  # noqa: N803 - Spark's name
+            _configure_logging().error(
+                "%s: micro-batch %d failed; the query sends it again when it restarts "
+                "from its checkpoint (the same event_ids: TikTok deduplicates them)",
+                SPARK_SOURCE_NAME, batchId,
+            )  # fmt: skip

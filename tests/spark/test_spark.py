@@ -41,25 +41,6 @@ pytestmark = [
 EVENT_SET = "7123456789012345678"
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[2,4]")  # 2 threads, a task may fail 4 times
-        .appName("pytt-events-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.speculation", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 def track_body(event_id: str, email: str | None = None) -> dict[str, Any]:
     user = {"email": sha256_hex(email or f"{event_id}@example.com")}
     event = {"event": "Purchase", "event_time": 1_900_000_000, "event_id": event_id, "user": user}
