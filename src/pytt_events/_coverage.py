@@ -53,8 +53,9 @@ GRADE_RULE = {
     "none": "no match key",
 }
 
-#: Where the match keys sit below an event: {field: the key's bit, or the plan below}.
-KeyPlan: TypeAlias = Mapping[str, "int | KeyPlan"]
+#: Where the match keys sit below an event, compiled for the walk: the fields holding a key
+#: (field, its bit), then the objects below that hold some (field, their plan).
+KeyPlan: TypeAlias = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, "KeyPlan"], ...]]
 
 
 def _grade(mask: int) -> str:
@@ -81,22 +82,23 @@ def names_of(mask: int) -> frozenset[str]:
     return frozenset(key for key, bit in BITS.items() if mask & bit)
 
 
-def compile_plan(plan: Mapping[str, Any], where: str = "") -> dict[str, Any]:
-    """A plan of key names ({field: x-match-key value or the plan below}) as bits.
+def compile_plan(plan: Mapping[str, Any], where: str = "") -> KeyPlan:
+    """A plan of key names ({field: x-match-key value or the plan below}) as a KeyPlan.
 
     Raises:
         ValueError: a mark names no known match key.
     """
-    compiled: dict[str, Any] = {}
+    leaves: list[tuple[str, int]] = []
+    children: list[tuple[str, KeyPlan]] = []
     for field, mark in plan.items():
         if isinstance(mark, str):
             if mark not in BITS:
                 known = ", ".join(KEYS)
                 raise ValueError(f"{where}{field}: x-match-key {mark!r} is none of {known}")
-            compiled[field] = BITS[mark]
+            leaves.append((field, BITS[mark]))
         else:
-            compiled[field] = compile_plan(mark, f"{where}{field}.")
-    return compiled
+            children.append((field, compile_plan(mark, f"{where}{field}.")))
+    return tuple(leaves), tuple(children)
 
 
 def keys_in(event: Any, plan: KeyPlan) -> int:
@@ -106,18 +108,19 @@ def keys_in(event: Any, plan: KeyPlan) -> int:
     mask = 0
     if type(event) is not dict:
         return mask
-    for field, mark in plan.items():
-        value = event.get(field)
-        if value is None:
-            continue
-        if type(mark) is int:
-            if type(value) is str:
-                if value:
-                    mask |= mark
-            elif type(value) is list and any(type(item) is str and item for item in value):
-                mask |= mark
-        else:
-            mask |= keys_in(value, mark)  # type: ignore[arg-type]
+    leaves, children = plan
+    get = event.get
+    for field, bit in leaves:
+        value = get(field)
+        if value and (  # not None, "" or []
+            type(value) is str
+            or (type(value) is list and any(type(item) is str and item for item in value))
+        ):
+            mask |= bit
+    for field, below in children:
+        value = get(field)
+        if value:
+            mask |= keys_in(value, below)
     return mask
 
 
