@@ -12,15 +12,18 @@ import logging
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pytt_events import _families, _plan, _schema, _stats
 from pytt_events._constants import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, STATS_ENDPOINT
+from pytt_events._coverage import Coverage
 from pytt_events._delivery import (
     Delivery,
     bulk_result,
+    chunk_source,
+    delivered_coverage,
     deliveries,
     event_counts,
     single_counts,
@@ -81,6 +84,8 @@ class PayloadPreview:
     events: int
     requests: int
     invalid: tuple[InvalidPayload, ...]
+    #: The match-key coverage of the events that would be sent (pytt_events.coverage).
+    coverage: Coverage = field(default_factory=Coverage)
 
 
 class BaseEventsApi:
@@ -353,6 +358,9 @@ class BaseEventsApi:
         """
         if self.telemetry.enabled:
             self.telemetry.events(single_counts(plan, outcome))
+            if isinstance(outcome, TikTokResponse):
+                chunk = plan.requests[0].chunk
+                self.telemetry.coverage({chunk_source(plan.requests[0]): chunk.coverage})
         if isinstance(outcome, PyttEventsError):
             raise outcome
         dropped = plan.dropped.get(0)
@@ -447,6 +455,7 @@ class BaseEventsApi:
             events=sum(len(planned.chunk.indices) for planned in plan.requests),
             requests=len(plan.requests),
             invalid=plan.invalid,
+            coverage=plan.coverage,
         )
 
     # -- event statistics: GET pixel/event/stats/ (see _stats) -----------------------------
@@ -537,3 +546,4 @@ class BaseEventsApi:
         """Count a bulk send's events for telemetry (pytt_events.telemetry)."""
         if self.telemetry.enabled:
             self.telemetry.events(event_counts(plan, result))
+            self.telemetry.coverage(delivered_coverage(plan, result))

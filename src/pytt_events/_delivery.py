@@ -17,6 +17,7 @@ from typing import Any
 
 from pytt_events import _families
 from pytt_events._constants import ISOLATED_CODES, MAX_ISOLATED
+from pytt_events._coverage import Coverage
 from pytt_events._exceptions import (
     FATAL_ERRORS,
     BulkSendError,
@@ -201,6 +202,7 @@ def bulk_result(plan: Plan, deliveries: Sequence[Delivery | None]) -> BulkRespon
         invalid=plan.invalid,
         dropped_keys=plan.dropped,
         event_ids=plan.event_ids,
+        coverage=plan.coverage,
     )
     logger.debug("%s: %s", plan.caller, result.message)
     if failed:
@@ -263,6 +265,27 @@ def event_counts(plan: Plan, result: BulkResponse) -> EventCounts:
         code = getattr(error, "code", None)
         counts[(name, family, source, code, type(error).__name__)] += 1
     return counts
+
+
+def delivered_coverage(plan: Plan, result: BulkResponse) -> dict[tuple[str, str], Coverage]:
+    """The match-key coverage of the events TikTok got (accepted, or in a request answered
+    20001), by family and event source, for telemetry: an event failed now and sent again
+    later is counted when it gets there, once."""
+    where: dict[int, tuple[int, tuple[str, str]]] = {}
+    for planned in plan.requests:
+        source = chunk_source(planned)
+        chunk = planned.chunk
+        for index, mask in zip(chunk.indices, chunk.match_keys, strict=True):
+            where[index] = (mask, source)
+    found: dict[tuple[str, str], Coverage] = {}
+    for indices in result.response_indices:
+        for index in indices:
+            mask, source = where[index]
+            coverage = found.get(source)
+            if coverage is None:
+                coverage = found[source] = Coverage()
+            coverage.add(mask)
+    return found
 
 
 def single_counts(plan: Plan, outcome: TikTokResponse | PyttEventsError) -> EventCounts:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pytt_events import _conditions, _generated, _schema
+from pytt_events import _conditions, _coverage, _generated, _schema
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import PayloadValidationError
 
@@ -163,6 +163,21 @@ class Family:
     def events_of(self, body: Mapping[str, Any]) -> list[Any]:
         """The events of a body of this family."""
         return self.split(body)[1]
+
+    @functools.cached_property
+    def match_key_plan(self) -> _coverage.KeyPlan:
+        """Where the match keys (x-match-key) sit in one event of this family."""
+        return _schema.match_key_plan(self.event_definition, self.api_version)
+
+    def match_keys(self, body: Mapping[str, Any]) -> tuple[int, ...]:
+        """The match keys each event of a body of this family carries, as _coverage's bits
+        (an event that is not an object carries none).
+
+        Raises:
+            ValueError: the body's events are not a list.
+        """
+        plan = self.match_key_plan
+        return tuple(_coverage.keys_in(event, plan) for event in self.split(body)[1])
 
     # -- request-level fields ---------------------------------------------------------------
 

@@ -31,6 +31,12 @@ WARNING_MARKS = (
     "x-normalize",
 )
 
+#: Field marks read from the schema document at run time only, never by the models: x-match-key
+#: (the match key a field carries: _schema.match_key_plan, counted by _coverage). Not carried
+#: into the generated models: no model acts on them, and a model marked for them alone would
+#: take the mark engine's base class for nothing.
+DOCUMENT_MARKS = ("x-match-key",)
+
 #: Every field mark the generator carries into Field(json_schema_extra=...): a model with any
 #: of them gets the mark engine's base class (MarkedModel).
 FIELD_MARKS = tuple(dict.fromkeys([*STRING_MARKS, *WARNING_MARKS]))

@@ -31,6 +31,7 @@ from pydantic_core import to_json
 
 from pytt_events import _families, _marks, _schema, _soft
 from pytt_events._constants import DEFAULT_API_VERSION, REQUEST_BYTE_BUDGET
+from pytt_events._coverage import Coverage, keys_in
 from pytt_events._exceptions import ConfigurationError, PayloadValidationError
 from pytt_events._families import Family
 from pytt_events._hashing import PersonalDataError, PiiPlan, WireContext, clean_payload
@@ -84,7 +85,7 @@ class Chunk:
     request, storing its events): a dict equal to the one serialized.
     """
 
-    __slots__ = ("_body", "_top", "content", "family", "indices")
+    __slots__ = ("_body", "_masks", "_top", "content", "family", "indices")
 
     def __init__(
         self,
@@ -93,6 +94,7 @@ class Chunk:
         family: Family,
         content: bytes | None = None,
         top: dict[str, Any] | None = None,
+        masks: tuple[int, ...] | None = None,
     ) -> None:
         if body is None and content is None:
             raise ValueError("a chunk needs its body or its content")
@@ -102,6 +104,20 @@ class Chunk:
         self.content = content
         self._body = body
         self._top = top
+        self._masks = masks
+
+    @property
+    def match_keys(self) -> tuple[int, ...]:
+        """The match keys each of its events carries (as _coverage's bits, in the order of
+        indices): worked out when the events were prepared, or else read from the body."""
+        if self._masks is None:
+            self._masks = self.family.match_keys(self.body)
+        return self._masks
+
+    @property
+    def coverage(self) -> Coverage:
+        """The match-key coverage of its events (pytt_events.coverage)."""
+        return Coverage(self.match_keys)
 
     @property
     def top(self) -> dict[str, Any]:
@@ -138,7 +154,7 @@ class Chunk:
         top, events = self.family.split(self.body)
         return Chunk(
             self.indices[start:stop], self.family.join(top, events[start:stop]), self.family,
-            top=top,
+            top=top, masks=self.match_keys[start:stop],
         )  # fmt: skip
 
     def single_payloads(self) -> list[Any]:
@@ -185,6 +201,15 @@ class PreparedEvents:
         """How many events the bodies carry."""
         return sum(len(chunk.indices) for chunk in self.requests)
 
+    @property
+    def coverage(self) -> Coverage:
+        """The match-key coverage of the events the bodies carry (pytt_events.coverage):
+        each key counted as it is sent (a value left out as unusable does not count)."""
+        coverage = Coverage()
+        for chunk in self.requests:
+            coverage += chunk.coverage
+        return coverage
+
     def single_payloads(self) -> list[tuple[int, str | None, Any]]:
         """(input position, event_id, the event as a request body of its own) for every event,
         request by request: what a queue of one event a message keeps."""
@@ -223,6 +248,10 @@ class Plan:
     @property
     def events(self) -> int:
         return self.prepared.events
+
+    @property
+    def coverage(self) -> Coverage:
+        return self.prepared.coverage
 
 
 def prepare_events(
@@ -315,6 +344,8 @@ def plan_bodies(
     done: dict[tuple[Any, ...], list[Chunk]] = {}  # the full requests of each group, made
     limit = family.max_events or 1
     plan = _schema.pii_plan(family.event_definition, family.api_version)
+    key_plan = family.match_key_plan
+    masks: dict[int, int] = {}  # the match keys each event carries, by input position
     if family.events_key is None and not family.group_by:
         # One event a body, nothing at request level: each event is its request's body.
         singles = []
@@ -327,11 +358,13 @@ def plan_bodies(
                 content = to_json(body)
             if len(content) > REQUEST_BYTE_BUDGET:
                 raise _too_big(item.where, body, len(content))
-            singles.append(Chunk((item.index,), body, family, content, top={}))
+            mask = keys_in(body, key_plan)
+            singles.append(Chunk((item.index,), body, family, content, top={}, masks=(mask,)))
         return singles
     for item in items:
         item = prepare(item, family, given, top)
         body = _serialized(item, plan, hash_values, unusable, record)
+        masks[item.index] = keys_in(body, key_plan)
         given_top = item.top.fields if item.top is not None else {}
         values = []
         for name in family.group_by:
@@ -349,14 +382,18 @@ def plan_bodies(
         wheres[item.index] = item.where
         if len(group) == limit:  # a full request: made now, its events' dicts let go
             done.setdefault(key, []).extend(
-                _within_budget(family, _request_level(family, key), group, wheres, keep=False)
+                _within_budget(
+                    family, _request_level(family, key), group, wheres, keep=False, masks=masks
+                )
             )
             groups[key] = []
     chunks: list[Chunk] = []
     for key, events in groups.items():  # in the order each group first appeared
         chunks += done.get(key, [])
         if events:
-            chunks += _within_budget(family, _request_level(family, key), events, wheres)
+            chunks += _within_budget(
+                family, _request_level(family, key), events, wheres, masks=masks
+            )
     return chunks
 
 
@@ -372,13 +409,15 @@ def _within_budget(
     wheres: Mapping[int, str],
     *,
     keep: bool = True,
+    masks: Mapping[int, int] | None = None,
 ) -> list[Chunk]:
     """The requests of events (at most the family's maximum) with request-level fields top,
     each within REQUEST_BYTE_BUDGET bytes, the events in order. The body is serialized once
     when it fits (the common case, and then it is sent as measured); otherwise each event is
     measured and a new request starts where the next event would not fit. keep: the chunk
     keeps the body's dicts too (False for a full request made while planning goes on: its
-    bytes are enough, and its body is read back from them if asked for).
+    bytes are enough, and its body is read back from them if asked for). masks: the match keys
+    of each event by input position (None: each chunk reads them from its body when asked).
 
     Raises:
         PayloadValidationError: an event does not fit in a request of its own.
@@ -391,7 +430,8 @@ def _within_budget(
         content = to_json(body)
     if len(content) <= REQUEST_BYTE_BUDGET:
         indices = tuple(index for index, _ in events)
-        return [Chunk(indices, body if keep else None, family, content, top)]
+        known = tuple([masks[index] for index in indices]) if masks is not None else None
+        return [Chunk(indices, body if keep else None, family, content, top, known)]
     if len(events) == 1 or not family.events_key:  # one event, measured with its request
         index, event = events[0]
         raise _too_big(wheres.get(index, ""), event, len(content))
@@ -413,6 +453,7 @@ def _within_budget(
             family.join(top, [event for _, event in part]),
             family,
             top=top,
+            masks=tuple([masks[index] for index, _ in part]) if masks is not None else None,
         )
         for part in parts
     ]

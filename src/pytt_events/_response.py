@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from pytt_events._constants import PARTIAL_SUCCESS
+from pytt_events._coverage import Coverage
 from pytt_events._exceptions import FATAL_ERRORS, APIError, PyttEventsError
 
 
@@ -131,6 +132,9 @@ class BulkResponse:
     dropped_keys: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     #: The event_id of each event sent, by input position.
     event_ids: Mapping[int, str | None] = field(default_factory=dict, repr=False)
+    #: The match-key coverage of the events sent, accepted or not (pytt_events.coverage):
+    #: the share carrying each match key, and each event's match-strength grade (a heuristic).
+    coverage: Coverage = field(default_factory=Coverage, repr=False, compare=False)
 
     @property
     def outcomes(self) -> tuple[EventOutcome, ...]:

@@ -1,6 +1,6 @@
 """The JSON Schema at run time: the document and models of each API version, which paths carry
-personal data, where the warning marks sit, and which document a model comes from (the request
-families built on it are _families'; the rules between fields, _conditions').
+personal data and match keys, where the warning marks sit, and which document a model comes
+from (the request families built on it are _families'; the rules between fields, _conditions').
 Everything here is read from the schema file shipped in the package (a byte copy of
 schema/<version>/), never written in code.
 """
@@ -16,7 +16,7 @@ from importlib import resources
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pytt_events import _generated
+from pytt_events import _coverage, _generated
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._exceptions import UnknownApiVersionError
 
@@ -87,8 +87,24 @@ def pii_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> PiiPlan
     return _plan_of(document, document["$defs"][definition], frozenset())
 
 
+@functools.cache
+def match_key_plan(definition: str, api_version: str = DEFAULT_API_VERSION) -> _coverage.KeyPlan:
+    """Where the match keys (x-match-key) sit below a $defs entry, as _coverage counts them:
+    {key: the match key's bit or the plan of the object below}.
+
+    Raises:
+        ValueError: an x-match-key mark names no known match key.
+    """
+    document = load_schema(api_version)
+    names = _plan_of(document, document["$defs"][definition], frozenset(), "x-match-key")
+    return _coverage.compile_plan(names, f"{definition}.")
+
+
 def _plan_of(
-    document: Mapping[str, Any], node: Mapping[str, Any], seen: frozenset[int]
+    document: Mapping[str, Any],
+    node: Mapping[str, Any],
+    seen: frozenset[int],
+    mark_name: str = "x-pii",
 ) -> dict[str, Any]:
     node = resolve(document, node)
     if id(node) in seen:
@@ -96,16 +112,16 @@ def _plan_of(
     seen = seen | {id(node)}
     plan: dict[str, Any] = {}
     for branch in (*node.get("anyOf", ()), *node.get("oneOf", ()), *node.get("allOf", ())):
-        plan.update(_plan_of(document, branch, seen))
+        plan.update(_plan_of(document, branch, seen, mark_name))
     if "items" in node and isinstance(node["items"], Mapping):
-        plan.update(_plan_of(document, node["items"], seen))
+        plan.update(_plan_of(document, node["items"], seen, mark_name))
     for key, child in node.get("properties", {}).items():
         resolved = resolve(document, child)
-        mark = child.get("x-pii", resolved.get("x-pii"))
+        mark = child.get(mark_name, resolved.get(mark_name))
         if isinstance(mark, str):
             plan[key] = mark
             continue
-        below = _plan_of(document, resolved, seen)
+        below = _plan_of(document, resolved, seen, mark_name)
         if below:
             plan[key] = below
     return plan

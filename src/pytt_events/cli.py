@@ -362,6 +362,7 @@ Examples:
   pytt-events validate exports/*.jsonl.gz --require-hashed
   pytt-events validate batch.json --family pixel_batch --format json > problems.ndjson
   zcat sent.ndjson.gz | pytt-events validate -      standard input (gzip or not)
+  pytt-events validate sent.ndjson --coverage       with the match-key coverage table
 
 \b
 An error is something TikTok refuses; a warning something TikTok takes but that is probably
@@ -369,6 +370,10 @@ wrong or wasted (a deprecated event name, a currency TikTok does not support, an
 older than 28 days or in the future, event_source app, an unknown key, an unexpected shape, a
 raw phone number or e-mail address that cannot be a match key). Warnings are printed and do
 not change the exit status, unless --strict.
+--coverage prints, after the summary, the share of events carrying each match key (email,
+phone, external_id, ttclid, ttp, ip, user_agent, idfa, gaid) and each event's match-strength
+grade (strong, medium, weak, none: a heuristic, TikTok publishes no formula), over the
+payloads of a known request family, valid or not.
 Exit status: 0 all valid, 1 some payload invalid or unreadable (or, with --strict, with a
 warning), 2 usage error or a file that cannot be read.
 """
@@ -409,6 +414,11 @@ warning), 2 usage error or a file that cannot be read.
     "message). json: one JSON object per line, with its severity.",
 )
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit status 1).")
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Also print the match-key coverage table (with --format json: a coverage object).",
+)
 @_phone_region_option()
 def validate(
     files: tuple[Path, ...],
@@ -418,6 +428,7 @@ def validate(
     require_hashed: bool,
     output_format: str,
     strict: bool,
+    coverage: bool,
     phone_region: str | None,
 ) -> None:
     """Validate stored payloads (.json, .ndjson, .jsonl, and .gz of each) against the schema.
@@ -457,6 +468,7 @@ def validate(
                     require_hashed,
                     source=source,
                     on_progress=advance,
+                    coverage=coverage,
                 )
                 for result in results:
                     summary.add(result)
@@ -478,7 +490,10 @@ def validate(
         "warnings": summary.warnings,
     }
     if output_format == "json":
-        click.echo(json.dumps({"summary": counts}))
+        found: dict[str, Any] = {"summary": counts}
+        if coverage:
+            found["coverage"] = summary.coverage.as_dict()
+        click.echo(json.dumps(found))
     else:
         click.echo(
             f"{summary.payloads} payload(s): {summary.valid} valid, {summary.invalid} invalid, "
@@ -494,6 +509,8 @@ def validate(
                 else ""
             )
         )
+        if coverage:
+            click.echo(summary.coverage.table())
     if summary.unreadable_files:
         sys.exit(2)
     failed = summary.invalid or summary.unreadable or (strict and summary.warnings)
@@ -542,11 +559,15 @@ Examples:
   zcat sent.ndjson.gz | pytt-events send -
   pytt-events send -v sent.ndjson      with the SDK's debug log (-vv: httpx's too)
   pytt-events send --from meta meta.ndjson   Meta (or --from ecapi) events, converted
+  pytt-events send sent.ndjson --no-coverage   without the match-key coverage table
 
 \b
 Credentials come from TIKTOK_ACCESS_TOKEN, TIKTOK_PIXEL_ID, TIKTOK_API_BASE_URL, ... (or .env);
 --dry-run needs none. --failed-out may not be the input; it is checked before the first request.
 A bad line is told as validate tells it: file:line: /pointer: message.
+After its report, send prints the match-key coverage of the events sent (or, with --dry-run,
+that would be sent): the share carrying each match key and each event's match-strength grade
+(a heuristic: TikTok publishes no formula); --no-coverage leaves it out.
 Ctrl-C or SIGTERM: no new batch is taken, the requests in flight finish, and every event not
 accepted is written to --failed-out (or to <input>.unsent.ndjson, named on screen).
 Exit status: 0 everything accepted, 1 some event failed or some payload is invalid or
@@ -576,6 +597,12 @@ a file that cannot be read, 130 interrupted.
     "--concurrency", type=click.IntRange(min=1), default=DEFAULT_CONCURRENCY, show_default=True,
     help="Requests in flight at once.",
 )  # fmt: skip
+@click.option(
+    "--coverage/--no-coverage",
+    default=True,
+    show_default=True,
+    help="Print the match-key coverage table after the report.",
+)
 @_phone_region_option()
 @click.option(
     "--from", "origin", type=click.Choice(["meta", "ecapi"]), default=None,
@@ -596,6 +623,7 @@ def send(
     failed_out: Path | None,
     batch_size: int,
     concurrency: int,
+    coverage: bool,
     phone_region: str | None,
     origin: str | None,
     event_source_id: str | None,
@@ -682,6 +710,8 @@ def send(
                 else ""
             )
         )
+    if coverage and not report.stopped:
+        click.echo(report.coverage.table())
     if not_converted:
         click.echo(f"{not_converted} event(s) could not be converted (see above)", err=True)
     if report.stopped:

@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from pytt_events._constants import DEDUP_WINDOW_SECONDS, DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY
 from pytt_events._counts import PayloadCounts
+from pytt_events._coverage import Coverage
 from pytt_events._exceptions import BulkSendError, ConfigurationError
 
 # The client, the schema validators and the settings are imported by the functions that use
@@ -100,6 +101,9 @@ class SendReport(PayloadCounts):
     #: Events sent without some of their match keys (raw values that cannot be match keys,
     #: left out with a warning; see BulkResponse.dropped_keys).
     dropped_keys: int = 0
+    #: The match-key coverage of the events sent, accepted or not (with dry_run: that would
+    #: be sent; pytt_events.coverage).
+    coverage: Coverage = field(default_factory=Coverage)
     dry_run: bool = False
     #: Whether `stop` ended the send early.
     stopped: bool = False
@@ -214,6 +218,7 @@ def send_file(
                 preview = client.preview_payloads(payloads, auth)
                 report.events += preview.events
                 report.requests += preview.requests
+                report.coverage += preview.coverage
                 invalid = preview.invalid
                 requests_done = 0
             else:
@@ -240,6 +245,7 @@ def send_file(
                 report.accepted += len(result.accepted)
                 report.failed += len(result.failed)
                 report.dropped_keys += len(result.dropped_keys)
+                report.coverage += result.coverage
                 report.requests += requests_done
                 for reason, count, first in result.failures_by_reason():
                     events = tuple(start + index for index in first)

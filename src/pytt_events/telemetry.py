@@ -16,6 +16,16 @@ dotted lower-case names in the `tiktok.events_api` namespace, UCUM units, no `_t
                                       `tiktok.events_api.family`, `tiktok.events_api.event_source`,
                                       and for failed and retried events TikTok's code
                                       (`tiktok.events_api.code`) and `error.type`
+  tiktok.events_api.match_keys        Counter {event}: each event TikTok got (accepted, or in a
+                                      request answered 20001) carrying a match key, by
+                                      `tiktok.events_api.match_key` (see MATCH_KEYS: a key of
+                                      pytt_events.coverage, or the pairs ip+user_agent and
+                                      idfa|gaid), with the family and the event source
+  tiktok.events_api.match_strength    Counter {event}: each event TikTok got, by its grade,
+                                      `tiktok.events_api.match_strength` (strong, medium, weak,
+                                      none: a heuristic, see pytt_events.coverage), with the
+                                      family and the event source; a key's count over the
+                                      grades' sum is its share
   tiktok.events_api.requests          Counter {request}: each HTTP request (every attempt)
   tiktok.events_api.request.duration  Histogram s: how long each took, until TikTok's answer
                                       was read (or the failure)
@@ -48,10 +58,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from pytt_events._coverage import Coverage
     from pytt_events._exceptions import PyttEventsError
     from pytt_events._response import TikTokResponse
 
-__all__ = ["OUTCOMES", "RequestRecord", "Telemetry", "default_telemetry"]
+__all__ = ["MATCH_KEYS", "OUTCOMES", "RequestRecord", "Telemetry", "default_telemetry"]
 
 logger = logging.getLogger("pytt_events")
 
@@ -67,6 +78,13 @@ OUTCOMES = (
     "retried",  # failed for now: a later attempt may deliver it (EventOutcome.retry_later)
     "expired",  # older than TikTok's 48-hour deduplication window: not sent (EventSender)
 )
+
+#: The values of `tiktok.events_api.match_key`: the rows of pytt_events.coverage's table but
+#: "any key" (the grades count every event).
+MATCH_KEYS = (
+    "email", "phone", "external_id", "ttclid", "ttp", "ip", "user_agent", "ip+user_agent",
+    "idfa", "gaid", "idfa|gaid",
+)  # fmt: skip
 
 #: The histogram's bucket boundaries, in seconds: OpenTelemetry's advice for HTTP durations.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -109,6 +127,14 @@ class _Instruments:
         self.events = meter.create_counter(
             "tiktok.events_api.events", unit="{event}",
             description="Events by what became of them (tiktok.events_api.outcome)",
+        )  # fmt: skip
+        self.match_keys = meter.create_counter(
+            "tiktok.events_api.match_keys", unit="{event}",
+            description="Events TikTok got carrying each match key (tiktok.events_api.match_key)",
+        )  # fmt: skip
+        self.match_strength = meter.create_counter(
+            "tiktok.events_api.match_strength", unit="{event}",
+            description="Events TikTok got by match-strength grade (a heuristic)",
         )  # fmt: skip
         self.requests = meter.create_counter(
             "tiktok.events_api.requests", unit="{request}",
@@ -263,6 +289,27 @@ class Telemetry:
             if error_type is not None:
                 attributes["error.type"] = error_type
             instruments.events.add(count, attributes)
+
+    def coverage(self, found: Mapping[tuple[str, str], Coverage]) -> None:
+        """Count the match keys and grades of events TikTok got, by (family, event source)
+        (see pytt_events.coverage); nothing of an event's values is recorded."""
+        instruments = self._load()
+        if instruments is None:
+            return
+        for (family, source), coverage in found.items():
+            base: dict[str, Any] = {}
+            if family:
+                base["tiktok.events_api.family"] = family
+            if source:
+                base["tiktok.events_api.event_source"] = source
+            for key in MATCH_KEYS:
+                count = coverage.count(key)
+                if count:
+                    instruments.match_keys.add(count, {**base, "tiktok.events_api.match_key": key})
+            for grade, count in coverage.grades.items():
+                if count:
+                    attributes = {**base, "tiktok.events_api.match_strength": grade}
+                    instruments.match_strength.add(count, attributes)
 
     def watch(self, outbox: _Watched) -> None:
         """Report an EventSender's outbox in the sender gauges (until unwatch, or until it is

@@ -30,7 +30,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import jsonschema_rs
@@ -40,6 +40,7 @@ from pytt_events import _conditions, _families, _hashing, _schema, _soft
 from pytt_events._conditions import Problem, Severity, check_conditions, describe
 from pytt_events._constants import DEFAULT_API_VERSION
 from pytt_events._counts import PayloadCounts
+from pytt_events._coverage import Coverage
 from pytt_events._hashing import EMPTY_SHA256, is_sha256_hex
 from pytt_events.stored import StoredPayload, read_payloads
 
@@ -819,12 +820,15 @@ class _Checker:
 @dataclass(frozen=True)
 class FileResult:
     """The verdict on one payload of a file: where it is, and its problems (none: valid).
-    `unreadable` is set when the line or element could not be read as JSON at all."""
+    `unreadable` is set when the line or element could not be read as JSON at all. `coverage`:
+    the match-key coverage of its events, as stored (validate_file(coverage=True): a payload of
+    a known request family, valid or not; else None)."""
 
     source: str
     line: int
     problems: tuple[Problem, ...]
     unreadable: bool = False
+    coverage: Coverage | None = None
 
     @property
     def valid(self) -> bool:
@@ -856,6 +860,9 @@ class ValidationSummary(PayloadCounts):
     #: Payloads with at least one warning (valid or not).
     warned: int = 0
     warnings: int = 0
+    #: The match-key coverage of the payloads' events, valid or not: what the data carries
+    #: (results validated with coverage=True; pytt_events.coverage).
+    coverage: Coverage = field(default_factory=Coverage)
 
     def add(self, result: FileResult) -> None:
         self.payloads += 1
@@ -869,6 +876,8 @@ class ValidationSummary(PayloadCounts):
         if warnings:
             self.warned += 1
             self.warnings += warnings
+        if result.coverage is not None:
+            self.coverage += result.coverage
 
 
 def validate_file(
@@ -881,6 +890,7 @@ def validate_file(
     now: float | None = None,
     on_progress: Callable[[int], None] | None = None,
     schema: str | None = None,
+    coverage: bool = False,
 ) -> Iterator[FileResult]:
     """Validate every payload of a stored file (or an open binary stream, with the name its
     results carry as `source`), streaming, in constant memory.
@@ -888,14 +898,18 @@ def validate_file(
     Reads .json (one object or an array), .ndjson and .jsonl, each optionally .gz, and yields
     one FileResult per payload, in order, with its line number. A line that is not JSON is an
     unreadable result, not an exception. on_progress is told the bytes read of the input (see
-    read_payloads); `schema=` is the deprecated old name of family.
+    read_payloads); `schema=` is the deprecated old name of family. coverage: each payload's
+    result also carries the match-key coverage of its events (FileResult.coverage,
+    summed by ValidationSummary.add).
 
     Raises:
         OSError: the file cannot be opened, or (gzip) it is not a gzip file at all.
     """
     family = _family_argument(family, schema)
     payloads = read_payloads(path, source=source, on_progress=on_progress)
-    return validate_stored(payloads, family, api_version, require_hashed, now=now)
+    return validate_stored(
+        payloads, family, api_version, require_hashed, now=now, coverage=coverage
+    )
 
 
 def validate_stored(
@@ -906,12 +920,13 @@ def validate_stored(
     *,
     now: float | None = None,
     schema: str | None = None,
+    coverage: bool = False,
 ) -> Iterator[FileResult]:
     """Validate stored payloads as read by pytt_events.stored.read_payloads: errors and
     warnings (event ages measured from `now`, default: now). `schema=` is the deprecated old
-    name of family."""
+    name of family; coverage as in validate_file."""
     family = _family_argument(family, schema)  # warns now, not at the first payload
-    return _validated(payloads, family, api_version, require_hashed, now)
+    return _validated(payloads, family, api_version, require_hashed, now, coverage)
 
 
 def _validated(
@@ -920,6 +935,7 @@ def _validated(
     api_version: str,
     require_hashed: bool,
     now: float | None,
+    coverage: bool = False,
 ) -> Iterator[FileResult]:
     checker = _Checker(api_version, require_hashed, True, now)
     # The fast path by a payload's keys, for the families whose schema makes the keys decide
@@ -958,4 +974,17 @@ def _validated(
         fields = result.__dict__
         fields["source"], fields["line"], fields["problems"] = stored.source, stored.line, found
         fields["unreadable"] = False
+        fields["coverage"] = _coverage_of(payload, family, checker) if coverage else None
         yield result
+
+
+def _coverage_of(payload: Any, family: str | None, checker: _Checker) -> Coverage | None:
+    """The match-key coverage of a payload's events (None: it is of no request family, or its
+    events are not a list)."""
+    name = family or checker.family_of(payload)
+    if name is None or type(payload) is not dict:
+        return None
+    try:
+        return Coverage(_families.family(name, checker.api_version).match_keys(payload))
+    except (KeyError, ValueError):
+        return None

@@ -1,6 +1,8 @@
 """OpenTelemetry metrics and spans (the otel extra), read back exactly from the OpenTelemetry
 SDK's in-memory reader and span exporter, over real HTTP to the sandbox: 1,000 events with bad
-ones through the client and through EventSender, retries, and the outbox gauges."""
+ones through the client and through EventSender, retries, the outbox gauges, and the match
+keys and grades of what TikTok got (against a hand-written reading of the requests the
+sandbox accepted, tests/coverage_oracle.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from pytt_events.sender import EventSender, ResendPolicy
 from pytt_events.telemetry import Telemetry
 from pytt_events.testing import Fault, FaultPlan, SandboxServer
 from tests.conftest import PIXEL, TOKEN, auth_for
+from tests.coverage_oracle import expected
 
 pytestmark = pytest.mark.otel
 
@@ -92,6 +95,12 @@ def events() -> list[dict[str, Any]]:
     found = []
     for i in range(EVENTS):
         user: dict[str, Any] = {"external_id": str(i)}
+        if i % 4 == 0:
+            user["ttclid"] = f"E.C.P.{i}"
+        if i % 5 == 0:
+            user |= {"ip": "13.57.1.2", "user_agent": "Mozilla/5.0"}
+        if i % 3 == 0:
+            user["email"] = f"person{i}@example.com"
         if i in DROPPED:
             user["phone"] = "+1 000"  # no phone number can be this
         found.append(
@@ -112,6 +121,37 @@ def outcome(name: str, code: int | None, error: str | None = None) -> frozenset[
     if error is not None:
         values["error.type"] = error
     return frozenset(values.items())
+
+
+def expected_coverage(server: SandboxServer) -> dict[str, dict[frozenset[Any], int]]:
+    """What the two match-key counters must say: the events of the requests the sandbox
+    accepted, read by the oracle."""
+    _, keys, grades = expected([r.body for r in server.received if r.code == 0])
+    common = {"tiktok.events_api.family": "event_track", "tiktok.events_api.event_source": "web"}
+    return {
+        "tiktok.events_api.match_keys": {
+            frozenset({**common, "tiktok.events_api.match_key": key}.items()): n
+            for key, n in keys.items()
+            if key != "any key"
+        },
+        "tiktok.events_api.match_strength": {
+            frozenset({**common, "tiktok.events_api.match_strength": grade}.items()): n
+            for grade, n in grades.items()
+        },
+    }
+
+
+def assert_match_keys(recorded: Recorded, server: SandboxServer, accepted: int) -> None:
+    found = {name: recorded.sums(name) for name in expected_coverage(server)}
+    assert found == expected_coverage(server)
+    # Every event TikTok got has a grade, once; the dropped phone numbers are not counted.
+    assert sum(found["tiktok.events_api.match_strength"].values()) == accepted
+    assert not any(
+        dict(key)["tiktok.events_api.match_key"] == "phone"
+        for key in found["tiktok.events_api.match_keys"]
+    )
+    assert recorded.unit("tiktok.events_api.match_keys") == "{event}"
+    assert recorded.unit("tiktok.events_api.match_strength") == "{event}"
 
 
 def request_attrs(code: int | None, status: int, error: str | None) -> Any:
@@ -167,6 +207,7 @@ def test_a_bulk_send_is_counted_and_traced_exactly(mode: str) -> None:
                 with pytest.raises(BulkSendError) as raised:
                     asyncio.run(run())
         received = list(server.received)
+        assert_match_keys(recorded, server, EVENTS - len(BAD))
     result = raised.value.result
     assert len(result.failed) == len(BAD)
 
@@ -214,6 +255,12 @@ def test_a_bulk_send_is_counted_and_traced_exactly(mode: str) -> None:
         assert TOKEN not in text
         assert "evt-" not in text
         assert "+1 000" not in text
+    # Nor in any metric point: the match-key counters carry a key's name, never its value.
+    data = recorded.reader.get_metrics_data()
+    text = repr([m.data.data_points for r in data.resource_metrics for s in r.scope_metrics
+                 for m in s.metrics])  # fmt: skip
+    for value in ("E.C.P.", "example.com", "13.57"):
+        assert value not in text
 
 
 def test_an_event_sender_is_counted_and_its_outbox_gauged(tmp_path: Path) -> None:
@@ -244,6 +291,7 @@ def test_an_event_sender_is_counted_and_its_outbox_gauged(tmp_path: Path) -> Non
         durations = recorded.points("tiktok.events_api.request.duration")
         assert sum(p.count for p in durations) == len(server.received)
         assert len(recorded.exporter.get_finished_spans()) == len(server.received)
+        assert_match_keys(recorded, server, EVENTS - len(BAD))
     sqlite = attrs(tiktok__events_api__outbox="sqlite")
     assert gauges == {"pending": {sqlite: 0}, "failed": {sqlite: len(BAD) + 1},
                       "oldest_pending.age": {}}  # fmt: skip
