@@ -92,6 +92,23 @@ def _phone_region_option() -> Callable[[_Decorated], _Decorated]:
     )
 
 
+def _event_source_options(lead: str) -> Callable[[_Decorated], _Decorated]:
+    """--event-source-id and --event-source, for converted events (convert, send --from)."""
+
+    def decorate(command: _Decorated) -> _Decorated:
+        command = click.option(
+            "--event-source", type=click.Choice(["web", "app", "offline", "crm"]), default=None,
+            help=f"{lead} TikTok event source of every event (default: from its action_source "
+            "or source).",
+        )(command)  # fmt: skip
+        return click.option(
+            "--event-source-id", default=None, metavar="ID",
+            help=f"{lead} TikTok pixel code, App ID or event set ID (default TIKTOK_PIXEL_ID).",
+        )(command)  # fmt: skip
+
+    return decorate
+
+
 def _set_phone_region(region: str | None) -> None:
     from pytt_events import set_default_phone_region
 
@@ -609,14 +626,7 @@ a file that cannot be read, 130 interrupted.
     help="FILE holds Meta Conversions API or IAB ECAPI 1.0 events: convert them (as "
     "`pytt-events convert` does) and send the TikTok events.",
 )  # fmt: skip
-@click.option(
-    "--event-source-id", default=None, metavar="ID",
-    help="With --from: the TikTok pixel code, App ID or event set ID (default TIKTOK_PIXEL_ID).",
-)  # fmt: skip
-@click.option(
-    "--event-source", type=click.Choice(["web", "app", "offline", "crm"]), default=None,
-    help="With --from: every event's TikTok event source (default: from its action_source).",
-)  # fmt: skip
+@_event_source_options("With --from: the")
 def send(
     file: Path,
     dry_run: bool,
@@ -852,14 +862,7 @@ that cannot be read or written.
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
     default=None, help="Where to write the TikTok payloads (NDJSON; default standard output).",
 )  # fmt: skip
-@click.option(
-    "--event-source-id", default=None, metavar="ID",
-    help="The TikTok pixel code, App ID or event set ID (default TIKTOK_PIXEL_ID).",
-)  # fmt: skip
-@click.option(
-    "--event-source", type=click.Choice(["web", "app", "offline", "crm"]), default=None,
-    help="Every event's TikTok event source (default: from its action_source or source).",
-)  # fmt: skip
+@_event_source_options("The")
 @_phone_region_option()
 def convert(
     file: Path,
