@@ -774,31 +774,33 @@ def _convert_lines(
 ) -> tuple[int, int, int]:
     """Convert a file's events, write each hashed body, and tell on stderr what could not be
     converted and what was dropped (file:line: ..., never a value). Returns (converted, not
-    converted, fields dropped).
-
-    Raises:
-        OSError: the input cannot be read.
+    converted, fields dropped). An input that cannot be read ends the command with exit code 2,
+    naming it.
     """
     from pytt_events.convert import convert_file
 
     done = failed = dropped = 0
-    for found in convert_file(
-        path,
-        "meta" if origin == "meta" else "ecapi",
-        event_source_id=event_source_id,
-        event_source=event_source,
-        source=source,
-        auth=auth,
-    ):
-        if found.body is None:
-            failed += 1
-            click.echo(f"{found.source}:{found.line}: {found.error}", err=True)
-            continue
-        done += 1
-        for where, why in found.dropped:
-            dropped += 1
-            click.echo(f"{found.source}:{found.line}: warning: {where}: {why}", err=True)
-        write(found.line, found.body)
+    try:
+        for found in convert_file(
+            path,
+            "meta" if origin == "meta" else "ecapi",
+            event_source_id=event_source_id,
+            event_source=event_source,
+            source=source,
+            auth=auth,
+        ):
+            if found.body is None:
+                failed += 1
+                click.echo(f"{found.source}:{found.line}: {found.error}", err=True)
+                continue
+            done += 1
+            for where, why in found.dropped:
+                dropped += 1
+                click.echo(f"{found.source}:{found.line}: warning: {where}: {why}", err=True)
+            write(found.line, found.body)
+    except OSError as error:
+        click.echo(f"{source}: cannot read: {_os_reason(error)}", err=True)
+        sys.exit(2)
     return done, failed, dropped
 
 
@@ -825,13 +827,7 @@ def _converted(
         stream.write(json.dumps(body, separators=(",", ":")).encode() + b"\n")
         written[0] += 1
 
-    try:
-        _, failed, _ = _convert_lines(
-            path, source, origin, event_source_id, event_source, auth, write
-        )
-    except OSError as error:
-        click.echo(f"{source}: cannot read: {_os_reason(error)}", err=True)
-        sys.exit(2)
+    _, failed, _ = _convert_lines(path, source, origin, event_source_id, event_source, auth, write)
     stream.seek(0)
     return stream, failed
 
@@ -896,9 +892,6 @@ def convert(
         done, failed, dropped = _convert_lines(
             path, source, origin, source_id, event_source, None, write
         )
-    except OSError as error:
-        click.echo(f"{source}: cannot read: {_os_reason(error)}", err=True)
-        sys.exit(2)
     finally:
         if not to_stdout:
             out.close()
